@@ -1,0 +1,342 @@
+#pragma once
+/// @file snapshot_format.hpp
+/// The snapshot file format (docs/snapshot-format.md) without any store
+/// templates: an encoder that turns a schema and rows into a checksummed
+/// image, a validating decoder, the crash-safe file layer, and a dynamic view
+/// used by the `relstore` tool. relstore/snapshot.hpp glues a store to it.
+///
+/// The per-value put/get functions are inline on purpose: they run once per
+/// cell, and an out-of-line or virtual call there would cost more than the
+/// encoding itself. Everything else lives in core/snapshot_*.cpp.
+
+#include <relstore/error.hpp>
+#include <relstore/fields.hpp>
+#include <relstore/schema_info.hpp>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace relstore {
+
+/// The format version this build writes; it reads exactly this version.
+inline constexpr std::uint32_t snapshot_format_version = 1;
+
+/// The eight bytes every snapshot starts with.
+inline constexpr unsigned char snapshot_magic[8] = {0x89, 'R', 'S', 'N', 'A', 'P', '\r', '\n'};
+
+/// Size of the fixed header that precedes the schema section.
+inline constexpr std::size_t snapshot_header_size = 32;
+
+/// Size of the trailing checksum.
+inline constexpr std::size_t snapshot_checksum_size = 8;
+
+/// One cell as the dynamic API sees it: null, bool, a signed or unsigned
+/// integer (any width), a floating-point number (either width) or a string.
+using value = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string>;
+
+/// Per-table facts recorded in a snapshot's directory.
+struct snapshot_table_stats {
+    std::uint64_t row_count = 0;      ///< rows stored for the table
+    std::uint64_t next_auto_key = 0;  ///< the key the store would assign next (0 when not auto-keyed)
+    std::uint64_t rows_offset = 0;    ///< byte offset of the table's first row in the file
+    std::uint64_t rows_size = 0;      ///< bytes taken by the table's rows
+};
+
+namespace detail {
+
+template <class T>
+inline T to_le(T v) noexcept {
+    if constexpr (std::endian::native == std::endian::big && sizeof(T) > 1) {
+        if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(static_cast<std::uint16_t>(v)));
+        if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(static_cast<std::uint32_t>(v)));
+        if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(static_cast<std::uint64_t>(v)));
+    }
+    return v;
+}
+
+/// The smallest number of bytes a value of this type can take in a row.
+[[nodiscard]] std::uint64_t min_encoded_size(column_type t) noexcept;
+
+}  // namespace detail
+
+/// Encodes a snapshot image in memory: the header and schema first, then each
+/// table's rows, then the checksum. Call begin_table/put.../end_table for each
+/// table in schema order, then finish().
+///
+/// The image is built in one growing buffer rather than streamed, so that the
+/// header can carry the file size and table directory (which lets a reader name
+/// a truncation precisely) and the checksum is one pass at memory speed; the
+/// cost is peak memory of about one snapshot size while saving.
+class snapshot_writer {
+public:
+    /// Starts an image for this schema; size_hint reserves that many bytes.
+    /// @throws relstore::usage_error when the schema is not well formed (duplicate names, unknown columns).
+    explicit snapshot_writer(schema_info schema, std::size_t size_hint = 0);
+    snapshot_writer(const snapshot_writer&) = delete;
+    snapshot_writer& operator=(const snapshot_writer&) = delete;
+    snapshot_writer(snapshot_writer&&) noexcept;
+    snapshot_writer& operator=(snapshot_writer&&) noexcept;
+    ~snapshot_writer();
+
+    /// The schema being written.
+    [[nodiscard]] const schema_info& schema() const noexcept { return schema_; }
+
+    /// Starts the rows of the next table (tables go in schema order).
+    /// @throws relstore::usage_error when called out of order.
+    void begin_table(std::size_t table_index);
+    /// Ends the current table, recording how many rows were put and its next auto key.
+    /// @throws relstore::usage_error when no table is open.
+    void end_table(std::uint64_t row_count, std::uint64_t next_auto_key = 0);
+
+    /// Appends a bool cell.
+    void put_bool(bool v) { put_u8(v ? 1 : 0); }
+    /// Appends an 8-bit cell.
+    void put_u8(std::uint8_t v) {
+        reserve(1);
+        *cur_++ = static_cast<std::byte>(v);
+    }
+    /// Appends a 16-bit cell, little-endian.
+    void put_u16(std::uint16_t v) { put_raw(v); }
+    /// Appends a 32-bit cell, little-endian.
+    void put_u32(std::uint32_t v) { put_raw(v); }
+    /// Appends a 64-bit cell, little-endian.
+    void put_u64(std::uint64_t v) { put_raw(v); }
+    /// Appends a float32 cell as its IEEE-754 bits.
+    void put_f32(float v) { put_raw(std::bit_cast<std::uint32_t>(v)); }
+    /// Appends a float64 cell as its IEEE-754 bits.
+    void put_f64(double v) { put_raw(std::bit_cast<std::uint64_t>(v)); }
+    /// Appends a string cell: u64 length, then the bytes.
+    void put_string(std::string_view s) {
+        reserve(8 + s.size());
+        store(cur_, static_cast<std::uint64_t>(s.size()));
+        if (!s.empty()) std::memcpy(cur_ + 8, s.data(), s.size());
+        cur_ += 8 + s.size();
+    }
+    /// Appends the presence byte of a nullable cell (then the value when present).
+    void put_presence(bool present) { put_u8(present ? 1 : 0); }
+
+    /// Appends one cell of the given type from a dynamic value.
+    /// @throws relstore::usage_error when the value does not fit the type (null in a
+    /// non-nullable column, out-of-range integer, wrong alternative).
+    void put_value(column_type type, const value& v);
+    /// Appends a whole row of the current table from dynamic values, in column order.
+    /// @throws relstore::usage_error as put_value, or when the number of values is wrong.
+    void put_row(std::span<const value> row);
+
+    /// Completes the image (file size, directory, checksum) and returns it; the
+    /// span stays valid until the writer is destroyed or moved from.
+    /// @throws relstore::usage_error when not every table was written.
+    [[nodiscard]] std::span<const std::byte> finish();
+
+private:
+    template <class T>
+    static void store(std::byte* p, T v) noexcept {
+        v = detail::to_le(v);
+        std::memcpy(p, &v, sizeof v);
+    }
+    template <class T>
+    void put_raw(T v) {
+        reserve(sizeof v);
+        store(cur_, v);
+        cur_ += sizeof v;
+    }
+    void reserve(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - cur_) < n) grow(n);
+    }
+    void grow(std::size_t n);
+    [[nodiscard]] std::size_t size() const noexcept { return static_cast<std::size_t>(cur_ - begin_); }
+
+    struct free_deleter {
+        void operator()(std::byte* p) const noexcept;
+    };
+
+    schema_info schema_;
+    std::unique_ptr<std::byte, free_deleter> buffer_;
+    std::byte* begin_ = nullptr;
+    std::byte* cur_ = nullptr;
+    std::byte* end_ = nullptr;
+    std::size_t directory_offset_ = 0;
+    std::size_t next_table_ = 0;
+    std::size_t table_start_ = 0;
+    bool table_open_ = false;
+    bool finished_ = false;
+};
+
+class snapshot_reader;
+
+/// Decodes the rows of one table of a validated snapshot, cell by cell, in
+/// column order. Every read checks the bytes left; a malformed cell throws
+/// relstore::snapshot_error naming the byte offset.
+class row_cursor {
+public:
+    /// Reads a bool cell (the byte must be 0 or 1).
+    bool get_bool() {
+        const auto b = get_u8();
+        if (b > 1) bad_byte(1, "a bool (0 or 1)", b);
+        return b != 0;
+    }
+    /// Reads an 8-bit cell.
+    std::uint8_t get_u8() {
+        need(1);
+        return static_cast<std::uint8_t>(*cur_++);
+    }
+    /// Reads a 16-bit cell.
+    std::uint16_t get_u16() { return get_raw<std::uint16_t>(); }
+    /// Reads a 32-bit cell.
+    std::uint32_t get_u32() { return get_raw<std::uint32_t>(); }
+    /// Reads a 64-bit cell.
+    std::uint64_t get_u64() { return get_raw<std::uint64_t>(); }
+    /// Reads a float32 cell.
+    float get_f32() { return std::bit_cast<float>(get_raw<std::uint32_t>()); }
+    /// Reads a float64 cell.
+    double get_f64() { return std::bit_cast<double>(get_raw<std::uint64_t>()); }
+    /// Reads a string cell; the view points into the reader's buffer.
+    std::string_view get_string() {
+        const auto n = get_raw<std::uint64_t>();
+        if (n > static_cast<std::uint64_t>(end_ - cur_)) bad_length(n);
+        const std::string_view s(reinterpret_cast<const char*>(cur_), static_cast<std::size_t>(n));
+        cur_ += n;
+        return s;
+    }
+    /// Reads the presence byte of a nullable cell (must be 0 or 1).
+    bool get_presence() {
+        const auto b = get_u8();
+        if (b > 1) bad_byte(1, "a presence byte (0 or 1)", b);
+        return b != 0;
+    }
+    /// Reads one cell of the given type as a dynamic value.
+    value get_value(column_type type);
+    /// Skips one cell of the given type (used for columns a program no longer has).
+    void skip_value(column_type type);
+    /// The file offset of the next byte to read.
+    [[nodiscard]] std::uint64_t offset() const noexcept {
+        return base_offset_ + static_cast<std::uint64_t>(cur_ - begin_);
+    }
+    /// Checks that every byte of the table's rows was consumed.
+    /// @throws relstore::snapshot_error (bad_snapshot) otherwise.
+    void finish() const;
+
+private:
+    friend class snapshot_reader;
+    row_cursor(const std::byte* begin, const std::byte* end, std::uint64_t base_offset, const std::string* path,
+               const std::string* table)
+        : begin_(begin), cur_(begin), end_(end), base_offset_(base_offset), path_(path), table_(table) {}
+
+    template <class T>
+    T get_raw() {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, cur_, sizeof v);
+        cur_ += sizeof v;
+        return detail::to_le(v);
+    }
+    void need(std::size_t n) const {
+        if (static_cast<std::size_t>(end_ - cur_) < n) truncated(n);
+    }
+    [[noreturn]] void truncated(std::size_t n) const;
+    [[noreturn]] void bad_byte(std::size_t back, const char* expected, unsigned got) const;
+    [[noreturn]] void bad_length(std::uint64_t n) const;
+
+    const std::byte* begin_;
+    const std::byte* cur_;
+    const std::byte* end_;
+    std::uint64_t base_offset_;
+    const std::string* path_;
+    const std::string* table_;
+};
+
+/// What a reader does when the stored checksum does not match the bytes.
+enum class checksum_policy : std::uint8_t {
+    verify,  ///< throw relstore::snapshot_error (checksum_mismatch) before anything is decoded
+    report,  ///< keep going so that header and schema can be shown (`relstore info`); see checksum_ok()
+};
+
+/// A snapshot image held in memory and validated: size, magic, version,
+/// platform and checksum first, then the schema and the table directory, with
+/// every count and length checked against the bytes actually present.
+class snapshot_reader {
+public:
+    /// Validates an image; name is what errors call it (a path or "<stream>").
+    /// @throws relstore::snapshot_error naming the file, byte offset and what was expected.
+    snapshot_reader(std::vector<std::byte> image, std::string name,
+                    checksum_policy policy = checksum_policy::verify);
+
+    /// Reads and validates a whole snapshot file.
+    /// @throws relstore::snapshot_error (io for operating-system failures, else as the constructor).
+    [[nodiscard]] static snapshot_reader open(const std::filesystem::path& path,
+                                              checksum_policy policy = checksum_policy::verify);
+    /// Reads and validates a snapshot from a stream (to its end).
+    /// @throws relstore::snapshot_error (io when the stream fails, else as the constructor).
+    [[nodiscard]] static snapshot_reader from_stream(std::istream& in,
+                                                     checksum_policy policy = checksum_policy::verify);
+
+    /// What errors call the image: its path or "<stream>".
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// The format version of the image.
+    [[nodiscard]] std::uint32_t format_version() const noexcept { return version_; }
+    /// The writer's word size in bytes.
+    [[nodiscard]] unsigned word_size() const noexcept { return word_size_; }
+    /// The image size in bytes.
+    [[nodiscard]] std::uint64_t size() const noexcept { return image_.size(); }
+    /// The checksum stored in the image.
+    [[nodiscard]] std::uint64_t stored_checksum() const noexcept { return stored_checksum_; }
+    /// The checksum computed over the image's bytes.
+    [[nodiscard]] std::uint64_t computed_checksum() const noexcept { return computed_checksum_; }
+    /// True when stored and computed checksums agree.
+    [[nodiscard]] bool checksum_ok() const noexcept { return stored_checksum_ == computed_checksum_; }
+    /// The schema recorded in the image.
+    [[nodiscard]] const schema_info& schema() const noexcept { return schema_; }
+    /// The directory entry of table i.
+    [[nodiscard]] const snapshot_table_stats& table(std::size_t i) const { return stats_.at(i); }
+    /// The index of a table by name, if present.
+    [[nodiscard]] std::optional<std::size_t> find_table(std::string_view name) const noexcept;
+    /// A cursor over the rows of table i.
+    [[nodiscard]] row_cursor rows(std::size_t i) const;
+    /// Decodes every row of every table, checking each cell.
+    /// @throws relstore::snapshot_error at the first malformed cell.
+    void check_rows() const;
+    /// The raw image.
+    [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return image_; }
+
+private:
+    std::vector<std::byte> image_;
+    std::string name_;
+    std::uint32_t version_ = 0;
+    unsigned word_size_ = 0;
+    std::uint64_t stored_checksum_ = 0;
+    std::uint64_t computed_checksum_ = 0;
+    schema_info schema_;
+    std::vector<snapshot_table_stats> stats_;
+};
+
+/// XXH3-64 of a byte range, as snapshots use it.
+[[nodiscard]] std::uint64_t snapshot_checksum(std::span<const std::byte> bytes) noexcept;
+
+/// Reads a whole file into memory, with errors that name the file and the
+/// failing operation.
+/// @throws relstore::snapshot_error (io, also for a directory or another non-regular file).
+[[nodiscard]] std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path);
+
+/// Replaces target with bytes, crash-safely: writes a temporary file in the
+/// target's directory, fsyncs it, renames it over target, fsyncs the directory.
+/// On failure before the rename the old target is untouched and the temporary
+/// file is removed.
+/// @throws relstore::snapshot_error (io) naming the operation and the file.
+void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes);
+
+/// Writes bytes to a stream.
+/// @throws relstore::snapshot_error (io) when the stream fails.
+void write_snapshot_stream(std::ostream& out, std::span<const std::byte> bytes);
+
+}  // namespace relstore
