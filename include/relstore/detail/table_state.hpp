@@ -1,0 +1,279 @@
+#pragma once
+// The storage of one table: its Boost.MultiIndex container, built from the
+// table's specs, plus the undo log that makes transactions atomic.
+
+#include <relstore/schema.hpp>
+
+#include <boost/multi_index/composite_key.hpp>
+#include <boost/multi_index/hashed_index.hpp>
+#include <boost/multi_index/key.hpp>
+#include <boost/multi_index/ordered_index.hpp>
+#include <boost/multi_index/tag.hpp>
+#include <boost/multi_index_container.hpp>
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace relstore::detail {
+
+namespace bmi = boost::multi_index;
+
+/// Hashes strings through string_view so that lookups by string_view or
+/// const char* need no std::string; everything else through std::hash, whose
+/// value for an engaged optional equals that of its value.
+struct transparent_hash {
+    template <class T>
+    std::size_t operator()(const T& v) const noexcept {
+        if constexpr (std::is_convertible_v<const T&, std::string_view>)
+            return std::hash<std::string_view>{}(std::string_view(v));
+        else
+            return std::hash<T>{}(v);
+    }
+};
+
+template <class Columns>
+struct columns_traits;
+
+template <auto... Members>
+struct columns_traits<column_list<Members...>> {
+    static constexpr std::size_t size = sizeof...(Members);
+    using first_row = std::tuple_element_t<0, std::tuple<typename member_traits<Members>::row_type...>>;
+    static constexpr bool nullable = (is_optional_v<typename member_traits<Members>::value_type> || ...);
+    /// The key value: the column's type for one column, a tuple for several.
+    using value_type = std::conditional_t<size == 1,
+                                          std::tuple_element_t<0, std::tuple<typename member_traits<Members>::value_type...>>,
+                                          std::tuple<typename member_traits<Members>::value_type...>>;
+
+    template <class Row>
+    static value_type get(const Row& r) {
+        if constexpr (size == 1)
+            return std::get<0>(std::tie(r.*Members...));
+        else
+            return value_type{r.*Members...};
+    }
+
+    /// True when any column of the key is null (such keys never clash in a
+    /// unique index and reference nothing as a foreign key).
+    static bool has_null(const value_type& v) {
+        if constexpr (size == 1) {
+            if constexpr (is_optional_v<value_type>)
+                return !v.has_value();
+            else
+                return false;
+        } else {
+            return std::apply(
+                [](const auto&... xs) {
+                    return ([](const auto& x) {
+                        if constexpr (is_optional_v<std::decay_t<decltype(x)>>)
+                            return !x.has_value();
+                        else
+                            return false;
+                    }(xs) || ...);
+                },
+                v);
+        }
+    }
+
+    /// "name", or "(author_id, book_id)".
+    static std::string names() {
+        std::string out = size == 1 ? "" : "(";
+        bool first = true;
+        ((out += first ? "" : ", ", first = false, out += column_name<Members>()), ...);
+        if (size != 1) out += ')';
+        return out;
+    }
+
+    static std::vector<std::string> name_list() { return {std::string(column_name<Members>())...}; }
+
+    using key_extractor = bmi::key<Members...>;
+    using hasher = std::conditional_t<size == 1, transparent_hash,
+                                      bmi::composite_key_hash<std::conditional_t<true, transparent_hash, decltype(Members)>...>>;
+    using equal = std::conditional_t<size == 1, std::equal_to<>,
+                                     bmi::composite_key_equal_to<std::conditional_t<true, std::equal_to<>, decltype(Members)>...>>;
+    using less = std::conditional_t<size == 1, std::less<>,
+                                    bmi::composite_key_compare<std::conditional_t<true, std::less<>, decltype(Members)>...>>;
+};
+
+/// The Boost.MultiIndex index a spec stands for, tagged with the spec itself.
+/// A unique spec over a nullable column is a non-unique index whose
+/// uniqueness the store checks, because null must not clash with null.
+template <class A, class B>
+struct concat_columns;
+template <auto... A, auto... B>
+struct concat_columns<column_list<A...>, column_list<B...>> {
+    using type = column_list<A..., B...>;
+};
+
+/// The columns an index is built on: a spec's own, except that an ordered
+/// foreign key also orders by the child's key, so children come in key order.
+template <class Spec, class KeySpec>
+using indexed_columns =
+    std::conditional_t<std::is_same_v<typename Spec::spec_kind, fk_tag> && !Spec::is_hashed,
+                       typename concat_columns<typename Spec::columns, typename KeySpec::columns>::type,
+                       typename Spec::columns>;
+
+template <class Spec, class KeySpec = Spec>
+struct index_for_spec {
+    using traits = columns_traits<indexed_columns<Spec, KeySpec>>;
+    static constexpr bool nullable = columns_traits<typename Spec::columns>::nullable;
+    static constexpr bool enforced_by_container = Spec::is_unique && !nullable;
+    static constexpr bool checked_by_store = Spec::is_unique && nullable;
+    using ext = typename traits::key_extractor;
+    using tag = bmi::tag<Spec>;
+    using type = std::conditional_t<
+        Spec::is_hashed,
+        std::conditional_t<enforced_by_container,
+                           bmi::hashed_unique<tag, ext, typename traits::hasher, typename traits::equal>,
+                           bmi::hashed_non_unique<tag, ext, typename traits::hasher, typename traits::equal>>,
+        std::conditional_t<enforced_by_container, bmi::ordered_unique<tag, ext, typename traits::less>,
+                           bmi::ordered_non_unique<tag, ext, typename traits::less>>>;
+};
+
+template <class Row, class SpecTuple>
+struct container_for;
+template <class Row, class Key, class... Specs>
+struct container_for<Row, std::tuple<Key, Specs...>> {
+    using type = bmi::multi_index_container<Row, bmi::indexed_by<typename index_for_spec<Key, Key>::type,
+                                                                 typename index_for_spec<Specs, Key>::type...>>;
+};
+
+/// Checks, at compile time, that every column a spec names belongs to Row and
+/// is listed in RELSTORE_FIELDS.
+template <class Row, class Spec>
+constexpr bool spec_columns_belong() {
+    return []<auto... Ms>(column_list<Ms...>) {
+        return (std::is_same_v<typename member_traits<Ms>::row_type, Row> && ...);
+    }(typename Spec::columns{});
+}
+
+enum class undo_kind : std::uint8_t { inserted, erased, updated };
+
+/// Storage of one table. The store owns one per table; transactions log every
+/// change here so that rollback can restore the container exactly.
+template <class Table>
+class table_state {
+public:
+    using table_type = Table;
+    using row_type = typename Table::row_type;
+    using key_spec = typename Table::key;
+    using key_traits = columns_traits<typename key_spec::columns>;
+    using key_type = typename key_traits::value_type;
+    using container_type = typename container_for<row_type, typename Table::specs>::type;
+
+    static_assert(std::apply([](auto... s) { return (spec_columns_belong<row_type, decltype(s)>() && ...); },
+                             typename Table::specs{}),
+                  "relstore: every column in a table's specs must be a member of the table's row type");
+    static_assert(!key_traits::nullable, "relstore: a primary-key column cannot be std::optional");
+    static_assert(!key_spec::is_auto || std::is_integral_v<key_type>,
+                  "relstore: an auto key must be an integer column");
+
+    struct mark {
+        std::size_t entries;
+        std::size_t keys;
+        std::size_t rows;
+        key_type next_key;
+    };
+
+    container_type rows;
+    /// The key an auto-keyed insert gets next; never decreases, so keys of
+    /// erased rows are not reused.
+    key_type next_key = initial_next_key();
+
+    static key_type key_of(const row_type& r) { return key_traits::get(r); }
+
+    const auto& key_index() const { return rows.template get<key_spec>(); }
+    auto& key_index() { return rows.template get<key_spec>(); }
+
+    [[nodiscard]] mark current_mark() const { return {entries_.size(), keys_.size(), rows_.size(), next_key}; }
+
+    void log_inserted(const key_type& k) {
+        keys_.push_back(k);
+        entries_.push_back({undo_kind::inserted, keys_.size() - 1});
+    }
+    /// Logs the old row before it is erased or replaced. Called before the
+    /// change, so a failed allocation here leaves the table untouched.
+    void log_old_row(undo_kind kind, const row_type& old) {
+        entries_.reserve(entries_.size() + 1);
+        rows_.push_back(old);
+        entries_.push_back({kind, rows_.size() - 1});
+    }
+    void unlog_last() {
+        if (entries_.back().kind != undo_kind::inserted) rows_.pop_back();
+        entries_.pop_back();
+    }
+    void reserve_log(std::size_t n) {
+        entries_.reserve(entries_.size() + n);
+        keys_.reserve(keys_.size() + n);
+    }
+
+    /// Undoes every change logged since m, newest first.
+    void rollback_to(const mark& m) noexcept {
+        auto& idx = key_index();
+        while (entries_.size() > m.entries) {
+            const entry e = entries_.back();
+            switch (e.kind) {
+            case undo_kind::inserted: {
+                auto it = idx.find(keys_[e.index]);
+                assert(it != idx.end());
+                idx.erase(it);
+                keys_.pop_back();
+                break;
+            }
+            case undo_kind::erased: {
+                [[maybe_unused]] bool ok = rows.insert(std::move(rows_[e.index])).second;
+                assert(ok);
+                rows_.pop_back();
+                break;
+            }
+            case undo_kind::updated: {
+                auto it = idx.find(key_of(rows_[e.index]));
+                assert(it != idx.end());
+                [[maybe_unused]] bool ok = idx.replace(it, std::move(rows_[e.index]));
+                assert(ok);
+                rows_.pop_back();
+                break;
+            }
+            }
+            entries_.pop_back();
+        }
+        next_key = m.next_key;
+    }
+
+    /// Forgets the log (on commit). Large logs give their memory back.
+    void clear_log() noexcept {
+        constexpr std::size_t keep = 1024;
+        if (entries_.capacity() > keep) {
+            std::vector<entry>().swap(entries_);
+            std::vector<key_type>().swap(keys_);
+            std::vector<row_type>().swap(rows_);
+        } else {
+            entries_.clear();
+            keys_.clear();
+            rows_.clear();
+        }
+    }
+
+private:
+    static key_type initial_next_key() {
+        if constexpr (key_spec::is_auto)
+            return key_type{1};
+        else
+            return key_type{};
+    }
+
+    struct entry {
+        undo_kind kind;
+        std::size_t index;
+    };
+    std::vector<entry> entries_;
+    std::vector<key_type> keys_;
+    std::vector<row_type> rows_;
+};
+
+}  // namespace relstore::detail

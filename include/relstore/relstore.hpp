@@ -1,0 +1,10 @@
+#pragma once
+/// @file relstore.hpp
+/// The umbrella header: everything but snapshots (<relstore/snapshot.hpp>).
+
+#include <relstore/error.hpp>
+#include <relstore/fields.hpp>
+#include <relstore/rows.hpp>
+#include <relstore/schema.hpp>
+#include <relstore/schema_info.hpp>
+#include <relstore/store.hpp>

@@ -1,0 +1,109 @@
+#pragma once
+/// @file rows.hpp
+/// The ranges queries return: views over stored rows, never copies.
+
+#include <cstddef>
+#include <iterator>
+#include <ranges>
+#include <type_traits>
+
+namespace relstore {
+
+/// A range of stored rows (const Row&) between two iterators of an index,
+/// with the shortcuts of SQLAlchemy's Query: first(), count(), empty().
+/// Valid until the rows it spans change; read it inside the scope that made it.
+template <std::forward_iterator It, std::sentinel_for<It> Sentinel = It>
+class rows : public std::ranges::view_interface<rows<It, Sentinel>> {
+public:
+    using value_type = std::iter_value_t<It>;
+
+    rows() = default;
+    rows(It first, Sentinel last) : first_(std::move(first)), last_(std::move(last)) {}
+
+    [[nodiscard]] It begin() const { return first_; }
+    [[nodiscard]] Sentinel end() const { return last_; }
+
+    /// The first row, or nullptr when there is none.
+    [[nodiscard]] const value_type* first() const {
+        return first_ == last_ ? nullptr : std::addressof(*first_);
+    }
+    /// The number of rows; walks them (no row is copied).
+    [[nodiscard]] std::size_t count() const {
+        return static_cast<std::size_t>(std::ranges::distance(first_, last_));
+    }
+
+private:
+    It first_{};
+    Sentinel last_{};
+};
+
+namespace detail {
+
+/// A forward iterator over the rows of an index that satisfy a predicate: the
+/// O(n) scan behind filters on columns without an index.
+template <class It, class Pred>
+class filter_iterator {
+public:
+    using iterator_category = std::forward_iterator_tag;
+    using iterator_concept = std::forward_iterator_tag;
+    using value_type = std::iter_value_t<It>;
+    using difference_type = std::ptrdiff_t;
+    using reference = const value_type&;
+    using pointer = const value_type*;
+
+    filter_iterator() = default;
+    filter_iterator(It it, It last, const Pred* pred) : it_(it), last_(last), pred_(pred) { skip(); }
+
+    reference operator*() const { return *it_; }
+    pointer operator->() const { return std::addressof(*it_); }
+    filter_iterator& operator++() {
+        ++it_;
+        skip();
+        return *this;
+    }
+    filter_iterator operator++(int) {
+        auto old = *this;
+        ++*this;
+        return old;
+    }
+    friend bool operator==(const filter_iterator& a, const filter_iterator& b) { return a.it_ == b.it_; }
+
+private:
+    void skip() {
+        while (it_ != last_ && !(*pred_)(*it_)) ++it_;
+    }
+    It it_{};
+    It last_{};
+    const Pred* pred_ = nullptr;
+};
+
+}  // namespace detail
+
+/// The rows of a table that satisfy a predicate, found by scanning: O(n).
+/// Holds the predicate; iterate it while it lives.
+template <class It, class Pred>
+class filtered_rows : public std::ranges::view_interface<filtered_rows<It, Pred>> {
+public:
+    using iterator = detail::filter_iterator<It, Pred>;
+    using value_type = std::iter_value_t<It>;
+
+    filtered_rows(It first, It last, Pred pred) : first_(first), last_(last), pred_(std::move(pred)) {}
+
+    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &pred_); }
+    [[nodiscard]] iterator end() const { return iterator(last_, last_, &pred_); }
+
+    /// The first matching row, or nullptr.
+    [[nodiscard]] const value_type* first() const {
+        auto it = begin();
+        return it == end() ? nullptr : std::addressof(*it);
+    }
+    /// The number of matching rows (a full scan).
+    [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(begin(), end())); }
+
+private:
+    It first_;
+    It last_;
+    Pred pred_;
+};
+
+}  // namespace relstore

@@ -1,0 +1,9 @@
+# Every example runs as a test and must print exactly its .expected file.
+foreach(target ${RELSTORE_EXAMPLE_TARGETS})
+    string(REGEX REPLACE "^example_" "" name ${target})
+    add_test(NAME ${target}
+        COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:${target}>
+                -DEXPECTED=${PROJECT_SOURCE_DIR}/examples/${name}.expected
+                -P ${CMAKE_CURRENT_SOURCE_DIR}/run_example.cmake)
+    set_tests_properties(${target} PROPERTIES LABELS "examples")
+endforeach()
