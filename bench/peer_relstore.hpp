@@ -1,0 +1,201 @@
+#pragma once
+/// @file peer_relstore.hpp
+/// relstore itself, through its public API only: one read() scope per query
+/// batch, one write() transaction per write batch, rs::save / rs::load for W9.
+
+#include "data.hpp"
+
+#include <relstore/relstore.hpp>
+#if __has_include(<relstore/snapshot.hpp>)
+#include <relstore/snapshot.hpp>
+#define RELSTORE_BENCH_HAVE_SNAPSHOT 1
+#else
+#define RELSTORE_BENCH_HAVE_SNAPSHOT 0
+#endif
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace bench::rsx {
+
+namespace rs = relstore;
+
+struct User {
+    std::int64_t id{};
+    std::string name;
+    std::string email;
+};
+RELSTORE_FIELDS(User, id, name, email)
+
+struct Post {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    std::string title;
+    std::string content;
+};
+RELSTORE_FIELDS(Post, id, author_id, title, content)
+
+struct Author {
+    std::int64_t id{};
+    std::string name;
+};
+RELSTORE_FIELDS(Author, id, name)
+
+struct Book {
+    std::int64_t id{};
+    std::string title;
+};
+RELSTORE_FIELDS(Book, id, title)
+
+struct AuthorBook {
+    std::int64_t author_id{};
+    std::int64_t book_id{};
+};
+RELSTORE_FIELDS(AuthorBook, author_id, book_id)
+
+using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
+using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
+                        rs::references<&Post::author_id, users, rs::on_delete::cascade>>;
+using authors = rs::table<"authors", Author, rs::hashed_auto_key<&Author::id>>;
+using books = rs::table<"books", Book, rs::hashed_auto_key<&Book::id>>;
+using authors_books =
+    rs::table<"authors_books", AuthorBook, rs::hashed_primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
+              rs::references<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
+              rs::references<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
+using db_t = rs::store<users, posts, authors, books, authors_books>;
+
+/// The read operations of the workloads over a read scope or a transaction.
+template <class Q>
+struct reads {
+    Q& q;
+
+    std::uint64_t user_name(std::int64_t id) const {
+        const User* u = q.template find<users>(id);
+        return u ? sig(u->name) : 0;
+    }
+    std::uint64_t user_posts(std::int64_t id) const {
+        const User* u = q.template find<users>(id);
+        if (!u) return 0;
+        std::uint64_t len = 0, n = 0;
+        for (const Post& p : q.template children<&Post::author_id>(*u)) len += p.title.size(), ++n;
+        return len + (n << 32);
+    }
+    std::uint64_t post_author(std::int64_t id) const {
+        const Post* p = q.template find<posts>(id);
+        return p ? sig(q.template parent<&Post::author_id>(*p).name) : 0;
+    }
+    std::uint64_t user_by_name(std::string_view name) const {
+        const User* u = q.template find<&User::name>(name);
+        return u ? static_cast<std::uint64_t>(u->id) : 0;
+    }
+    std::uint64_t author_books(std::int64_t id) const {
+        const Author* a = q.template find<authors>(id);
+        if (!a) return 0;
+        std::uint64_t s = 0;
+        for (const Book& b : q.template linked<&AuthorBook::author_id, &AuthorBook::book_id>(*a))
+            s += book_sum(b.id, b.title);
+        return s;
+    }
+    std::uint64_t book_authors(std::int64_t id) const {
+        const Book* b = q.template find<books>(id);
+        if (!b) return 0;
+        std::uint64_t s = 0;
+        for (const Author& a : q.template linked<&AuthorBook::book_id, &AuthorBook::author_id>(*b))
+            s += author_sum(a.id, a.name);
+        return s;
+    }
+    std::uint64_t post_sig(std::int64_t id) const {
+        const Post* p = q.template find<posts>(id);
+        return p ? post_sum(p->id, p->author_id, p->title, p->content) : 0;
+    }
+};
+
+/// The write operations of the workloads over a transaction.
+template <class Tx>
+struct writes : reads<Tx> {
+    void set_title(std::int64_t post_id, const std::string& title) {
+        this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.title = title; });
+    }
+    void set_author(std::int64_t post_id, std::int64_t author) {
+        this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.author_id = author; });
+    }
+    void erase_user(std::int64_t id) {
+        if (this->q.template erase<users>(id) == 0) throw std::runtime_error("relstore: no user " + std::to_string(id));
+    }
+};
+
+}  // namespace bench::rsx
+
+namespace bench {
+
+class relstore_peer {
+public:
+    static constexpr const char* name = "relstore";
+    static constexpr bool has_snapshot = RELSTORE_BENCH_HAVE_SNAPSHOT;
+
+    void load(const dataset& d) {
+        using namespace rsx;
+        auto tx = db_.write();
+        for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
+        for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
+        for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});
+        for (const auto& b : d.books) tx.insert(Book{b.id, b.title});
+        for (const auto& l : d.links) tx.insert(AuthorBook{l.author_id, l.book_id});
+        tx.commit();
+    }
+
+    template <class F>
+    decltype(auto) read(F&& f) const {
+        auto q = db_.read();
+        rsx::reads<decltype(q)> r{q};
+        return f(r);
+    }
+    template <class F>
+    decltype(auto) write(F&& f) {
+        auto tx = db_.write();
+        rsx::writes<decltype(tx)> w{{tx}};
+        if constexpr (std::is_void_v<decltype(f(w))>) {
+            f(w);
+            tx.commit();
+        } else {
+            decltype(auto) r = f(w);
+            tx.commit();
+            return r;
+        }
+    }
+
+    state full_state() const {
+        using namespace rsx;
+        auto q = db_.read();
+        state s{{q.count<users>(), q.count<posts>(), q.count<authors>(), q.count<books>(), q.count<authors_books>()},
+                0};
+        for (const User& u : q.all<users>()) s.sum += user_sum(u.id, u.name, u.email);
+        for (const Post& p : q.all<posts>()) s.sum += post_sum(p.id, p.author_id, p.title, p.content);
+        for (const Author& a : q.all<authors>()) s.sum += author_sum(a.id, a.name);
+        for (const Book& b : q.all<books>()) s.sum += book_sum(b.id, b.title);
+        for (const AuthorBook& l : q.all<authors_books>()) s.sum += link_sum(l.author_id, l.book_id);
+        return s;
+    }
+
+    void save([[maybe_unused]] const std::filesystem::path& path) const {
+#if RELSTORE_BENCH_HAVE_SNAPSHOT
+        relstore::save(db_, path);
+#else
+        throw std::runtime_error("relstore: <relstore/snapshot.hpp> is not available in this build");
+#endif
+    }
+    void load_file([[maybe_unused]] const std::filesystem::path& path) {
+#if RELSTORE_BENCH_HAVE_SNAPSHOT
+        relstore::load(db_, path);
+#else
+        throw std::runtime_error("relstore: <relstore/snapshot.hpp> is not available in this build");
+#endif
+    }
+
+private:
+    rsx::db_t db_;
+};
+
+}  // namespace bench
