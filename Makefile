@@ -1,0 +1,55 @@
+# The two commands of the README, plus the benchmark run. Each installs the
+# Debian packages it needs first (.ci/install-deps), then drives the CMake
+# presets in CMakePresets.json.
+.PHONY: demo test test-asan test-tsan test-fuzz test-bench bench deps clean
+
+SCALE ?= 1.0
+FUZZ_SECONDS ?= 30
+
+deps:
+	@.ci/install-deps
+
+## make demo: build the examples and the relstore tool, and run them.
+demo: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target examples $(if $(wildcard tools/CMakeLists.txt),relstore_cli)
+	@for exe in build/release/examples/[0-9][0-9]_*; do \
+	    [ -x "$$exe" ] || continue; \
+	    echo "== $$(basename $$exe)"; \
+	    (cd build/release && "../../$$exe") || exit 1; \
+	done
+
+## make test: every test suite: all tests under ASan+UBSan, the concurrency
+## stress test under TSan, the snapshot fuzzer for a bounded time, and the
+## benchmark suite once at a tiny scale as a correctness check.
+test: deps test-asan test-tsan test-fuzz test-bench
+
+test-asan:
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan
+	ctest --preset asan
+
+test-tsan:
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan
+	TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan
+
+test-fuzz:
+	@if [ -f fuzz/CMakeLists.txt ]; then \
+	    cmake --preset fuzz >/dev/null && cmake --build --preset fuzz && \
+	    FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build/fuzz --output-on-failure; \
+	fi
+
+test-bench:
+	@if [ -f bench/CMakeLists.txt ]; then \
+	    cmake --preset bench >/dev/null && cmake --build --preset bench && \
+	    ctest --test-dir build/bench -L bench-smoke --output-on-failure; \
+	fi
+
+## make bench: the benchmark suite at SCALE (default 1.0), with the report.
+bench:
+	@.ci/install-deps --bench
+	bench/run.sh $(SCALE)
+
+clean:
+	rm -rf build
