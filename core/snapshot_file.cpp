@@ -118,16 +118,22 @@ void write_snapshot_file(const std::filesystem::path& target, std::span<const st
                                     std::to_string(counter.fetch_add(1))))
                                 .string();
 
-    int fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) snapshot_io_fail(name, "cannot save: open failed on temporary file '" + tmp + "'", errno);
-
+    int fd = -1;
     const auto give_up = [&](const char* op, int err) {
         if (fd >= 0) (void)ops.close(fd);
         (void)ops.unlink(tmp.c_str());
-        snapshot_io_fail(name, std::string("cannot save: ") + op + " failed on temporary file '" + tmp +
-                                   "' (the previous snapshot is unchanged)",
-                         err);
+        detail::snapshot_fail(errc::io, name, std::nullopt,
+                              std::string("cannot save: ") + op + " failed on temporary file '" + tmp +
+                                  "': " + std::strerror(err) + "; the previous snapshot is unchanged");
     };
+    fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        const int err = errno;
+        // O_EXCL failed or nothing was created: the file is not ours to unlink.
+        detail::snapshot_fail(errc::io, name, std::nullopt,
+                              "cannot save: open failed on temporary file '" + tmp + "': " + std::strerror(err) +
+                                  "; the previous snapshot is unchanged");
+    }
 
     // Writes of at most 1 GiB, because Linux caps one write() near 2 GiB and
     // reports the rest as a short write anyway.
@@ -153,16 +159,16 @@ void write_snapshot_file(const std::filesystem::path& target, std::span<const st
     // Without this the rename itself may not survive a power loss.
     const std::string dir_name = dir.string();
     const int dfd = open_retrying(dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (dfd < 0)
-        snapshot_io_fail(name, "cannot save: open failed on directory '" + dir_name +
-                                   "' (the new snapshot is in place but may not be durable)",
-                         errno);
+    const auto not_durable = [&](const char* op, int err) {
+        detail::snapshot_fail(errc::io, name, std::nullopt,
+                              std::string("cannot save: ") + op + " failed on directory '" + dir_name + "': " +
+                                  std::strerror(err) + "; the new snapshot is in place but may not be durable");
+    };
+    if (dfd < 0) not_durable("open", errno);
     if (ops.fsync(dfd) != 0) {
         const int err = errno;
         (void)ops.close(dfd);
-        snapshot_io_fail(name, "cannot save: fsync failed on directory '" + dir_name +
-                                   "' (the new snapshot is in place but may not be durable)",
-                         err);
+        not_durable("fsync", err);
     }
     (void)ops.close(dfd);
 }

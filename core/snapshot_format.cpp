@@ -405,7 +405,9 @@ void row_cursor::finish() const {
 
 namespace {
 
-// Bounds-checked reading of the header, schema and directory.
+// Bounds-checked reading of the header, schema and directory. Field
+// descriptions are plain literals plus a context ("table 'users'") that is
+// only turned into a message on failure, so parsing builds no strings.
 class parser {
 public:
     parser(const std::vector<std::byte>& image, std::size_t pos, std::size_t end, const std::string& name,
@@ -414,22 +416,25 @@ public:
 
     [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
     [[nodiscard]] std::size_t left() const noexcept { return end_ - pos_; }
+    void context(std::string c) { context_ = std::move(c); }
 
     template <class T>
-    T get(const std::string& what) {
-        need(sizeof(T), what);
+    T get(const char* what) {
+        if (left() < sizeof(T))
+            fail(pos_, "truncated " + std::string(section_) + ": expected " + describe(what) + " (" +
+                           std::to_string(sizeof(T)) + " bytes), only " + std::to_string(left()) + " remain");
         T v;
         std::memcpy(&v, data_ + pos_, sizeof v);
         pos_ += sizeof v;
         return detail::to_le(v);
     }
 
-    std::string str(const std::string& what) {
+    std::string str(const char* what) {
         const std::size_t at = pos_;
-        const auto n = get<std::uint64_t>("the length of " + what);
+        const auto n = get<std::uint64_t>(what);
         if (n > left())
-            fail(at, "the length of " + what + " is " + std::to_string(n) + " but only " + std::to_string(left()) +
-                         " bytes remain in the " + section_);
+            fail(at, "the length of " + describe(what) + " is " + std::to_string(n) + " but only " +
+                         std::to_string(left()) + " bytes remain in the " + section_);
         std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<std::size_t>(n));
         pos_ += n;
         return s;
@@ -437,28 +442,37 @@ public:
 
     // A count of elements each at least min_size bytes long, checked against
     // the bytes left so that a corrupt count cannot drive a huge allocation.
-    std::uint32_t count(const std::string& what, std::size_t min_size) {
+    std::uint32_t count(const char* what, std::size_t min_size) {
         const std::size_t at = pos_;
-        const auto n = get<std::uint32_t>("the number of " + what);
+        const auto n = get<std::uint32_t>(what);
         if (static_cast<std::uint64_t>(n) * min_size > left())
-            fail(at, "the number of " + what + " is " + std::to_string(n) + " but only " + std::to_string(left()) +
-                         " bytes remain in the " + section_);
+            fail(at, "the number of " + describe(what) + " is " + std::to_string(n) + " but only " +
+                         std::to_string(left()) + " bytes remain in the " + section_);
         return n;
     }
 
-    std::uint8_t enum_byte(const std::string& what, unsigned max) {
+    std::uint8_t enum_byte(const char* what, unsigned max) {
         const std::size_t at = pos_;
         const auto b = get<std::uint8_t>(what);
         if (b < 1 || b > max)
-            fail(at, "expected " + what + " (1 to " + std::to_string(max) + "), found " + std::to_string(b));
+            fail(at, "expected " + describe(what) + " (1 to " + std::to_string(max) + "), found " +
+                         std::to_string(b));
         return b;
     }
 
-    std::uint8_t flags(const std::string& what, unsigned mask) {
+    std::uint8_t flags(const char* what, unsigned mask) {
         const std::size_t at = pos_;
         const auto b = get<std::uint8_t>(what);
-        if ((b & ~mask) != 0) fail(at, "unknown bits set in " + what + ": " + std::to_string(b));
+        if ((b & ~mask) != 0) fail(at, "unknown bits set in " + describe(what) + ": " + std::to_string(b));
         return b;
+    }
+
+    std::vector<std::string> names(const char* what, const char* each) {
+        const auto n = count(what, 8);
+        std::vector<std::string> out;
+        out.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) out.push_back(str(each));
+        return out;
     }
 
     [[noreturn]] void fail(std::size_t at, const std::string& msg) const {
@@ -466,10 +480,8 @@ public:
     }
 
 private:
-    void need(std::size_t n, const std::string& what) const {
-        if (left() < n)
-            fail(pos_, "truncated " + std::string(section_) + ": expected " + what + " (" + std::to_string(n) +
-                           " bytes), only " + std::to_string(left()) + " remain");
+    [[nodiscard]] std::string describe(const char* what) const {
+        return context_.empty() ? std::string(what) : std::string(what) + " of " + context_;
     }
 
     const std::byte* data_;
@@ -477,15 +489,8 @@ private:
     std::size_t end_;
     const std::string& name_;
     const char* section_;
+    std::string context_;
 };
-
-std::vector<std::string> names(parser& p, const std::string& what) {
-    const auto n = p.count(what, 8);
-    std::vector<std::string> out;
-    out.reserve(n);
-    for (std::uint32_t i = 0; i < n; ++i) out.push_back(p.str(what));
-    return out;
-}
 
 }  // namespace
 
@@ -574,47 +579,48 @@ snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name,
     schema_.tables.reserve(table_count);
     for (std::uint32_t ti = 0; ti < table_count; ++ti) {
         table_info t;
-        t.name = s.str("the name of table " + std::to_string(ti));
-        const std::string tn = "table '" + t.name + "'";
-        const auto flags = s.flags("the flags of " + tn, 3);
+        s.context("table " + std::to_string(ti));
+        t.name = s.str("the name");
+        s.context("table '" + t.name + "'");
+        const auto flags = s.flags("the flags", 3);
         t.auto_key = (flags & 1) != 0;
         t.hashed_key = (flags & 2) != 0;
-        const auto ncols = s.count("columns of " + tn, 10);
+        const auto ncols = s.count("columns", 10);
         t.columns.reserve(ncols);
         for (std::uint32_t ci = 0; ci < ncols; ++ci) {
             column_info c;
-            c.name = s.str("the name of column " + std::to_string(ci) + " of " + tn);
-            const std::string cn = "column '" + t.name + "." + c.name + "'";
+            c.name = s.str("a column name");
             c.type.kind = static_cast<column_kind>(
-                s.enum_byte("the type of " + cn, static_cast<unsigned>(column_kind::string)));
-            c.type.nullable = s.flags("the nullable flag of " + cn, 1) != 0;
+                s.enum_byte("a column type", static_cast<unsigned>(column_kind::string)));
+            c.type.nullable = s.flags("a column's nullable flag", 1) != 0;
             t.columns.push_back(std::move(c));
         }
-        t.key = names(s, "key columns of " + tn);
-        const auto nix = s.count("indexes of " + tn, 5);
+        t.key = s.names("key columns", "a key column name");
+        const auto nix = s.count("indexes", 5);
         t.indexes.reserve(nix);
         for (std::uint32_t i = 0; i < nix; ++i) {
             index_info ix;
             ix.kind = static_cast<index_kind>(
-                s.enum_byte("the kind of an index of " + tn, static_cast<unsigned>(index_kind::ordered)));
-            ix.columns = names(s, "columns of an index of " + tn);
+                s.enum_byte("an index kind", static_cast<unsigned>(index_kind::ordered)));
+            ix.columns = s.names("index columns", "an index column name");
             t.indexes.push_back(std::move(ix));
         }
-        const auto nfk = s.count("foreign keys of " + tn, 14);
+        const auto nfk = s.count("foreign keys", 14);
         t.foreign_keys.reserve(nfk);
         for (std::uint32_t i = 0; i < nfk; ++i) {
             foreign_key_info fk;
-            fk.columns = names(s, "columns of a foreign key of " + tn);
-            fk.parent_table = s.str("the parent table of a foreign key of " + tn);
-            fk.action = static_cast<on_delete>(s.enum_byte("the on-delete action of a foreign key of " + tn,
-                                                           static_cast<unsigned>(on_delete::set_null)));
-            const auto f = s.flags("the flags of a foreign key of " + tn, 3);
+            fk.columns = s.names("foreign key columns", "a foreign key column name");
+            fk.parent_table = s.str("a foreign key's parent table");
+            fk.action = static_cast<on_delete>(
+                s.enum_byte("a foreign key's on-delete action", static_cast<unsigned>(on_delete::set_null)));
+            const auto f = s.flags("a foreign key's flags", 3);
             fk.unique = (f & 1) != 0;
             fk.acyclic = (f & 2) != 0;
             t.foreign_keys.push_back(std::move(fk));
         }
         schema_.tables.push_back(std::move(t));
     }
+    s.context({});
     if (s.left() != 0)
         s.fail(s.pos(), std::to_string(s.left()) + " bytes left over at the end of the schema section");
     if (auto p = detail::schema_problem(schema_)) s.fail(snapshot_header_size, "malformed schema: " + *p);

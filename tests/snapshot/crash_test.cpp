@@ -1,0 +1,108 @@
+// Crash safety: a child process saving in a loop is killed with SIGKILL at
+// random moments; the target must always be the whole old or the whole new
+// snapshot. (A process crash, not a power cut: the fsyncs that guard against
+// the latter cannot be tested without a block-device fault injector.)
+
+#include "sample_snapshot.hpp"
+
+#include <relstore/snapshot_format.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+using namespace relstore;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::byte> image_with(std::size_t rows, std::uint64_t seed) {
+    schema_info s;
+    s.tables.push_back({"t",
+                        {{"id", {column_kind::int64, false}}, {"s", {column_kind::string, false}}},
+                        {"id"},
+                        false,
+                        true,
+                        {},
+                        {}});
+    snapshot_writer w(s);
+    w.begin_table(0);
+    for (std::size_t i = 0; i < rows; ++i) {
+        w.put_u64(seed + i);
+        w.put_string(std::string(64, static_cast<char>('a' + (seed + i) % 26)));
+    }
+    w.end_table(rows);
+    const auto b = w.finish();
+    return {b.begin(), b.end()};
+}
+
+std::vector<std::byte> slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> out(s.size());
+    std::memcpy(out.data(), s.data(), s.size());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a save killed at any moment leaves the old or the new snapshot", "[snapshot][crash]") {
+    std::string templ = (fs::temp_directory_path() / "relstore-crash-XXXXXX").string();
+    REQUIRE(::mkdtemp(templ.data()) != nullptr);
+    const fs::path dir = templ;
+    const fs::path target = dir / "db.snap";
+
+    // Different sizes, so a torn file could not pass for either.
+    const auto a = image_with(200, 1);
+    const auto b = image_with(300, 7);
+    write_snapshot_file(target, a);
+
+    std::mt19937_64 rng(4242);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(12);
+    int kills = 0;
+    int saw_a = 0;
+    int saw_b = 0;
+    for (; kills < 300 && std::chrono::steady_clock::now() < deadline; ++kills) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            for (unsigned i = static_cast<unsigned>(kills);; ++i) {
+                try {
+                    write_snapshot_file(target, (i % 2) == 0 ? b : a);
+                } catch (...) {
+                    ::_exit(3);
+                }
+            }
+        }
+        ::usleep(static_cast<useconds_t>(rng() % 8000));
+        REQUIRE(::kill(pid, SIGKILL) == 0);
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFSIGNALED(status));  // the child never failed a save on its own
+
+        const auto now = slurp(target);
+        INFO("kill " << kills << ": target has " << now.size() << " bytes");
+        REQUIRE((now == a || now == b));
+        (now == a ? saw_a : saw_b)++;
+        CHECK_NOTHROW(snapshot_reader::open(target));
+
+        // A killed save may leave its temporary file behind (the next save does not
+        // reuse the name); remove them so the directory does not grow.
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.path() != target) fs::remove(e.path());
+    }
+    fs::remove_all(dir);
+    INFO("old " << saw_a << ", new " << saw_b);
+    CHECK(kills >= 100);
+    CHECK(saw_a > 0);
+    CHECK(saw_b > 0);
+}

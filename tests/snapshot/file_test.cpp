@@ -1,0 +1,257 @@
+// The snapshot file layer: atomic replacement, load errors, and injected
+// failures of every system call through detail::file_ops.
+
+#include "sample_snapshot.hpp"
+
+#include <relstore/detail/snapshot_file_ops.hpp>
+#include <relstore/snapshot_format.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace relstore;
+using relstore::detail::file_ops;
+using relstore::detail::scoped_file_ops;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test case, removed afterwards.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string templ = (fs::temp_directory_path() / "relstore-snap-XXXXXX").string();
+        REQUIRE(::mkdtemp(templ.data()) != nullptr);
+        path = templ;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    [[nodiscard]] std::vector<std::string> entries() const {
+        std::vector<std::string> out;
+        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+std::vector<std::byte> slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> out(s.size());
+    std::memcpy(out.data(), s.data(), s.size());
+    return out;
+}
+
+snapshot_error load_error(const fs::path& p) {
+    try {
+        (void)snapshot_reader::open(p);
+    } catch (const snapshot_error& e) {
+        return e;
+    }
+    FAIL("the load succeeded");
+    throw;
+}
+
+// Fault injection state; function pointers cannot capture, so it is global.
+struct faults {
+    const char* op = nullptr;  // which call fails
+    int err = 0;               // with which errno
+    int fail_on_call = 1;      // the n-th call of that op fails
+    int calls = 0;
+    std::size_t max_io = 0;    // > 0: reads and writes move at most this many bytes
+};
+faults g;
+const file_ops real = detail::system_file_ops();
+
+bool should_fail(const char* op) {
+    if (g.op == nullptr || std::strcmp(g.op, op) != 0) return false;
+    return ++g.calls == g.fail_on_call;
+}
+
+file_ops faulty_ops() {
+    file_ops ops = real;
+    ops.open = [](const char* p, int f, mode_t m) {
+        if (should_fail((f & O_DIRECTORY) != 0 ? "open-dir" : "open")) return errno = g.err, -1;
+        return real.open(p, f, m);
+    };
+    ops.write = [](int fd, const void* b, size_t n) -> ssize_t {
+        if (should_fail("write")) return errno = g.err, -1;
+        return real.write(fd, b, g.max_io > 0 ? std::min(n, g.max_io) : n);
+    };
+    ops.read = [](int fd, void* b, size_t n) -> ssize_t {
+        if (should_fail("read")) return errno = g.err, -1;
+        return real.read(fd, b, g.max_io > 0 ? std::min(n, g.max_io) : n);
+    };
+    ops.fsync = [](int fd) {
+        if (should_fail("fsync")) return errno = g.err, -1;
+        return real.fsync(fd);
+    };
+    // A failing close still releases the descriptor, as Linux does.
+    ops.close = [](int fd) {
+        const bool fail = should_fail("close");
+        const int rc = real.close(fd);
+        if (fail) return errno = g.err, -1;
+        return rc;
+    };
+    ops.rename = [](const char* a, const char* b) {
+        if (should_fail("rename")) return errno = g.err, -1;
+        return real.rename(a, b);
+    };
+    return ops;
+}
+
+std::vector<std::byte> other_image() {
+    schema_info s;
+    s.tables.push_back({"t", {{"id", {column_kind::int64, false}}}, {"id"}, false, true, {}, {}});
+    snapshot_writer w(s);
+    w.begin_table(0);
+    w.put_u64(42);
+    w.end_table(1);
+    const auto b = w.finish();
+    return {b.begin(), b.end()};
+}
+
+}  // namespace
+
+TEST_CASE("saving writes the snapshot and leaves no temporary file", "[snapshot][file]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    const auto img = test::sample_image();
+    write_snapshot_file(target, img);
+    CHECK(slurp(target) == img);
+    write_snapshot_file(target, other_image());
+    CHECK(slurp(target) == other_image());
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+    CHECK(snapshot_reader::open(target).schema().tables.size() == 1);
+}
+
+TEST_CASE("a relative path saves into the current directory's file", "[snapshot][file]") {
+    temp_dir dir;
+    const auto old = fs::current_path();
+    fs::current_path(dir.path);
+    write_snapshot_file("rel.snap", other_image());
+    fs::current_path(old);
+    CHECK(slurp(dir.path / "rel.snap") == other_image());
+}
+
+TEST_CASE("loading names the file and what is wrong with it", "[snapshot][file][errors]") {
+    temp_dir dir;
+    SECTION("missing file") {
+        const auto e = load_error(dir.path / "nope.snap");
+        CHECK(e.code() == make_error_code(errc::io));
+        CHECK(e.path() == (dir.path / "nope.snap").string());
+        CHECK_THAT(e.what(), Contains("nope.snap': cannot open for reading: No such file or directory"));
+    }
+    SECTION("a directory") {
+        const auto e = load_error(dir.path);
+        CHECK(e.code() == make_error_code(errc::io));
+        CHECK_THAT(e.what(), Contains("is a directory, not a snapshot file"));
+    }
+    SECTION("an empty file") {
+        std::ofstream(dir.path / "empty.snap").close();
+        const auto e = load_error(dir.path / "empty.snap");
+        CHECK(e.code() == make_error_code(errc::bad_snapshot));
+        CHECK_THAT(e.what(), Contains("empty.snap' at byte 0: the file is empty"));
+    }
+    SECTION("permission denied (injected: tests run as root, which chmod cannot stop)") {
+        write_snapshot_file(dir.path / "db.snap", other_image());
+        g = {"open", EACCES};
+        scoped_file_ops inject(faulty_ops());
+        const auto e = load_error(dir.path / "db.snap");
+        CHECK(e.code() == make_error_code(errc::io));
+        CHECK_THAT(e.what(), Contains("db.snap': cannot open for reading: Permission denied"));
+    }
+    SECTION("a read error") {
+        write_snapshot_file(dir.path / "db.snap", other_image());
+        g = {"read", EIO};
+        scoped_file_ops inject(faulty_ops());
+        const auto e = load_error(dir.path / "db.snap");
+        CHECK_THAT(e.what(), Contains("read failed at byte 0: Input/output error"));
+    }
+}
+
+TEST_CASE("short reads and writes are resumed", "[snapshot][file]") {
+    temp_dir dir;
+    const auto img = test::sample_image();
+    g = {};
+    g.max_io = 7;
+    scoped_file_ops inject(faulty_ops());
+    write_snapshot_file(dir.path / "db.snap", img);
+    CHECK(slurp(dir.path / "db.snap") == img);
+    const auto r = snapshot_reader::open(dir.path / "db.snap");
+    CHECK(std::vector<std::byte>(r.bytes().begin(), r.bytes().end()) == img);
+}
+
+TEST_CASE("a failed save keeps the old snapshot and removes the temporary file", "[snapshot][file][faults]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    const auto old_img = other_image();
+    const auto new_img = test::sample_image();
+    write_snapshot_file(target, old_img);
+
+    const auto op = GENERATE(as<std::string>{}, "open", "write", "fsync", "close", "rename");
+    const auto err = GENERATE(ENOSPC, EIO);
+    // With 7-byte writes the save makes ~100 write calls; fail each of the first, a middle and the last.
+    const int call = op == std::string("write") ? GENERATE(1, 2, 50, 100) : 1;
+    INFO(op << " errno " << err << " on call " << call);
+
+    static std::string op_name;  // g.op must outlive this GENERATE iteration's string
+    op_name = op;
+    g = {};
+    g.op = op_name.c_str();
+    g.err = err;
+    g.fail_on_call = call;
+    g.max_io = 7;
+    {
+        scoped_file_ops inject(faulty_ops());
+        try {
+            write_snapshot_file(target, new_img);
+            FAIL("the save succeeded");
+        } catch (const snapshot_error& e) {
+            CHECK(e.code() == make_error_code(errc::io));
+            CHECK(e.path() == target.string());
+            CHECK_THAT(e.what(), Contains("cannot save: " + op + " failed on temporary file '" +
+                                          (dir.path / ".db.snap.tmp-").string()));
+            CHECK_THAT(e.what(), Contains(std::strerror(err)));
+            CHECK_THAT(e.what(), Contains("the previous snapshot is unchanged"));
+        }
+    }
+    CHECK(slurp(target) == old_img);
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+TEST_CASE("a failed directory fsync is reported after the rename", "[snapshot][file][faults]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    write_snapshot_file(target, other_image());
+    const char* which = GENERATE("open-dir", "fsync");
+    g = {which, EIO, std::strcmp(which, "fsync") == 0 ? 2 : 1};
+    scoped_file_ops inject(faulty_ops());
+    try {
+        write_snapshot_file(target, test::sample_image());
+        FAIL("the save succeeded");
+    } catch (const snapshot_error& e) {
+        CHECK_THAT(e.what(), Contains("failed on directory '" + dir.path.string() + "'"));
+        CHECK_THAT(e.what(), Contains("the new snapshot is in place but may not be durable"));
+    }
+    CHECK(slurp(target) == test::sample_image());
+}
+
+TEST_CASE("saving to a path without a file name fails clearly", "[snapshot][file][errors]") {
+    temp_dir dir;
+    CHECK_THROWS_WITH(write_snapshot_file(dir.path / "", other_image()),
+                      Contains("cannot save: the path does not name a file"));
+    CHECK_THROWS_WITH(write_snapshot_file(dir.path / "missing-dir" / "db.snap", other_image()),
+                      Contains("cannot save: open failed on temporary file"));
+}
