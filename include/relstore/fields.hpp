@@ -206,7 +206,7 @@ constexpr std::string_view column_name() {
 
 namespace detail {
 
-inline void append_display(std::string& out, const std::string& s) {
+inline void append_display(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {
         if (c == '"' || c == '\\') out += '\\';
@@ -222,6 +222,9 @@ void append_display(std::string& out, const T& v) {
             append_display(out, *v);
         else
             out += "NULL";
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        // Strings, and the string literals a lookup key may be given as.
+        append_display(out, std::string_view(v));
     } else if constexpr (std::is_same_v<T, bool>) {
         out += v ? "true" : "false";
     } else if constexpr (std::is_enum_v<T>) {

@@ -1117,13 +1117,16 @@ private:
     void set_null(const typename C::row_type& row, std::size_t fk_ordinal) {
         std::size_t ordinal = 0;
         detail::for_each_spec<C>([&]<class S>(S*) {
-            if constexpr (detail::is_fk<S> && S::action == on_delete::set_null) {
-                if (ordinal == fk_ordinal) {
-                    typename C::row_type changed = row;
-                    []<auto... Ms>(detail::column_list<Ms...>, auto& r) {
-                        ((r.*Ms = std::nullopt), ...);
-                    }(typename S::columns{}, changed);
-                    replace_logged<C>(row, std::move(changed));
+            // Nested, not &&: S::action exists only on foreign keys.
+            if constexpr (detail::is_fk<S>) {
+                if constexpr (S::action == on_delete::set_null) {
+                    if (ordinal == fk_ordinal) {
+                        typename C::row_type changed = row;
+                        []<auto... Ms>(detail::column_list<Ms...>, auto& r) {
+                            ((r.*Ms = std::nullopt), ...);
+                        }(typename S::columns{}, changed);
+                        replace_logged<C>(row, std::move(changed));
+                    }
                 }
             }
             ++ordinal;
