@@ -1,0 +1,454 @@
+// relstore: inspect snapshot files without the application's code; the
+// snapshot header describes every column, so the tool needs no row types.
+//
+//   relstore info FILE                          header, schema, row counts, checksum status
+//   relstore verify FILE                        exit 0 only for a sound snapshot
+//   relstore dump FILE [--table T] [--format csv|json]
+//   relstore schema FILE [--dot]                text, or a Graphviz graph
+
+#include <relstore/snapshot_format.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace relstore;
+
+// Exit statuses: 0 sound, 1 not a sound snapshot (or unreadable), 2 usage.
+constexpr int exit_ok = 0;
+constexpr int exit_bad = 1;
+constexpr int exit_usage = 2;
+
+// Output goes through one buffer flushed in large blocks; dumps can be large.
+class out_buffer {
+public:
+    out_buffer() { buf_.reserve(1 << 16); }
+    out_buffer(const out_buffer&) = delete;
+    out_buffer& operator=(const out_buffer&) = delete;
+    ~out_buffer() { flush(); }
+    out_buffer& operator<<(std::string_view s) {
+        buf_.append(s);
+        if (buf_.size() >= (1 << 16)) flush();
+        return *this;
+    }
+    out_buffer& operator<<(char c) {
+        buf_.push_back(c);
+        return *this;
+    }
+    template <class T>
+        requires std::is_arithmetic_v<T>
+    out_buffer& operator<<(T v) {
+        char tmp[64];
+        auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
+        buf_.append(tmp, end);
+        return *this;
+    }
+    void flush() {
+        std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+        buf_.clear();
+    }
+
+private:
+    std::string buf_;
+};
+
+std::string hex(std::uint64_t v) {
+    char buf[19];
+    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string type_name(column_type t) {
+    std::string s(to_string(t.kind));
+    if (t.nullable) s += '?';
+    return s;
+}
+
+std::string index_kind_name(index_kind k) {
+    switch (k) {
+    case index_kind::hashed_unique: return "unique hashed index";
+    case index_kind::hashed: return "hashed index";
+    case index_kind::ordered_unique: return "unique ordered index";
+    case index_kind::ordered: return "ordered index";
+    }
+    return "index";
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+    std::string s;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) s += sep;
+        s += v[i];
+    }
+    return s;
+}
+
+void print_schema_text(out_buffer& out, const snapshot_reader& r) {
+    const auto& tables = r.schema().tables;
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const auto& t = tables[i];
+        const auto& st = r.table(i);
+        out << "table " << t.name << ": " << st.row_count << (st.row_count == 1 ? " row" : " rows");
+        if (t.auto_key) out << ", next key " << st.next_auto_key;
+        out << '\n';
+        std::size_t width = 0;
+        for (const auto& c : t.columns) width = std::max(width, c.name.size());
+        for (const auto& c : t.columns) {
+            out << "  " << c.name << std::string(width - c.name.size() + 2, ' ') << type_name(c.type) << '\n';
+        }
+        out << "  key (" << join(t.key) << "), " << (t.hashed_key ? "hashed" : "ordered")
+            << (t.auto_key ? ", assigned by the store" : "") << '\n';
+        for (const auto& ix : t.indexes) out << "  " << index_kind_name(ix.kind) << " (" << join(ix.columns) << ")\n";
+        for (const auto& fk : t.foreign_keys) {
+            out << "  foreign key (" << join(fk.columns) << ") -> " << fk.parent_table << ", on delete "
+                << to_string(fk.action);
+            if (fk.unique) out << ", one-to-one";
+            if (fk.acyclic) out << ", acyclic";
+            out << '\n';
+        }
+    }
+}
+
+void report_error(const std::string& file, const snapshot_error& e) {
+    std::cerr << "relstore: " << file << " is not a sound snapshot\n  reason: " << e.what() << '\n';
+    if (e.offset()) std::cerr << "  offset: " << *e.offset() << '\n';
+}
+
+int cmd_info(const std::string& file) {
+    // Report, rather than verify, the checksum so that a damaged file's header can still be shown.
+    std::optional<snapshot_reader> r;
+    try {
+        r.emplace(snapshot_reader::open(file, checksum_policy::report));
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+    std::uint64_t rows = 0;
+    for (std::size_t i = 0; i < r->schema().tables.size(); ++i) rows += r->table(i).row_count;
+    out_buffer out;
+    out << "file:           " << file << '\n'
+        << "size:           " << r->size() << " bytes\n"
+        << "format version: " << r->format_version() << '\n'
+        << "platform:       little-endian, " << r->word_size() * 8 << "-bit writer\n";
+    if (r->checksum_ok())
+        out << "checksum:       ok (xxh3-64 " << hex(r->stored_checksum()) << ")\n";
+    else
+        out << "checksum:       MISMATCH (stored " << hex(r->stored_checksum()) << ", computed "
+            << hex(r->computed_checksum()) << "): the file is corrupt\n";
+    out << "tables:         " << r->schema().tables.size() << '\n' << "rows:           " << rows << "\n\n";
+    print_schema_text(out, *r);
+    return r->checksum_ok() ? exit_ok : exit_bad;
+}
+
+int cmd_verify(const std::string& file) {
+    try {
+        const auto r = snapshot_reader::open(file);
+        r.check_rows();
+        std::uint64_t rows = 0;
+        for (std::size_t i = 0; i < r.schema().tables.size(); ++i) rows += r.table(i).row_count;
+        std::cout << "ok: " << file << ": format " << r.format_version() << ", " << r.schema().tables.size()
+                  << " tables, " << rows << " rows, " << r.size() << " bytes, checksum " << hex(r.stored_checksum())
+                  << '\n';
+        return exit_ok;
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
+// RFC 4180: fields with a comma, quote, CR or LF are quoted and quotes doubled;
+// an empty string is quoted too, so that it differs from null (an empty field).
+void csv_string(out_buffer& out, std::string_view s) {
+    if (!s.empty() && s.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out << s;
+        return;
+    }
+    out << '"';
+    for (char c : s) {
+        if (c == '"') out << '"';
+        out << c;
+    }
+    out << '"';
+}
+
+void number(out_buffer& out, column_kind kind, double d, bool json) {
+    if (std::isnan(d)) {
+        out << (json ? "\"NaN\"" : "NaN");
+    } else if (std::isinf(d)) {
+        out << (d > 0 ? (json ? "\"Infinity\"" : "Infinity") : (json ? "\"-Infinity\"" : "-Infinity"));
+    } else if (kind == column_kind::float32) {
+        out << static_cast<float>(d);  // shortest form that reads back as the same float
+    } else {
+        out << d;
+    }
+}
+
+// JSON strings must be UTF-8; a snapshot's strings are bytes, so invalid
+// sequences become U+FFFD rather than producing invalid JSON.
+void json_string(out_buffer& out, std::string_view s) {
+    out << '"';
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            switch (c) {
+            case '"': out << "\\\""; break;
+            case '\\': out << "\\\\"; break;
+            case '\n': out << "\\n"; break;
+            case '\r': out << "\\r"; break;
+            case '\t': out << "\\t"; break;
+            case '\b': out << "\\b"; break;
+            case '\f': out << "\\f"; break;
+            default:
+                if (c < 0x20) {
+                    char buf[7];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out << std::string_view(buf, 6);
+                } else {
+                    out << static_cast<char>(c);
+                }
+            }
+            ++p;
+            continue;
+        }
+        // Length and lowest code point of the sequence a lead byte starts.
+        std::size_t n = 0;
+        std::uint32_t min = 0;
+        if ((c & 0xE0) == 0xC0) n = 2, min = 0x80;
+        else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800;
+        else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000;
+        bool ok = n != 0 && static_cast<std::size_t>(end - p) >= n;
+        std::uint32_t cp = ok ? (c & (0x7F >> n)) : 0;
+        for (std::size_t i = 1; ok && i < n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) ok = false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        ok = ok && cp >= min && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+        if (ok) {
+            out << std::string_view(reinterpret_cast<const char*>(p), n);
+            p += n;
+        } else {
+            out << "\\ufffd";
+            ++p;
+        }
+    }
+    out << '"';
+}
+
+void cell(out_buffer& out, const column_info& col, const value& v, bool json) {
+    std::visit(
+        [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                if (json) out << "null";
+            } else if constexpr (std::is_same_v<T, bool>) {
+                out << (x ? "true" : "false");
+            } else if constexpr (std::is_same_v<T, double>) {
+                number(out, col.type.kind, x, json);
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                if (json)
+                    json_string(out, x);
+                else
+                    csv_string(out, x);
+            } else {
+                out << x;
+            }
+        },
+        v);
+}
+
+void dump_table(out_buffer& out, const snapshot_reader& r, std::size_t ti, bool json, const char* indent) {
+    const auto& t = r.schema().tables[ti];
+    auto cur = r.rows(ti);
+    const auto rows = r.table(ti).row_count;
+    if (!json) {
+        for (std::size_t c = 0; c < t.columns.size(); ++c) {
+            if (c > 0) out << ',';
+            csv_string(out, t.columns[c].name);
+        }
+        out << "\r\n";
+    } else {
+        out << '[';
+    }
+    for (std::uint64_t i = 0; i < rows; ++i) {
+        if (json) out << (i == 0 ? "\n" : ",\n") << indent << "  {";
+        for (std::size_t c = 0; c < t.columns.size(); ++c) {
+            const auto v = cur.get_value(t.columns[c].type);
+            if (json) {
+                if (c > 0) out << ", ";
+                json_string(out, t.columns[c].name);
+                out << ": ";
+            } else if (c > 0) {
+                out << ',';
+            }
+            cell(out, t.columns[c], v, json);
+        }
+        out << (json ? "}" : "\r\n");
+    }
+    cur.finish();
+    if (json) out << (rows > 0 ? "\n" + std::string(indent) + "]" : std::string("]"));
+}
+
+int cmd_dump(const std::string& file, const std::string& table, const std::string& format) {
+    const bool json = format == "json";
+    try {
+        const auto r = snapshot_reader::open(file);
+        std::optional<std::size_t> only;
+        if (!table.empty()) {
+            only = r.find_table(table);
+            if (!only) {
+                std::vector<std::string> names;
+                for (const auto& t : r.schema().tables) names.push_back(t.name);
+                std::cerr << "relstore: " << file << " has no table '" << table << "'; its tables are: "
+                          << join(names) << '\n';
+                return exit_usage;
+            }
+        }
+        out_buffer out;
+        if (only) {
+            dump_table(out, r, *only, json, "");
+            if (json) out << '\n';
+        } else if (json) {
+            out << '{';
+            for (std::size_t i = 0; i < r.schema().tables.size(); ++i) {
+                out << (i == 0 ? "\n  " : ",\n  ");
+                json_string(out, r.schema().tables[i].name);
+                out << ": ";
+                dump_table(out, r, i, json, "  ");
+            }
+            out << (r.schema().tables.empty() ? "}\n" : "\n}\n");
+        } else {
+            // Several tables do not fit one CSV; each gets a "# table NAME" line and a blank line after it.
+            for (std::size_t i = 0; i < r.schema().tables.size(); ++i) {
+                if (i > 0) out << "\r\n";
+                out << "# table " << r.schema().tables[i].name << "\r\n";
+                dump_table(out, r, i, json, "");
+            }
+        }
+        return exit_ok;
+    } catch (const snapshot_error& e) {
+        std::fflush(stdout);
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
+// Graphviz HTML-like labels need &, <, > and " escaped.
+std::string html(std::string_view s) {
+    std::string o;
+    for (char c : s) {
+        switch (c) {
+        case '&': o += "&amp;"; break;
+        case '<': o += "&lt;"; break;
+        case '>': o += "&gt;"; break;
+        case '"': o += "&quot;"; break;
+        default: o += c;
+        }
+    }
+    return o;
+}
+
+std::string dot_id(std::string_view s) {
+    std::string o = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\';
+        o += c;
+    }
+    return o + '"';
+}
+
+std::size_t column_index(const table_info& t, const std::string& name) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+        if (t.columns[i].name == name) return i;
+    return 0;
+}
+
+void print_dot(out_buffer& out, const snapshot_reader& r) {
+    const auto& tables = r.schema().tables;
+    out << "digraph relstore {\n  rankdir=LR;\n  node [shape=plain, fontname=\"Helvetica\"];\n"
+           "  edge [fontname=\"Helvetica\", fontsize=10];\n";
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const auto& t = tables[i];
+        out << "  " << dot_id(t.name) << " [label=<<table border=\"0\" cellborder=\"1\" cellspacing=\"0\">\n"
+            << "    <tr><td bgcolor=\"lightgrey\"><b>" << html(t.name) << "</b> (" << r.table(i).row_count
+            << (r.table(i).row_count == 1 ? " row" : " rows") << ")</td></tr>\n";
+        for (std::size_t c = 0; c < t.columns.size(); ++c) {
+            const auto& col = t.columns[c];
+            const bool key = std::find(t.key.begin(), t.key.end(), col.name) != t.key.end();
+            out << "    <tr><td port=\"c" << c << "\" align=\"left\">" << (key ? "<u>" : "") << html(col.name)
+                << (key ? "</u>" : "") << " : " << html(type_name(col.type)) << "</td></tr>\n";
+        }
+        out << "  </table>>];\n";
+    }
+    for (const auto& t : tables) {
+        for (const auto& fk : t.foreign_keys) {
+            const auto parent = std::find_if(tables.begin(), tables.end(),
+                                             [&](const table_info& p) { return p.name == fk.parent_table; });
+            const std::size_t to =
+                parent != tables.end() && !parent->key.empty() ? column_index(*parent, parent->key.front()) : 0;
+            out << "  " << dot_id(t.name) << ":c" << column_index(t, fk.columns.front()) << " -> "
+                << dot_id(fk.parent_table) << ":c" << to << " [label=" << dot_id(join(fk.columns) + " (on delete " +
+                                                                                   std::string(to_string(fk.action)) + ")")
+                << "];\n";
+        }
+    }
+    out << "}\n";
+}
+
+int cmd_schema(const std::string& file, bool dot) {
+    try {
+        const auto r = snapshot_reader::open(file);
+        out_buffer out;
+        if (dot)
+            print_dot(out, r);
+        else
+            print_schema_text(out, r);
+        return exit_ok;
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"relstore: inspect relstore snapshot files"};
+    app.require_subcommand(1);
+    std::string file;
+    std::string table;
+    std::string format = "csv";
+    bool dot = false;
+
+    auto* info = app.add_subcommand("info", "Show a snapshot's format version, schema, row counts, size and checksum");
+    info->add_option("FILE", file, "snapshot file")->required();
+    auto* verify = app.add_subcommand("verify", "Check a snapshot completely; exit status 0 only when it is sound");
+    verify->add_option("FILE", file, "snapshot file")->required();
+    auto* dump = app.add_subcommand("dump", "Print a snapshot's rows as CSV (RFC 4180) or JSON");
+    dump->add_option("FILE", file, "snapshot file")->required();
+    dump->add_option("--table,-t", table, "only this table");
+    dump->add_option("--format,-f", format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    auto* schema = app.add_subcommand("schema", "Print a snapshot's schema, or with --dot a Graphviz graph");
+    schema->add_option("FILE", file, "snapshot file")->required();
+    schema->add_flag("--dot", dot, "print the tables and foreign keys as a Graphviz digraph");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? exit_ok : exit_usage;
+    }
+    if (info->parsed()) return cmd_info(file);
+    if (verify->parsed()) return cmd_verify(file);
+    if (dump->parsed()) return cmd_dump(file, table, format);
+    if (schema->parsed()) return cmd_schema(file, dot);
+    return exit_usage;
+}
