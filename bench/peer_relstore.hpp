@@ -57,13 +57,13 @@ RELSTORE_FIELDS(AuthorBook, author_id, book_id)
 
 using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
 using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
-                        rs::references<&Post::author_id, users, rs::on_delete::cascade>>;
+                        rs::hashed_references<&Post::author_id, users, rs::on_delete::cascade>>;
 using authors = rs::table<"authors", Author, rs::hashed_auto_key<&Author::id>>;
 using books = rs::table<"books", Book, rs::hashed_auto_key<&Book::id>>;
 using authors_books =
     rs::table<"authors_books", AuthorBook, rs::hashed_primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
-              rs::references<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
-              rs::references<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
+              rs::hashed_references<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
+              rs::hashed_references<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
 using db_t = rs::store<users, posts, authors, books, authors_books>;
 
 /// The read operations of the workloads over a read scope or a transaction.
