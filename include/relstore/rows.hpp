@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <iterator>
+#include <optional>
 #include <ranges>
 #include <type_traits>
+#include <utility>
 
 namespace relstore {
 
@@ -37,7 +39,42 @@ private:
     Sentinel last_{};
 };
 
+}  // namespace relstore
+
+/// A rows range only delimits rows that the store owns, so its iterators stay
+/// valid after the range object is gone: std::ranges algorithms given a
+/// temporary (`std::ranges::find_if(q.where<...>(v), ...)`) return usable
+/// iterators, not std::ranges::dangling.
+namespace std::ranges {
+template <class It, class Sentinel>
+inline constexpr bool enable_borrowed_range<relstore::rows<It, Sentinel>> = true;
+}  // namespace std::ranges
+
+namespace relstore {
 namespace detail {
+
+/// Holds a predicate and makes it assignable (lambdas with captures are not),
+/// so that filtered_rows is a std::ranges::view and composes with views::
+/// adaptors, as std::ranges' own copyable-box does.
+template <class F>
+class predicate_box {
+public:
+    explicit predicate_box(F f) : f_(std::move(f)) {}
+    predicate_box(const predicate_box&) = default;
+    predicate_box(predicate_box&&) noexcept(std::is_nothrow_move_constructible_v<F>) = default;
+    predicate_box& operator=(const predicate_box& o) {
+        if (this != &o) f_.emplace(*o.f_);
+        return *this;
+    }
+    predicate_box& operator=(predicate_box&& o) noexcept(std::is_nothrow_move_constructible_v<F>) {
+        if (this != &o) f_.emplace(std::move(*o.f_));
+        return *this;
+    }
+    const F& get() const noexcept { return *f_; }
+
+private:
+    std::optional<F> f_;  // always engaged; optional only for emplace()
+};
 
 /// A forward iterator over the rows of an index that satisfy a predicate: the
 /// O(n) scan behind filters on columns without an index.
@@ -88,9 +125,13 @@ public:
     using value_type = std::iter_value_t<It>;
 
     filtered_rows(It first, It last, Pred pred) : first_(first), last_(last), pred_(std::move(pred)) {}
+    filtered_rows(const filtered_rows&) = default;
+    filtered_rows(filtered_rows&&) = default;
+    filtered_rows& operator=(const filtered_rows&) = default;
+    filtered_rows& operator=(filtered_rows&&) = default;
 
-    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &pred_); }
-    [[nodiscard]] iterator end() const { return iterator(last_, last_, &pred_); }
+    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &pred_.get()); }
+    [[nodiscard]] iterator end() const { return iterator(last_, last_, &pred_.get()); }
 
     /// The first matching row, or nullptr.
     [[nodiscard]] const value_type* first() const {
@@ -103,7 +144,7 @@ public:
 private:
     It first_;
     It last_;
-    Pred pred_;
+    detail::predicate_box<Pred> pred_;
 };
 
 }  // namespace relstore

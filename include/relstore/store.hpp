@@ -463,12 +463,17 @@ public:
         using spec = ordered_spec<T, Member>;
         using V = typename member_traits<Member>::value_type;
         const auto& idx = state_of<T>().rows.template get<spec>();
+        const auto& l = detail::lookup_value<V>(lo);
+        const auto& h = detail::lookup_value<V>(hi);
+        // lo >= hi is an empty interval; without this check the first bound
+        // would lie past the second and iterating would run off the index.
+        const bool empty = !(l < h);
         if constexpr (spec::columns::size == 1) {
-            return rows<decltype(idx.begin())>(idx.lower_bound(detail::lookup_value<V>(lo)),
-                                               idx.lower_bound(detail::lookup_value<V>(hi)));
+            auto first = idx.lower_bound(l);
+            return rows<decltype(idx.begin())>(first, empty ? first : idx.lower_bound(h));
         } else {
-            return rows<decltype(idx.begin())>(idx.lower_bound(std::make_tuple(detail::lookup_value<V>(lo))),
-                                               idx.lower_bound(std::make_tuple(detail::lookup_value<V>(hi))));
+            auto first = idx.lower_bound(std::make_tuple(l));
+            return rows<decltype(idx.begin())>(first, empty ? first : idx.lower_bound(std::make_tuple(h)));
         }
     }
 

@@ -111,10 +111,15 @@ struct concat_columns<column_list<A...>, column_list<B...>> {
 };
 
 /// The columns an index is built on: a spec's own, except that an ordered
-/// foreign key also orders by the child's key, so children come in key order.
+/// index that may hold equal values (a non-unique index or foreign key, or a
+/// unique one over nullable columns) also orders by the row's key. Rows with
+/// equal values then come in key order, and always in the same order: a
+/// rollback that re-inserts a row puts it back where it was, not after its
+/// equals.
 template <class Spec, class KeySpec>
 using indexed_columns =
-    std::conditional_t<std::is_same_v<typename Spec::spec_kind, fk_tag> && !Spec::is_hashed,
+    std::conditional_t<!Spec::is_hashed && !std::is_same_v<typename Spec::spec_kind, key_tag> &&
+                           (!Spec::is_unique || columns_traits<typename Spec::columns>::nullable),
                        typename concat_columns<typename Spec::columns, typename KeySpec::columns>::type,
                        typename Spec::columns>;
 
