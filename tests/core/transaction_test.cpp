@@ -1,0 +1,376 @@
+// Transactions: commit; rollback explicit, by scope exit and by exception;
+// nested savepoints; misuse reported as usage_error instead of deadlocks.
+#include "checks.hpp"
+#include "shop.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+using namespace shop;
+using relstore::errc;
+using relstore_test::capture;
+using relstore_test::capture_store;
+using relstore_test::check_consistent;
+using relstore_test::diff;
+
+namespace {
+
+struct filled {
+    shop::store db;
+    filled() { shop::fill(db); }
+};
+
+/// Many changes over every table and every kind of index: inserts, updates
+/// (including ones that move rows among equals in ordered indexes), erases.
+void churn(relstore::transaction<shop::store>& tx) {
+    tx.insert(Customer{0, "n1@x", "N1", "X", "n1", 41, "London", ""});
+    tx.insert(Customer{0, "n2@x", "N2", "X", std::nullopt, 36, "London", "math"});
+    tx.update<customers>(1, [](Customer& c) {
+        c.email = "ada@new";
+        c.nickname.reset();
+        c.age = 41;
+        c.city = "Nuenen";
+    });
+    tx.update<customers>(4, [](Customer& c) { c.nickname = "countess"; });  // taken from Ada above
+    tx.erase<lines>(100, 1);
+    tx.erase<customers>(2);
+    tx.insert(Line{100, 1, 5, "B-1", 7});
+    tx.update(tx.get<lines>(100, 2), [](Line& l) { l.qty = 2; });
+    tx.erase<products>("P-2");
+    tx.insert(Product{"P-2", "Pen", "office", 300, 77});
+    tx.update<products>("B-2", [](Product& p) { p.price = 120; });
+    tx.insert(Product{"P-3", "Eraser", "office", 120, std::nullopt});
+    tx.erase<tags>(1);
+    tx.insert(Tag{0, "sale"});
+    tx.clear<tags>();
+    tx.insert(Tag{0, "fresh"});
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(filled, "commit makes every change of the transaction visible at once", "[core][transaction]") {
+    {
+        auto tx = db.write();
+        churn(tx);
+        tx.commit();
+    }
+    auto q = db.read();
+    CHECK(q.count<customers>() == 5);
+    CHECK(q.find<customers>(2) == nullptr);
+    CHECK(q.get<customers>(1).email == "ada@new");
+    CHECK(q.find<&Customer::nickname>("countess") == &q.get<customers>(4));
+    CHECK(q.get<lines>(100, 1).customer_id == 5);
+    CHECK(q.get<products>("P-2").barcode == 77);
+    CHECK(q.count<tags>() == 1);
+    CHECK(check_consistent(capture(q)) == "");
+}
+
+TEST_CASE_METHOD(filled, "rollback restores every table and every index exactly", "[core][transaction][rollback]") {
+    const auto before = capture_store(db);
+    SECTION("explicit rollback") {
+        auto tx = db.write();
+        churn(tx);
+        CHECK(diff(before, capture(tx), false) != "");
+        tx.rollback();
+    }
+    SECTION("the transaction leaving scope without commit") {
+        auto tx = db.write();
+        churn(tx);
+    }
+    SECTION("an exception unwinding through the transaction") {
+        try {
+            auto tx = db.write();
+            churn(tx);
+            throw std::runtime_error("abort");
+        } catch (const std::runtime_error&) {
+        }
+    }
+    SECTION("a refused call does not end the transaction; rolling back undoes the rest") {
+        auto tx = db.write();
+        churn(tx);
+        CHECK_THROWS_AS(tx.insert(Tag{0, "fresh"}), relstore::constraint_error);
+        tx.rollback();
+    }
+    // Rows that come back are new objects, so addresses are not compared.
+    CHECK(diff(before, capture_store(db), false) == "");
+    auto tx = db.write();  // and the lock was released
+    CHECK(tx.insert(Customer{0, "z@x", "Z", "Z", std::nullopt, 1, "c", ""}).id == 5);
+}
+
+TEST_CASE_METHOD(filled, "rows untouched by a rolled-back transaction keep their address", "[core][transaction][rollback]") {
+    const Customer* grace = db.read().find<customers>(3);
+    {
+        auto tx = db.write();
+        churn(tx);
+    }
+    CHECK(db.read().find<customers>(3) == grace);
+}
+
+TEST_CASE_METHOD(filled, "a savepoint rolls back to its own start", "[core][transaction][savepoint]") {
+    auto tx = db.write();
+    tx.insert(Tag{0, "outer"});
+    const auto at_savepoint = capture(tx);
+    {
+        auto sp = tx.savepoint();
+        CHECK(sp.active());
+        churn(tx);
+        sp.rollback();
+        CHECK_FALSE(sp.active());
+    }
+    CHECK(diff(at_savepoint, capture(tx), false) == "");
+    CHECK(tx.find<&Tag::label>("outer") != nullptr);  // the change before the savepoint stays
+    tx.commit();
+    CHECK(db.read().count<tags>() == 3);
+}
+
+TEST_CASE_METHOD(filled, "a savepoint destroyed while active rolls back", "[core][transaction][savepoint]") {
+    auto tx = db.write();
+    const auto start = capture(tx);
+    {
+        auto sp = tx.savepoint();
+        churn(tx);
+    }
+    CHECK(diff(start, capture(tx), false) == "");
+    SECTION("also when an exception leaves its scope") {
+        try {
+            auto sp = tx.savepoint();
+            tx.insert(Tag{0, "doomed"});
+            throw std::runtime_error("abort");
+        } catch (const std::runtime_error&) {
+        }
+        CHECK(tx.find<&Tag::label>("doomed") == nullptr);
+        CHECK(diff(start, capture(tx), false) == "");
+    }
+}
+
+TEST_CASE_METHOD(filled, "a released savepoint's changes commit or roll back with the transaction",
+                 "[core][transaction][savepoint]") {
+    const auto before = capture_store(db);
+    SECTION("commit keeps them") {
+        {
+            auto tx = db.write();
+            auto sp = tx.savepoint();
+            tx.insert(Tag{0, "kept"});
+            sp.release();
+            CHECK_FALSE(sp.active());
+            tx.commit();
+        }
+        CHECK(db.read().find<&Tag::label>("kept") != nullptr);
+    }
+    SECTION("rolling back the transaction undoes them") {
+        {
+            auto tx = db.write();
+            auto sp = tx.savepoint();
+            churn(tx);
+            sp.release();
+            tx.rollback();
+        }
+        CHECK(diff(before, capture_store(db), false) == "");
+    }
+    SECTION("rolling back an enclosing savepoint undoes them") {
+        auto tx = db.write();
+        const auto start = capture(tx);
+        auto outer = tx.savepoint();
+        {
+            auto inner = tx.savepoint();
+            churn(tx);
+            inner.release();
+        }
+        outer.rollback();
+        CHECK(diff(start, capture(tx), false) == "");
+    }
+}
+
+TEST_CASE_METHOD(filled, "nested savepoints each roll back to their own start", "[core][transaction][savepoint]") {
+    auto tx = db.write();
+    tx.insert(Tag{0, "level0"});
+    const auto s0 = capture(tx);
+    auto sp1 = tx.savepoint();
+    tx.insert(Tag{0, "level1"});
+    tx.update<customers>(1, [](Customer& c) { c.age = 1; });
+    const auto s1 = capture(tx);
+    auto sp2 = tx.savepoint();
+    tx.insert(Tag{0, "level2"});
+    tx.erase<lines>(100, 1);
+    const auto s2 = capture(tx);
+    auto sp3 = tx.savepoint();
+    churn(tx);
+
+    SECTION("innermost first") {
+        sp3.rollback();
+        CHECK(diff(s2, capture(tx), false) == "");
+        sp2.rollback();
+        CHECK(diff(s1, capture(tx), false) == "");
+        sp1.rollback();
+        CHECK(diff(s0, capture(tx), false) == "");
+    }
+    SECTION("an outer rollback ends the inner savepoints too") {
+        sp2.rollback();
+        CHECK(diff(s1, capture(tx), false) == "");
+        CHECK_FALSE(sp3.active());
+        CHECK(sp1.active());
+        sp3.rollback();  // no effect once ended
+        CHECK(diff(s1, capture(tx), false) == "");
+        tx.insert(Tag{0, "after"});
+        sp1.rollback();
+        CHECK(diff(s0, capture(tx), false) == "");
+    }
+    SECTION("releasing the middle one merges it into the outer one") {
+        sp3.release();
+        sp2.release();
+        CHECK_FALSE(sp3.active());
+        CHECK(sp1.active());
+        sp1.rollback();
+        CHECK(diff(s0, capture(tx), false) == "");
+    }
+    SECTION("a savepoint taken after a rollback works") {
+        sp2.rollback();
+        auto sp4 = tx.savepoint();
+        tx.insert(Tag{0, "level2b"});
+        sp4.rollback();
+        CHECK(diff(s1, capture(tx), false) == "");
+    }
+    tx.commit();
+    CHECK(db.read().find<&Tag::label>("level0") != nullptr);
+    CHECK_FALSE(sp1.active());
+}
+
+TEST_CASE_METHOD(filled, "nested(fn) releases on return and rolls back on an exception", "[core][transaction][savepoint]") {
+    auto tx = db.write();
+    SECTION("returns what fn returns and keeps its changes") {
+        const std::int64_t id = tx.nested([&] { return tx.insert(Tag{0, "inner"}).id; });
+        CHECK(id == 3);
+        CHECK(tx.get<tags>(3).label == "inner");
+        tx.nested([&] { tx.insert(Tag{0, "void"}); });
+        CHECK(tx.count<tags>() == 4);
+    }
+    SECTION("a constraint error inside rolls back what fn did, then propagates") {
+        const auto start = capture(tx);
+        CHECK_THROWS_AS(tx.nested([&] {
+            tx.insert(Tag{0, "a"});
+            tx.update<customers>(1, [](Customer& c) { c.age = 2; });
+            tx.insert(Tag{0, "a"});  // refused
+        }),
+                        relstore::constraint_error);
+        CHECK(diff(start, capture(tx), false) == "");
+    }
+    SECTION("nested within nested") {
+        const auto start = capture(tx);
+        tx.nested([&] {
+            tx.insert(Tag{0, "outer"});
+            CHECK_THROWS_AS(tx.nested([&] {
+                tx.insert(Tag{0, "inner"});
+                throw std::logic_error("inner fails");
+            }),
+                            std::logic_error);
+            CHECK(tx.find<&Tag::label>("inner") == nullptr);
+        });
+        CHECK(tx.find<&Tag::label>("outer") != nullptr);
+        CHECK(tx.count<tags>() == 3);
+        (void)start;
+    }
+    tx.commit();
+}
+
+TEST_CASE_METHOD(filled, "a read scope on the thread holding the write transaction throws instead of deadlocking",
+                 "[core][transaction][usage]") {
+    auto tx = db.write();
+    try {
+        auto q = db.read();
+        FAIL("read() did not throw");
+    } catch (const relstore::usage_error& e) {
+        CHECK(e.code() == relstore::make_error_code(errc::usage));
+        CHECK_THAT(e.what(), Catch::StartsWith("relstore: this thread holds the store's write transaction; read "
+                                               "through the transaction instead"));
+    }
+    SECTION("and so does a second write transaction") {
+        try {
+            auto tx2 = db.write();
+            FAIL("write() did not throw");
+        } catch (const relstore::usage_error& e) {
+            CHECK_THAT(e.what(), Catch::StartsWith("relstore: this thread already holds the store's write transaction"));
+        }
+    }
+    SECTION("once the transaction ends, reading and writing work again") {
+        tx.commit();
+        CHECK(db.read().count<customers>() == 4);
+        auto tx2 = db.write();
+        tx2.rollback();
+    }
+    SECTION("another thread may open a write transaction after this one ends") {
+        tx.rollback();
+        std::thread t([&] {
+            auto other = db.write();
+            other.insert(Tag{0, "from thread"});
+            other.commit();
+        });
+        t.join();
+        CHECK(db.read().find<&Tag::label>("from thread") != nullptr);
+    }
+}
+
+TEST_CASE_METHOD(filled, "using a transaction after it ended throws usage_error", "[core][transaction][usage]") {
+    auto tx = db.write();
+    tx.insert(Tag{0, "x"});
+    SECTION("after commit") {
+        tx.commit();
+    }
+    SECTION("after rollback") {
+        tx.rollback();
+    }
+    SECTION("after being moved from") {
+        auto other = std::move(tx);
+        other.rollback();
+    }
+    const std::string ended = "relstore: this transaction has ended (committed, rolled back or moved from)";
+    auto usage = [&](auto call, const std::string& prefix) {
+        try {
+            call();
+            FAIL_CHECK("no exception");
+        } catch (const relstore::usage_error& e) {
+            CHECK_THAT(e.what(), Catch::StartsWith(prefix));
+        }
+    };
+    usage([&] { tx.insert(Tag{0, "y"}); }, ended);
+    usage([&] { tx.update<customers>(1, [](Customer& c) { c.age = 2; }); }, "relstore: this scope has ended");
+    usage([&] { tx.erase<customers>(1); }, "relstore: this scope has ended");
+    usage([&] { tx.commit(); }, ended);
+    usage([&] { (void)tx.savepoint(); }, ended);
+    usage([&] { (void)tx.count<customers>(); }, "relstore: this scope has ended");
+    usage([&] { (void)tx.get<customers>(1); }, "relstore: this scope has ended");
+    tx.rollback();  // a no-op, not an error
+    CHECK(db.read().count<customers>() == 4);
+}
+
+TEST_CASE_METHOD(filled, "a moved transaction carries its changes and its lock", "[core][transaction]") {
+    auto tx = db.write();
+    tx.insert(Tag{0, "moved"});
+    auto other = std::move(tx);
+    CHECK(other.find<&Tag::label>("moved") != nullptr);
+    CHECK_THROWS_AS(db.read(), relstore::usage_error);  // still held by this thread
+    other.commit();
+    CHECK(db.read().find<&Tag::label>("moved") != nullptr);
+}
+
+TEST_CASE_METHOD(filled, "a read scope sees the state committed before it opened", "[core][transaction]") {
+    auto q = db.read();
+    auto q2 = db.read();  // any number of read scopes at once
+    CHECK(q.count<customers>() == q2.count<customers>());
+    std::atomic<bool> written{false};
+    std::thread writer([&] {
+        auto tx = db.write();  // waits until both read scopes are gone
+        tx.insert(Tag{0, "later"});
+        tx.commit();
+        written = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_FALSE(written.load());
+    CHECK(q.find<&Tag::label>("later") == nullptr);
+    {
+        auto gone = std::move(q);
+        auto gone2 = std::move(q2);
+    }
+    writer.join();
+    CHECK(written.load());
+    CHECK(db.read().find<&Tag::label>("later") != nullptr);
+}
