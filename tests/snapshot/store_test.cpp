@@ -1,0 +1,522 @@
+// Saving and loading whole stores: random round trips over every column type
+// and relationship kind, byte-identical re-saves, atomic failed loads,
+// integrity checks and schema evolution by column name.
+
+#include "blog.hpp"
+#include "checks.hpp"
+#include "store_image.hpp"
+
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <sstream>
+
+namespace rs = relstore;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using relstore_test::capture_store;
+using relstore_test::diff;
+
+namespace snap {
+
+enum class mood : std::int16_t { sad = -1, calm = 0, glad = 1 };
+
+struct Author {
+    std::int64_t id{};
+    std::string name;
+    std::optional<std::string> email;
+    bool active{};
+    mood feeling{};
+    float rating{};
+    double balance{};
+    std::int8_t i8{};
+    std::int16_t i16{};
+    std::int32_t i32{};
+    std::uint8_t u8{};
+    std::uint16_t u16{};
+    std::uint32_t u32{};
+    std::uint64_t u64{};
+    std::optional<std::int64_t> maybe_int;
+    std::optional<double> maybe_real;
+    std::optional<bool> maybe_flag;
+};
+RELSTORE_FIELDS(Author, id, name, email, active, feeling, rating, balance, i8, i16, i32, u8, u16, u32, u64, maybe_int,
+                maybe_real, maybe_flag)
+
+struct Book {
+    std::string isbn;
+    std::string title;
+    std::int64_t author_id{};
+    std::optional<std::int64_t> editor_id;
+};
+RELSTORE_FIELDS(Book, isbn, title, author_id, editor_id)
+
+struct AuthorBook {
+    std::int64_t author_id{};
+    std::string isbn;
+    std::int32_t role{};
+};
+RELSTORE_FIELDS(AuthorBook, author_id, isbn, role)
+
+struct Profile {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    std::string bio;
+};
+RELSTORE_FIELDS(Profile, id, author_id, bio)
+
+struct Category {
+    std::int64_t id{};
+    std::optional<std::int64_t> parent_id;
+    std::string name;
+};
+RELSTORE_FIELDS(Category, id, parent_id, name)
+
+using authors = rs::table<"authors", Author, rs::auto_key<&Author::id>, rs::unique<&Author::email>,
+                          rs::ordered<&Author::rating>>;
+using books = rs::table<"books", Book, rs::primary_key<&Book::isbn>,
+                        rs::references<&Book::author_id, authors, rs::on_delete::cascade>,
+                        rs::hashed_references<&Book::editor_id, authors, rs::on_delete::set_null>>;
+using author_books = rs::table<"author_books", AuthorBook, rs::primary_key<&AuthorBook::author_id, &AuthorBook::isbn>,
+                               rs::references<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
+                               rs::references<&AuthorBook::isbn, books, rs::on_delete::cascade>>;
+using profiles = rs::table<"profiles", Profile, rs::hashed_auto_key<&Profile::id>,
+                           rs::unique_references<&Profile::author_id, authors, rs::on_delete::cascade>>;
+using categories = rs::table<"categories", Category, rs::auto_key<&Category::id>,
+                             rs::acyclic_references<&Category::parent_id, rs::on_delete::set_null>>;
+using store = rs::store<authors, books, author_books, profiles, categories>;
+
+std::string random_text(std::mt19937_64& rng) {
+    static constexpr std::string_view pieces[] = {
+        "", "a", "Zo\xc3\xab", "\xe2\x9c\x93", "\xf0\x9f\x98\x80", ",", "\"", "\n", {"\0", 1}, "long text ", "\t"};
+    std::string s;
+    const auto n = rng() % 6;
+    for (std::size_t i = 0; i < n; ++i) s += pieces[rng() % std::size(pieces)];
+    if (rng() % 50 == 0) s += std::string(1000 + rng() % 5000, 'x');
+    return s;
+}
+
+template <class T>
+T extreme(std::mt19937_64& rng) {
+    switch (rng() % 4) {
+    case 0: return std::numeric_limits<T>::min();
+    case 1: return std::numeric_limits<T>::max();
+    case 2: return T{};
+    default: return static_cast<T>(rng());
+    }
+}
+
+double random_real(std::mt19937_64& rng) {
+    switch (rng() % 6) {
+    case 0: return std::numeric_limits<double>::infinity();
+    case 1: return -std::numeric_limits<double>::infinity();
+    case 2: return std::numeric_limits<double>::denorm_min();
+    case 3: return -0.0;
+    default: return std::ldexp(static_cast<double>(static_cast<std::int64_t>(rng())), static_cast<int>(rng() % 200) - 100);
+    }
+}
+
+/// Fills a store with random rows of every kind; small sizes, including empty tables.
+void fill_random(store& db, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    auto tx = db.write();
+    const auto n_authors = rng() % 40;
+    std::vector<std::int64_t> author_ids;
+    for (std::size_t i = 0; i < n_authors; ++i) {
+        Author a;
+        a.name = random_text(rng);
+        if (rng() % 3 != 0) a.email = "user" + std::to_string(i) + "@example.org";
+        a.active = rng() % 2 == 0;
+        a.feeling = static_cast<mood>(static_cast<int>(rng() % 3) - 1);
+        a.rating = static_cast<float>(random_real(rng));
+        a.balance = random_real(rng);
+        a.i8 = extreme<std::int8_t>(rng);
+        a.i16 = extreme<std::int16_t>(rng);
+        a.i32 = extreme<std::int32_t>(rng);
+        a.u8 = extreme<std::uint8_t>(rng);
+        a.u16 = extreme<std::uint16_t>(rng);
+        a.u32 = extreme<std::uint32_t>(rng);
+        a.u64 = extreme<std::uint64_t>(rng);
+        if (rng() % 2) a.maybe_int = extreme<std::int64_t>(rng);
+        if (rng() % 2) a.maybe_real = rng() % 5 == 0 ? std::nan("") : random_real(rng);
+        if (rng() % 2) a.maybe_flag = rng() % 2 == 0;
+        author_ids.push_back(tx.insert(std::move(a)).id);
+    }
+    // Erase some, so next keys run ahead of the largest key.
+    for (std::size_t i = 0; i < author_ids.size() / 5; ++i) {
+        const auto victim = author_ids.back();
+        author_ids.pop_back();
+        tx.erase<authors>(victim);
+    }
+    std::vector<std::string> isbns;
+    if (!author_ids.empty()) {
+        const auto n_books = rng() % 40;
+        for (std::size_t i = 0; i < n_books; ++i) {
+            Book b{"isbn-" + std::to_string(seed) + "-" + std::to_string(i), random_text(rng),
+                   author_ids[rng() % author_ids.size()], std::nullopt};
+            if (rng() % 2) b.editor_id = author_ids[rng() % author_ids.size()];
+            isbns.push_back(tx.insert(std::move(b)).isbn);
+        }
+        for (std::size_t i = 0; i < isbns.size(); ++i)
+            if (rng() % 2)
+                (void)tx.insert(AuthorBook{author_ids[rng() % author_ids.size()], isbns[i],
+                                           static_cast<std::int32_t>(rng() % 3)});
+        for (const auto id : author_ids)
+            if (rng() % 2) (void)tx.insert(Profile{0, id, random_text(rng)});
+    }
+    std::vector<std::int64_t> cats;
+    const auto n_cats = rng() % 30;
+    for (std::size_t i = 0; i < n_cats; ++i) {
+        Category c{0, std::nullopt, random_text(rng)};
+        if (!cats.empty() && rng() % 4 != 0) c.parent_id = cats[rng() % cats.size()];
+        cats.push_back(tx.insert(std::move(c)).id);
+    }
+    tx.commit();
+}
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string templ = (fs::temp_directory_path() / "relstore-store-XXXXXX").string();
+        REQUIRE(::mkdtemp(templ.data()) != nullptr);
+        path = templ;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+std::vector<std::byte> file_bytes(const fs::path& p) {
+    auto r = rs::read_snapshot_file(p);
+    return r;
+}
+
+void write_bytes(const fs::path& p, std::span<const std::byte> b) { rs::write_snapshot_file(p, b); }
+
+}  // namespace snap
+
+using namespace snap;
+
+TEST_CASE("random stores round trip through a snapshot file", "[snapshot][store]") {
+    temp_dir dir;
+    for (std::uint64_t seed = 1; seed <= 25; ++seed) {
+        INFO("seed " << seed);
+        store a;
+        fill_random(a, seed);
+        rs::save(a, dir.path / "a.snap");
+
+        store b;
+        rs::load(b, dir.path / "a.snap");
+        REQUIRE(diff(capture_store(a), capture_store(b), false) == "");
+        REQUIRE(relstore_test::check_consistent(capture_store(b)) == "");
+
+        // Saving a loaded store gives the very same bytes.
+        rs::save(b, dir.path / "b.snap");
+        REQUIRE(file_bytes(dir.path / "a.snap") == file_bytes(dir.path / "b.snap"));
+    }
+}
+
+TEST_CASE("a loaded store keeps working: next keys, cascades, constraints", "[snapshot][store]") {
+    temp_dir dir;
+    store a;
+    {
+        auto tx = a.write();
+        const auto id = tx.insert(Author{.name = "Ada", .email = "ada@x.org"}).id;
+        (void)tx.insert(Author{.name = "Bob"});
+        tx.erase<authors>(tx.insert(Author{.name = "gone"}).id);
+        (void)tx.insert(Book{"b1", "Notes", id, std::nullopt});
+        tx.commit();
+    }
+    rs::save(a, dir.path / "a.snap");
+    store b;
+    rs::load(b, dir.path / "a.snap");
+    auto tx = b.write();
+    CHECK(tx.insert(Author{.name = "Cy"}).id == 4);  // key 3 was used before the save
+    CHECK_THROWS_AS(tx.insert(Author{.name = "Dup", .email = "ada@x.org"}), rs::constraint_error);
+    tx.erase<authors>(std::int64_t{1});
+    CHECK(tx.count<books>() == 0);  // the cascade index was rebuilt
+    tx.commit();
+}
+
+TEST_CASE("snapshots go through streams", "[snapshot][store]") {
+    store a;
+    fill_random(a, 99);
+    std::stringstream ss;
+    rs::save(a, ss);
+    store b;
+    rs::load(b, ss);
+    CHECK(diff(capture_store(a), capture_store(b), false) == "");
+}
+
+TEST_CASE("empty stores round trip", "[snapshot][store]") {
+    temp_dir dir;
+    store a;
+    rs::save(a, dir.path / "e.snap");
+    store b;
+    fill_random(b, 5);
+    rs::load(b, dir.path / "e.snap");
+    CHECK(diff(capture_store(a), capture_store(b), false) == "");
+}
+
+TEST_CASE("save refuses to run inside this thread's write transaction", "[snapshot][store]") {
+    temp_dir dir;
+    store a;
+    auto tx = a.write();
+    CHECK_THROWS_AS(rs::save(a, dir.path / "x.snap"), rs::usage_error);
+}
+
+TEST_CASE("a failed load leaves the store exactly as it was", "[snapshot][store][errors]") {
+    temp_dir dir;
+    store src;
+    fill_random(src, 7);
+    rs::save(src, dir.path / "good.snap");
+    const auto good = file_bytes(dir.path / "good.snap");
+
+    store db;
+    fill_random(db, 8);
+    const auto before = capture_store(db);
+
+    auto expect_refused = [&](const fs::path& p, rs::errc code, const std::string& text) {
+        try {
+            rs::load(db, p);
+            FAIL("the load succeeded");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::make_error_code(code));
+            CHECK_THAT(e.what(), Contains(text));
+        }
+        CHECK(diff(before, capture_store(db)) == "");
+    };
+
+    SECTION("missing file") {
+        expect_refused(dir.path / "missing.snap", rs::errc::io, "No such file or directory");
+    }
+    SECTION("truncated at every 7th byte") {
+        for (std::size_t len = 0; len < good.size(); len += 7) {
+            write_bytes(dir.path / "cut.snap", std::span(good).first(len));
+            expect_refused(dir.path / "cut.snap", rs::errc::bad_snapshot, len == 0 ? "empty" : "truncated");
+        }
+    }
+    SECTION("flipped bits") {
+        std::mt19937_64 rng(3);
+        for (int i = 0; i < 300; ++i) {
+            auto bad = good;
+            bad[rng() % bad.size()] ^= static_cast<std::byte>(1u << (rng() % 8));
+            write_bytes(dir.path / "flip.snap", bad);
+            try {
+                rs::load(db, dir.path / "flip.snap");
+                FAIL("a corrupt snapshot loaded");
+            } catch (const rs::snapshot_error&) {
+            }
+        }
+        CHECK(diff(before, capture_store(db)) == "");
+    }
+    SECTION("another schema") {
+        blog::store other;
+        {
+            auto tx = other.write();
+            (void)tx.insert(blog::User{0, "ann", "ann@x.org"});
+            tx.commit();
+        }
+        rs::save(other, dir.path / "blog.snap");
+        expect_refused(dir.path / "blog.snap", rs::errc::schema_mismatch,
+                       "table 'users' is not in the program's schema");
+    }
+}
+
+namespace {
+
+// A snapshot of this store's schema with hand-written rows, to break integrity on purpose.
+template <class Store, class F>
+void write_custom(const fs::path& p, F&& rows_of_table) {
+    rs::snapshot_writer w(rs::describe<Store>());
+    const auto schema = w.schema();
+    for (std::size_t t = 0; t < schema.tables.size(); ++t) {
+        w.begin_table(t);
+        const std::vector<std::vector<rs::value>> rows = rows_of_table(schema.tables[t].name);
+        for (const auto& r : rows) w.put_row(r);
+        w.end_table(rows.size(), schema.tables[t].auto_key ? 100 : 0);
+    }
+    rs::write_snapshot_file(p, w.finish());
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot whose rows break the schema's constraints is refused", "[snapshot][store][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "bad.snap";
+    using V = std::vector<rs::value>;
+    using rows = std::vector<V>;
+    auto author = [](std::int64_t id, rs::value email) {
+        return V{id,          std::string("n"), std::move(email), false,        std::int64_t{0}, 0.0,
+                 0.0,         std::int64_t{0},  std::int64_t{0},  std::int64_t{0}, std::uint64_t{0}, std::uint64_t{0},
+                 std::uint64_t{0}, std::uint64_t{0}, std::monostate{}, std::monostate{}, std::monostate{}};
+    };
+    store db;
+    fill_random(db, 11);
+    const auto before = capture_store(db);
+    std::string expected;
+    SECTION("duplicate key") {
+        write_custom<store>(p, [&](const std::string& t) {
+            return t == "authors" ? rows{author(1, std::monostate{}), author(1, std::monostate{})} : rows{};
+        });
+        expected = "table 'authors': duplicate key id = 1";
+    }
+    SECTION("duplicate in a unique nullable column") {
+        write_custom<store>(p, [&](const std::string& t) {
+            return t == "authors" ? rows{author(1, std::string("a@x")), author(2, std::string("a@x")),
+                                         author(3, std::monostate{}), author(4, std::monostate{})}
+                                  : rows{};
+        });
+        expected = "table 'authors': duplicate email = \"a@x\" in a unique index";
+    }
+    SECTION("dangling foreign key") {
+        write_custom<store>(p, [&](const std::string& t) {
+            if (t == "authors") return rows{author(1, std::monostate{})};
+            if (t == "books") return rows{V{std::string("b"), std::string("t"), std::int64_t{2}, std::monostate{}}};
+            return rows{};
+        });
+        expected = "table 'books': author_id = 2 references no row in authors";
+    }
+    SECTION("a cycle in an acyclic self-reference") {
+        write_custom<store>(p, [&](const std::string& t) {
+            if (t == "categories")
+                return rows{V{std::int64_t{1}, std::int64_t{3}, std::string("a")},
+                            V{std::int64_t{2}, std::int64_t{1}, std::string("b")},
+                            V{std::int64_t{3}, std::int64_t{2}, std::string("c")}};
+            return rows{};
+        });
+        expected = "table 'categories': parent_id forms a cycle through key";
+    }
+    SECTION("next key not above the stored keys") {
+        rs::snapshot_writer w(rs::describe<store>());
+        for (std::size_t t = 0; t < w.schema().tables.size(); ++t) {
+            w.begin_table(t);
+            if (t == 0) w.put_row(author(5, std::monostate{}));
+            w.end_table(t == 0 ? 1 : 0, 5);
+        }
+        rs::write_snapshot_file(p, w.finish());
+        expected = "table 'authors': next key 5 is not above stored key 5";
+    }
+    try {
+        rs::load(db, p);
+        FAIL("loaded");
+    } catch (const rs::snapshot_error& e) {
+        CHECK(e.code() == rs::make_error_code(rs::errc::bad_snapshot));
+        CHECK_THAT(e.what(), Contains(expected));
+    }
+    CHECK(diff(before, capture_store(db)) == "");
+}
+
+// Versions of one schema, as a program evolves.
+namespace v1 {
+struct User {
+    std::int64_t id{};
+    std::string name;
+    std::int32_t age{};
+    std::string nickname;
+};
+RELSTORE_FIELDS(User, id, name, age, nickname)
+struct Log {
+    std::int64_t id{};
+    std::string text;
+};
+RELSTORE_FIELDS(Log, id, text)
+using users = rs::table<"users", User, rs::auto_key<&User::id>>;
+using logs = rs::table<"logs", Log, rs::auto_key<&Log::id>>;
+using store = rs::store<users, logs>;
+}  // namespace v1
+
+namespace v2 {  // nickname dropped, email added, logs dropped, posts added
+struct User {
+    std::int64_t id{};
+    std::string email;
+    std::string name;
+    std::int32_t age{};
+    std::optional<std::int32_t> score;
+};
+RELSTORE_FIELDS(User, id, email, name, age, score)
+struct Post {
+    std::int64_t id{};
+    std::int64_t user_id{};
+};
+RELSTORE_FIELDS(Post, id, user_id)
+using users = rs::table<"users", User, rs::auto_key<&User::id>>;
+using posts = rs::table<"posts", Post, rs::auto_key<&Post::id>, rs::references<&Post::user_id, users>>;
+using store = rs::store<users, posts>;
+}  // namespace v2
+
+namespace v3 {  // age became int64
+struct User {
+    std::int64_t id{};
+    std::string name;
+    std::int64_t age{};
+    std::string nickname;
+};
+RELSTORE_FIELDS(User, id, name, age, nickname)
+using users = rs::table<"users", User, rs::auto_key<&User::id>>;
+using store = rs::store<users>;
+}  // namespace v3
+
+TEST_CASE("snapshots load into an evolved schema by column name", "[snapshot][store][evolution]") {
+    temp_dir dir;
+    const auto p = dir.path / "v1.snap";
+    {
+        v1::store db;
+        auto tx = db.write();
+        (void)tx.insert(v1::User{0, "Ada", 36, "countess"});
+        (void)tx.insert(v1::User{0, "Alan", 41, ""});
+        (void)tx.insert(v1::Log{0, "started"});
+        tx.commit();
+        rs::save(db, p);
+    }
+
+    SECTION("a dropped column is an error naming it unless allowed") {
+        v2::store db;
+        try {
+            rs::load(db, p, {.drop_unknown_columns = false, .drop_unknown_tables = true});
+            FAIL("loaded");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
+            CHECK_THAT(e.what(), Contains("column 'users.nickname' is not in the program's schema"));
+        }
+    }
+    SECTION("a dropped table is an error naming it unless allowed") {
+        v2::store db;
+        try {
+            rs::load(db, p, {.drop_unknown_columns = true});
+            FAIL("loaded");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
+            CHECK_THAT(e.what(), Contains("table 'logs' is not in the program's schema"));
+        }
+    }
+    SECTION("added columns take their defaults, added tables load empty") {
+        v2::store db;
+        rs::load(db, p, {.drop_unknown_columns = true, .drop_unknown_tables = true});
+        auto r = db.read();
+        CHECK(r.count<v2::users>() == 2);
+        CHECK(r.count<v2::posts>() == 0);
+        const auto& ada = r.get<v2::users>(std::int64_t{1});
+        CHECK(ada.name == "Ada");
+        CHECK(ada.age == 36);
+        CHECK(ada.email.empty());
+        CHECK(!ada.score.has_value());
+    }
+    SECTION("a changed type is an error naming the column") {
+        v3::store db;
+        try {
+            rs::load(db, p, {.drop_unknown_columns = true, .drop_unknown_tables = true});
+            FAIL("loaded");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
+            CHECK_THAT(e.what(), Contains("column 'users.age' changed type: int32 in the snapshot, int64 in the program"));
+        }
+    }
+}
