@@ -252,16 +252,27 @@ void decode_table(Store& fresh, const snapshot_reader& r, std::size_t fi, const 
     cur.finish();
 
     if constexpr (T::key::is_auto) {
-        // A next key at or below a stored key would hand out that key again.
         using K = typename table_state<T>::key_type;
-        const auto next = static_cast<K>(stats.next_auto_key);
         const auto& idx = st.key_index();
-        for (const auto& row : idx)
-            if (!(table_state<T>::key_of(row) < next))
+        if (have.auto_key) {
+            // A next key at or below a stored key would hand out that key again.
+            const K first = st.next_key;  // a fresh table's
+            const auto next = static_cast<K>(stats.next_auto_key);
+            if (next < first)
                 load_fail(r, errc::bad_snapshot, std::nullopt,
                           "table '" + std::string(T::name) + "': next key " + display(next) +
-                              " is not above stored key " + display(table_state<T>::key_of(row)));
-        if (stats.row_count > 0 || have.auto_key) st.next_key = next;
+                              " is below the first key " + display(first));
+            for (const auto& row : idx)
+                if (!(table_state<T>::key_of(row) < next))
+                    load_fail(r, errc::bad_snapshot, std::nullopt,
+                              "table '" + std::string(T::name) + "': next key " + display(next) +
+                                  " is not above stored key " + display(table_state<T>::key_of(row)));
+            st.next_key = next;
+        } else {
+            // The key became an auto key since the snapshot: continue after the largest.
+            for (const auto& row : idx)
+                if (!(table_state<T>::key_of(row) < st.next_key)) st.next_key = table_state<T>::key_of(row) + 1;
+        }
     }
 }
 
