@@ -18,6 +18,10 @@ demo: deps
 	    echo "== $$(basename $$exe)"; \
 	    (cd build/release && "../../$$exe") || exit 1; \
 	done
+	@if [ -x build/release/tools/relstore ]; then \
+	    echo "== relstore info tutorial.snap"; \
+	    build/release/tools/relstore info build/release/tutorial.snap; \
+	fi
 
 ## make test: every test suite: all tests under ASan+UBSan, the concurrency
 ## stress test under TSan, the snapshot fuzzer for a bounded time, and the
