@@ -1,0 +1,177 @@
+// One-to-many and many-to-one from one foreign-key declaration, single and
+// composite, and the checks on the foreign key itself.
+#include <catch2/catch.hpp>
+
+#include "expect.hpp"
+#include "schemas.hpp"
+
+#include <string>
+#include <vector>
+
+using namespace rel;
+
+namespace {
+
+template <class Range>
+std::vector<std::string> titles(const Range& r) {
+    std::vector<std::string> out;
+    for (const Post& p : r) out.push_back(p.title);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a user's posts and a post's author come from the one foreign key", "[relationship][one-to-many]") {
+    blog db;
+    auto tx = db.write();
+    const User& naruto = tx.insert(User{.name = "Naruto"});
+    const User& sasuke = tx.insert(User{.name = "Sasuke"});
+    const Post& p1 = tx.insert(Post{.title = "Post 1", .author_id = naruto.id});
+    tx.insert(Post{.title = "Other", .author_id = sasuke.id});
+    const Post& p2 = tx.insert(Post{.title = "Post 2", .author_id = naruto.id});
+
+    CHECK(titles(tx.children<&Post::author_id>(naruto)) == std::vector<std::string>{"Post 1", "Post 2"});
+    CHECK(&*tx.children<&Post::author_id>(naruto).begin() == &p1);  // the stored row, not a copy
+    CHECK(&tx.parent<&Post::author_id>(p2) == &naruto);
+    CHECK(tx.count_children<&Post::author_id>(naruto) == 2);
+    CHECK(tx.count_children<&Post::author_id>(sasuke) == 1);
+    tx.commit();
+
+    auto q = db.read();
+    const User& n = q.get<users>(naruto.id);
+    CHECK(titles(q.children<&Post::author_id>(n)) == std::vector<std::string>{"Post 1", "Post 2"});
+    for (const Post& p : q.children<&Post::author_id>(n)) CHECK(&q.parent<&Post::author_id>(p) == &n);
+}
+
+TEST_CASE("changing a post's author_id moves it between users' posts at once", "[relationship][one-to-many]") {
+    blog db;
+    auto tx = db.write();
+    const User& a = tx.insert(User{.name = "a"});
+    const User& b = tx.insert(User{.name = "b"});
+    const Post& post = tx.insert(Post{.title = "moving", .author_id = a.id});
+    tx.insert(Post{.title = "staying", .author_id = a.id});
+
+    tx.update(post, [&](Post& p) { p.author_id = b.id; });
+
+    // No flush: both directions read the one stored fact, inside the transaction.
+    CHECK(titles(tx.children<&Post::author_id>(a)) == std::vector<std::string>{"staying"});
+    CHECK(titles(tx.children<&Post::author_id>(b)) == std::vector<std::string>{"moving"});
+    CHECK(tx.parent<&Post::author_id>(post).name == "b");
+    CHECK(titles(tx.where<&Post::author_id>(b.id)) == std::vector<std::string>{"moving"});
+
+    SECTION("and a rollback moves it back") {
+        tx.rollback();
+        auto q = db.read();
+        CHECK(q.count<posts>() == 0);
+    }
+    SECTION("and the move is what commits") {
+        tx.commit();
+        auto q = db.read();
+        const User& qb = q.get<users>(std::int64_t{2});
+        CHECK(titles(q.children<&Post::author_id>(qb)) == std::vector<std::string>{"moving"});
+    }
+}
+
+TEST_CASE("erasing a post removes it from its author's posts at once", "[relationship][one-to-many][delete]") {
+    blog db;
+    auto tx = db.write();
+    const User& a = tx.insert(User{.name = "a"});
+    const Post& gone = tx.insert(Post{.title = "gone", .author_id = a.id});
+    tx.insert(Post{.title = "kept", .author_id = a.id});
+
+    CHECK(tx.erase(gone) == 1);
+    CHECK(titles(tx.children<&Post::author_id>(a)) == std::vector<std::string>{"kept"});
+    CHECK(tx.count_children<&Post::author_id>(a) == 1);
+    CHECK(tx.erase<posts>(std::int64_t{1}) == 0);  // already gone: nothing to erase
+}
+
+TEST_CASE("a post whose author matches no user is refused, naming the column and value",
+          "[relationship][integrity]") {
+    blog db;
+    auto tx = db.write();
+    const User& a = tx.insert(User{.name = "a"});
+    const Post& post = tx.insert(Post{.title = "t", .author_id = a.id});
+
+    SECTION("on insert") {
+        auto e = constraint_error_from([&] { tx.insert(Post{.title = "dangling", .author_id = 99}); });
+        CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+        CHECK(e.table() == "posts");
+        CHECK(e.columns() == "author_id");
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("posts.author_id = 99 references no row in users"));
+        CHECK(tx.count<posts>() == 1);
+    }
+    SECTION("on update, leaving the row as it was") {
+        auto e = constraint_error_from([&] { tx.update(post, [](Post& p) { p.author_id = 42; }); });
+        CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("posts.author_id = 42 references no row in users"));
+        CHECK(post.author_id == a.id);
+        CHECK(tx.count_children<&Post::author_id>(a) == 1);
+    }
+    // The transaction stays usable after a refused write.
+    tx.insert(Post{.title = "after", .author_id = a.id});
+    CHECK(tx.count_children<&Post::author_id>(a) == 2);
+}
+
+TEST_CASE("an optional foreign key may be null, and then has no parent", "[relationship][integrity]") {
+    blog db;
+    auto tx = db.write();
+    const User& a = tx.insert(User{.name = "a"});
+    const User& ed = tx.insert(User{.name = "editor"});
+    const Post& post = tx.insert(Post{.title = "t", .author_id = a.id});  // editor_id null
+
+    CHECK(tx.parent<&Post::editor_id>(post) == nullptr);
+    CHECK(tx.count_children<&Post::editor_id>(ed) == 0);
+
+    tx.update(post, [&](Post& p) { p.editor_id = ed.id; });
+    CHECK(tx.parent<&Post::editor_id>(post) == &ed);
+    CHECK(tx.children<&Post::editor_id>(ed).first() == &post);
+
+    auto e = constraint_error_from([&] { tx.update(post, [](Post& p) { p.editor_id = 7; }); });
+    CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+    CHECK_THAT(e.what(), Catch::Matchers::StartsWith("posts.editor_id = 7 references no row in users"));
+    CHECK(tx.parent<&Post::editor_id>(post) == &ed);
+
+    tx.update(post, [](Post& p) { p.editor_id.reset(); });
+    CHECK(tx.parent<&Post::editor_id>(post) == nullptr);
+    CHECK(tx.children<&Post::editor_id>(ed).empty());
+}
+
+TEST_CASE("a composite foreign key navigates both ways and is checked as a whole",
+          "[relationship][one-to-many][composite]") {
+    warehouse db;
+    auto tx = db.write();
+    const Shelf& a1 = tx.insert(Shelf{1, 1, "A1"});
+    const Shelf& a2 = tx.insert(Shelf{1, 2, "A2"});
+    const Shelf& b1 = tx.insert(Shelf{2, 1, "B1"});
+    const Item& bolt = tx.insert(Item{.name = "bolt", .aisle = 1, .shelf = 2});
+    tx.insert(Item{.name = "nut", .aisle = 1, .shelf = 2});
+    tx.insert(Item{.name = "gear", .aisle = 2, .shelf = 1});
+
+    SECTION("navigation") {
+        CHECK(tx.count_children<&Item::aisle, &Item::shelf>(a1) == 0);
+        CHECK(tx.count_children<&Item::aisle, &Item::shelf>(a2) == 2);
+        CHECK(tx.children<&Item::aisle, &Item::shelf>(b1).first()->name == "gear");
+        CHECK(&tx.parent<&Item::aisle, &Item::shelf>(bolt) == &a2);
+    }
+    SECTION("moving an item to another shelf") {
+        tx.update(bolt, [](Item& i) { i.shelf = 1; });
+        CHECK(tx.count_children<&Item::aisle, &Item::shelf>(a2) == 1);
+        CHECK(tx.children<&Item::aisle, &Item::shelf>(a1).first() == &bolt);
+        CHECK(tx.parent<&Item::aisle, &Item::shelf>(bolt).label == "A1");
+    }
+    SECTION("a key whose columns each exist but not together is refused") {
+        // Aisle 2 exists and shelf number 2 exists, but there is no shelf (2, 2).
+        auto e = constraint_error_from([&] { tx.insert(Item{.name = "x", .aisle = 2, .shelf = 2}); });
+        CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+        CHECK(e.table() == "items");
+        CHECK(e.columns() == "(aisle, shelf)");
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("items.(aisle, shelf) = (2, 2) references no row in shelves"));
+        CHECK(tx.count<items>() == 3);
+    }
+    SECTION("erasing a shelf cascades to its items only") {
+        CHECK(tx.erase(a2) == 3);
+        CHECK(tx.count<items>() == 1);
+        CHECK(tx.count<shelves>() == 2);
+        CHECK(tx.all<items>().first()->name == "gear");
+    }
+}

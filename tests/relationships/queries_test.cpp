@@ -1,0 +1,173 @@
+// Queries along relationships: a parent's children (filter_by(author=user)),
+// any/has filters, counting, ordered children with a limit, multi-hop.
+#include <catch2/catch.hpp>
+
+#include "expect.hpp"
+#include "schemas.hpp"
+
+#include <ranges>
+#include <string>
+#include <vector>
+
+using namespace rel;
+namespace rs = relstore;
+
+namespace {
+
+using strings = std::vector<std::string>;
+
+template <class Range>
+strings names(Range&& r) {
+    strings out;
+    for (const auto& x : r) {
+        if constexpr (requires { x.title; })
+            out.push_back(x.title);
+        else
+            out.push_back(x.name);
+    }
+    return out;
+}
+
+// kakashi: 3 posts created at 30, 10, 20; naruto: 1 post; sakura: none.
+struct posts_fixture {
+    blog db;
+    std::int64_t kakashi = 0, naruto = 0, sakura = 0;
+    posts_fixture() {
+        auto tx = db.write();
+        kakashi = tx.insert(User{.name = "Kakashi Hatake"}).id;
+        naruto = tx.insert(User{.name = "Naruto Uzumaki"}).id;
+        sakura = tx.insert(User{.name = "Sakura Haruno"}).id;
+        tx.insert(Post{.title = "Shinobi", .author_id = kakashi, .created = 30});
+        tx.insert(Post{.title = "Jonin", .author_id = kakashi, .created = 10});
+        tx.insert(Post{.title = "Rasengan", .author_id = naruto, .created = 15});
+        tx.insert(Post{.title = "Chidori", .author_id = kakashi, .created = 20});
+        tx.commit();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("filter_by(author=user) is the user's children, through the foreign key's index",
+          "[relationship][query]") {
+    posts_fixture f;
+    auto q = f.db.read();
+    const User& kakashi = q.get<users>(f.kakashi);
+    CHECK(names(q.children<&Post::author_id>(kakashi)) == strings{"Shinobi", "Jonin", "Chidori"});
+    CHECK(names(q.where<&Post::author_id>(kakashi.id)) == strings{"Shinobi", "Jonin", "Chidori"});
+    for (const Post& p : q.children<&Post::author_id>(kakashi)) CHECK(&q.parent<&Post::author_id>(p) == &kakashi);
+    CHECK(q.children<&Post::author_id>(q.get<users>(f.sakura)).empty());
+}
+
+TEST_CASE("counting children walks the index without copying rows", "[relationship][query]") {
+    posts_fixture f;
+    auto q = f.db.read();
+    CHECK(q.count_children<&Post::author_id>(q.get<users>(f.kakashi)) == 3);
+    CHECK(q.count_children<&Post::author_id>(q.get<users>(f.naruto)) == 1);
+    CHECK(q.count_children<&Post::author_id>(q.get<users>(f.sakura)) == 0);
+}
+
+TEST_CASE("any/has filters: parents with or without children, children by their parent",
+          "[relationship][query][any]") {
+    posts_fixture f;
+    auto q = f.db.read();
+
+    SECTION("users with at least one post") {
+        auto with = rs::with_children<&Post::author_id>(q);
+        CHECK(names(with) == strings{"Kakashi Hatake", "Naruto Uzumaki"});
+        CHECK(with.count() == 2);
+        CHECK(with.first()->name == "Kakashi Hatake");
+    }
+    SECTION("users without posts") {
+        CHECK(names(rs::without_children<&Post::author_id>(q)) == strings{"Sakura Haruno"});
+        CHECK(rs::without_children<&Post::editor_id>(q).count() == 3);
+    }
+    SECTION("users with a post matching a criterion (any(criterion))") {
+        auto early = rs::with_children<&Post::author_id>(q, [](const Post& p) { return p.created < 16; });
+        CHECK(names(early) == strings{"Kakashi Hatake", "Naruto Uzumaki"});
+        auto late = rs::with_children<&Post::author_id>(q, [](const Post& p) { return p.created > 25; });
+        CHECK(names(late) == strings{"Kakashi Hatake"});
+    }
+    SECTION("posts whose author matches a criterion (has(criterion))") {
+        auto by_naruto = rs::with_parent<&Post::author_id>(q, [](const User& u) { return u.name == "Naruto Uzumaki"; });
+        CHECK(names(by_naruto) == strings{"Rasengan"});
+    }
+    SECTION("an optional key with no parent never matches has()") {
+        CHECK(rs::with_parent<&Post::editor_id>(q, [](const User&) { return true; }).empty());
+    }
+}
+
+TEST_CASE("books with no authors, and with some", "[relationship][query][any][many-to-many]") {
+    library db;
+    auto tx = db.write();
+    const Author& a = tx.insert(Author{.name = "a"});
+    const Book& written = tx.insert(Book{.title = "written"});
+    tx.insert(Book{.title = "orphan"});
+    rs::link<&AuthorBook::author_id, &AuthorBook::book_id>(tx, a, written);
+
+    CHECK(names(rs::without_children<&AuthorBook::book_id>(tx)) == strings{"orphan"});
+    CHECK(names(rs::with_children<&AuthorBook::book_id>(tx)) == strings{"written"});
+    CHECK(rs::without_children<&AuthorBook::author_id>(tx).empty());
+}
+
+TEST_CASE("a user's posts in a declared order, with a limit", "[relationship][query][order]") {
+    posts_fixture f;
+    auto q = f.db.read();
+    const User& kakashi = q.get<users>(f.kakashi);
+    // ordered<&Post::author_id, &Post::created> in the schema.
+    auto by_date = rs::children_by<&Post::author_id, &Post::created>(q, kakashi);
+    CHECK(names(by_date) == strings{"Jonin", "Chidori", "Shinobi"});
+    CHECK(names(by_date | std::views::take(2)) == strings{"Jonin", "Chidori"});
+    CHECK(names(by_date | std::views::reverse | std::views::take(1)) == strings{"Shinobi"});  // newest
+    CHECK(by_date.count() == 3);
+    CHECK(rs::children_by<&Post::author_id, &Post::created>(q, q.get<users>(f.sakura)).empty());
+
+    // where<&Post::author_id>() walks the foreign key's own index: key order.
+    CHECK(names(q.where<&Post::author_id>(kakashi.id) | std::views::take(2)) == strings{"Shinobi", "Jonin"});
+}
+
+TEST_CASE("the declared order follows updates at once", "[relationship][query][order]") {
+    posts_fixture f;
+    auto tx = f.db.write();
+    const User& kakashi = tx.get<users>(f.kakashi);
+    const Post& jonin = *rs::children_by<&Post::author_id, &Post::created>(tx, kakashi).first();
+    tx.update(jonin, [](Post& p) { p.created = 99; });
+    CHECK(names(rs::children_by<&Post::author_id, &Post::created>(tx, kakashi)) ==
+          strings{"Chidori", "Shinobi", "Jonin"});
+    tx.update(jonin, [&](Post& p) { p.author_id = f.naruto; });
+    CHECK(names(rs::children_by<&Post::author_id, &Post::created>(tx, tx.get<users>(f.naruto))) ==
+          strings{"Rasengan", "Jonin"});
+}
+
+TEST_CASE("multi-hop navigation reaches the stored rows without copying them", "[relationship][query][multi-hop]") {
+    library db;
+    auto tx = db.write();
+    constexpr auto author_of = &AuthorBook::author_id;
+    constexpr auto book_of = &AuthorBook::book_id;
+    const Author& naruto = tx.insert(Author{.name = "Naruto"});
+    const Author& sasuke = tx.insert(Author{.name = "Sasuke"});
+    const Author& sakura = tx.insert(Author{.name = "Sakura"});
+    const Book& scroll = tx.insert(Book{.title = "Scroll"});
+    const Book& eyes = tx.insert(Book{.title = "Eyes"});
+    rs::set_links<book_of, author_of>(tx, scroll, {&naruto, &sasuke});
+    rs::set_links<book_of, author_of>(tx, eyes, {&sasuke, &sakura});
+
+    // author -> books -> each book's authors (co-authors of Sasuke, with Sasuke himself).
+    std::vector<const Author*> reached;
+    for (const Book& b : tx.linked<author_of, book_of>(sasuke))
+        for (const Author& a : tx.linked<book_of, author_of>(b)) reached.push_back(&a);
+    CHECK(reached == std::vector<const Author*>{&naruto, &sasuke, &sasuke, &sakura});
+
+    // The same hop as one range.
+    auto co_authors = tx.linked<author_of, book_of>(sasuke) |
+                      std::views::transform([&](const Book& b) { return tx.linked<book_of, author_of>(b); }) |
+                      std::views::join;
+    std::vector<const Author*> joined;
+    for (const Author& a : co_authors) joined.push_back(&a);
+    CHECK(joined == reached);
+
+    // A change to the links shows in the next walk, with no refresh.
+    rs::unlink<author_of, book_of>(tx, sakura, eyes);
+    std::size_t hops = 0;
+    for (const Book& b : tx.linked<author_of, book_of>(sasuke)) hops += rs::count_links<book_of, author_of>(tx, b);
+    CHECK(hops == 3);
+}

@@ -1,0 +1,237 @@
+// Self-references: trees (one-to-many within a table), cycles refused or
+// survived, and many-to-many within a table (members following members).
+#include <catch2/catch.hpp>
+
+#include "expect.hpp"
+#include "schemas.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace rel;
+namespace rs = relstore;
+
+namespace {
+
+constexpr auto parent_of = &Category::parent_id;
+constexpr auto manager_of = &Employee::manager_id;
+constexpr auto follower = &Follow::follower_id;
+constexpr auto followee = &Follow::followee_id;
+
+template <class Range>
+std::vector<std::string> names(const Range& r) {
+    std::vector<std::string> out;
+    for (const auto& x : r) {
+        if constexpr (std::is_pointer_v<std::decay_t<decltype(x)>>)
+            out.push_back(x->name);
+        else
+            out.push_back(x.name);
+    }
+    return out;
+}
+
+using strings = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("a category tree navigates up and down", "[relationship][self][tree]") {
+    social db;
+    auto tx = db.write();
+    const Category& all = tx.insert(Category{.name = "all"});
+    const Category& books = tx.insert(Category{.name = "books", .parent_id = all.id});
+    const Category& music = tx.insert(Category{.name = "music", .parent_id = all.id});
+    const Category& fiction = tx.insert(Category{.name = "fiction", .parent_id = books.id});
+    const Category& scifi = tx.insert(Category{.name = "scifi", .parent_id = fiction.id});
+
+    CHECK(names(tx.children<parent_of>(all)) == strings{"books", "music"});
+    CHECK(tx.parent<parent_of>(scifi) == &fiction);
+    CHECK(tx.parent<parent_of>(all) == nullptr);
+
+    SECTION("ancestors, nearest first") {
+        auto up = rs::ancestors<parent_of>(tx, scifi);
+        CHECK(names(up) == strings{"fiction", "books", "all"});
+        CHECK(up.first() == &fiction);
+        CHECK(up.count() == 3);
+        CHECK_FALSE(up.cyclic());
+        CHECK(&up.front() == &fiction);
+        CHECK(rs::ancestors<parent_of>(tx, all).empty());
+        CHECK(rs::ancestors<parent_of>(tx, all).first() == nullptr);
+        CHECK(names(rs::ancestors<parent_of>(tx, music)) == strings{"all"});
+    }
+    SECTION("descendants, breadth first, to a depth or all") {
+        CHECK(names(rs::descendants<parent_of>(tx, all)) == strings{"books", "music", "fiction", "scifi"});
+        CHECK(names(rs::descendants<parent_of>(tx, all, 1)) == strings{"books", "music"});
+        CHECK(names(rs::descendants<parent_of>(tx, all, 2)) == strings{"books", "music", "fiction"});
+        CHECK(rs::descendants<parent_of>(tx, all, 0).empty());
+        CHECK(rs::descendants<parent_of>(tx, scifi).empty());
+        CHECK(rs::descendants<parent_of>(tx, books).front() == &fiction);  // the stored rows
+    }
+    SECTION("moving a subtree shows at once") {
+        tx.update(fiction, [&](Category& c) { c.parent_id = music.id; });
+        CHECK(names(rs::ancestors<parent_of>(tx, scifi)) == strings{"fiction", "music", "all"});
+        CHECK(rs::descendants<parent_of>(tx, books).empty());
+    }
+    SECTION("a parent that does not exist is refused") {
+        auto e = constraint_error_from([&] { tx.insert(Category{.name = "orphan", .parent_id = 42}); });
+        CHECK(e.code() == rs::make_error_code(rs::errc::foreign_key_violation));
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("categories.parent_id = 42 references no row in categories"));
+    }
+    SECTION("erasing a category cascades to its subtree") {
+        CHECK(tx.erase(books) == 3);
+        CHECK(names(tx.all<categories>()) == strings{"all", "music"});
+    }
+}
+
+TEST_CASE("an acyclic self-reference refuses a change that would close a cycle", "[relationship][self][cycle]") {
+    social db;
+    auto tx = db.write();
+    const Category& all = tx.insert(Category{.name = "all"});
+    const Category& books = tx.insert(Category{.name = "books", .parent_id = all.id});
+    const Category& fiction = tx.insert(Category{.name = "fiction", .parent_id = books.id});
+
+    SECTION("through a descendant") {
+        auto e = constraint_error_from([&] { tx.update(all, [&](Category& c) { c.parent_id = fiction.id; }); });
+        CHECK(e.code() == rs::make_error_code(rs::errc::cycle));
+        CHECK(e.table() == "categories");
+        CHECK(e.columns() == "parent_id");
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("categories.parent_id = 3 would close a cycle through categories.id = 1"));
+        CHECK(all.parent_id == std::nullopt);
+    }
+    SECTION("through itself") {
+        auto e = constraint_error_from([&] { tx.update(books, [&](Category& c) { c.parent_id = books.id; }); });
+        CHECK(e.code() == rs::make_error_code(rs::errc::cycle));
+        CHECK(books.parent_id == all.id);
+    }
+    SECTION("on insert, a row that is its own parent") {
+        auto e = constraint_error_from([&] { tx.insert(Category{.id = 10, .name = "loop", .parent_id = 10}); });
+        CHECK(e.code() == rs::make_error_code(rs::errc::cycle));
+        CHECK(tx.count<categories>() == 3);
+    }
+    CHECK(names(rs::ancestors<parent_of>(tx, fiction)) == strings{"books", "all"});
+}
+
+TEST_CASE("a deep tree is walked and erased without recursion", "[relationship][self][tree]") {
+    social db;
+    auto tx = db.write();
+    // A chain 10,000 deep: recursion in the cascade or a traversal would risk the stack.
+    constexpr std::size_t depth = 10'000;
+    const Category* leaf = &tx.insert(Category{.name = "root"});
+    const std::int64_t root = leaf->id;
+    for (std::size_t i = 0; i < depth; ++i) leaf = &tx.insert(Category{.name = "c", .parent_id = leaf->id});
+
+    CHECK(rs::ancestors<parent_of>(tx, *leaf).count() == depth);
+    CHECK(rs::descendants<parent_of>(tx, tx.get<categories>(root)).size() == depth);
+    CHECK(tx.erase<categories>(root) == depth + 1);
+    CHECK(tx.count<categories>() == 0);
+}
+
+TEST_CASE("traversals over a self-reference that holds cycles end, visiting each row once",
+          "[relationship][self][cycle]") {
+    social db;
+    auto tx = db.write();
+    const Employee& boss = tx.insert(Employee{.name = "boss"});
+    const Employee& mid = tx.insert(Employee{.name = "mid", .manager_id = boss.id});
+    const Employee& dev = tx.insert(Employee{.name = "dev", .manager_id = mid.id});
+
+    CHECK(names(rs::ancestors<manager_of>(tx, dev)) == strings{"mid", "boss"});
+    CHECK_FALSE(rs::ancestors<manager_of>(tx, dev).cyclic());
+
+    SECTION("a cycle through the start") {
+        tx.update(boss, [&](Employee& e) { e.manager_id = dev.id; });  // not declared acyclic: allowed
+        auto up = rs::ancestors<manager_of>(tx, dev);
+        CHECK(up.cyclic());
+        CHECK(names(up) == strings{"mid", "boss"});
+        CHECK(names(rs::ancestors<manager_of>(tx, boss)) == strings{"dev", "mid"});
+        CHECK(names(rs::descendants<manager_of>(tx, boss)) == strings{"mid", "dev"});
+        CHECK(names(rs::descendants<manager_of>(tx, dev)) == strings{"boss", "mid"});
+    }
+    SECTION("a chain that runs into a cycle above the start") {
+        tx.update(boss, [&](Employee& e) { e.manager_id = mid.id; });  // mid <-> boss, dev below
+        auto up = rs::ancestors<manager_of>(tx, dev);
+        CHECK(up.cyclic());
+        CHECK(names(up) == strings{"mid", "boss"});
+        CHECK(names(rs::descendants<manager_of>(tx, mid)) == strings{"boss", "dev"});
+    }
+    SECTION("a row that is its own manager") {
+        tx.update(boss, [&](Employee& e) { e.manager_id = boss.id; });
+        auto up = rs::ancestors<manager_of>(tx, boss);
+        CHECK(up.cyclic());
+        CHECK(up.empty());
+        CHECK(names(rs::descendants<manager_of>(tx, boss)) == strings{"mid", "dev"});
+    }
+    SECTION("erasing a manager sets the reports' key to null") {
+        CHECK(tx.erase(mid) == 1);
+        CHECK(dev.manager_id == std::nullopt);
+        CHECK(rs::ancestors<manager_of>(tx, dev).empty());
+        CHECK(names(rs::descendants<manager_of>(tx, boss)).empty());
+    }
+}
+
+TEST_CASE("a long chain with a cycle at its top is measured without allocation or repeats",
+          "[relationship][self][cycle]") {
+    social db;
+    auto tx = db.write();
+    const Employee* top = &tx.insert(Employee{.name = "e"});
+    const Employee* e = top;
+    for (int i = 0; i < 999; ++i) e = &tx.insert(Employee{.name = "e", .manager_id = e->id});
+    // Close a cycle of 10 at the top: top's manager is the 10th row down.
+    const Employee& tenth = tx.get<employees>(top->id + 9);
+    tx.update(*top, [&](Employee& x) { x.manager_id = tenth.id; });
+
+    auto up = rs::ancestors<manager_of>(tx, *e);
+    CHECK(up.cyclic());
+    CHECK(up.count() == 999);  // every other row once
+    std::vector<const Employee*> seen;
+    for (const Employee& a : up) seen.push_back(&a);
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+}
+
+TEST_CASE("members following members: reachability both ways, cycles included", "[relationship][self][many-to-many]") {
+    social db;
+    auto tx = db.write();
+    const Member& a = tx.insert(Member{.name = "a"});
+    const Member& b = tx.insert(Member{.name = "b"});
+    const Member& c = tx.insert(Member{.name = "c"});
+    const Member& d = tx.insert(Member{.name = "d"});
+    rs::link<follower, followee>(tx, a, b);
+    rs::link<follower, followee>(tx, b, c);
+    rs::link<follower, followee>(tx, c, a);  // a cycle a -> b -> c -> a
+    rs::link<follower, followee>(tx, c, d);
+
+    CHECK(names(tx.linked<follower, followee>(c)) == strings{"a", "d"});  // whom c follows
+    CHECK(names(tx.linked<followee, follower>(a)) == strings{"c"});       // who follows a
+
+    SECTION("reachable") {
+        CHECK(names(rs::reachable<follower, followee>(tx, a)) == strings{"b", "c", "d"});
+        CHECK(names(rs::reachable<follower, followee>(tx, a, 1)) == strings{"b"});
+        CHECK(names(rs::reachable<follower, followee>(tx, a, 2)) == strings{"b", "c"});
+        CHECK(rs::reachable<follower, followee>(tx, d).empty());
+        CHECK(names(rs::reachable<followee, follower>(tx, d)) == strings{"c", "b", "a"});  // followers, transitively
+    }
+    SECTION("is_reachable") {
+        CHECK(rs::is_reachable<follower, followee>(tx, a, d));
+        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, d, a));
+        CHECK(rs::is_reachable<follower, followee>(tx, a, a));  // a is on a cycle
+        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, d, d));
+        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, a, d, 2));
+        CHECK(rs::is_reachable<follower, followee>(tx, a, d, 3));
+    }
+    SECTION("a member may follow themselves") {
+        rs::link<follower, followee>(tx, d, d);
+        CHECK(rs::is_reachable<follower, followee>(tx, d, d));
+        CHECK(rs::reachable<follower, followee>(tx, d).empty());
+    }
+    SECTION("following twice is refused; unfollowing breaks the path") {
+        auto e = constraint_error_from([&] { rs::link<follower, followee>(tx, a, b); });
+        CHECK(e.code() == rs::make_error_code(rs::errc::duplicate_key));
+        CHECK(rs::unlink<follower, followee>(tx, c, d) == 1);
+        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, a, d));
+    }
+    SECTION("erasing a member removes its follows both ways") {
+        CHECK(tx.erase(c) == 4);  // c and its three follows
+        CHECK(tx.count<follows>() == 1);
+        CHECK(names(rs::reachable<follower, followee>(tx, a)) == strings{"b"});
+    }
+}
