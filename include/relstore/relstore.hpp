@@ -4,6 +4,8 @@
 
 #include <relstore/error.hpp>
 #include <relstore/fields.hpp>
+#include <relstore/graph.hpp>
+#include <relstore/relationships.hpp>
 #include <relstore/rows.hpp>
 #include <relstore/schema.hpp>
 #include <relstore/schema_info.hpp>
