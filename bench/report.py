@@ -163,7 +163,7 @@ def machine(context):
     return "; ".join(parts)
 
 
-def render_markdown(context, med, errors, title, png_name):
+def render_markdown(context, med, errors, title, png_name, verdict_line=None):
     date = context.get("date", datetime.datetime.now().isoformat(timespec="seconds"))
     scale = context.get("relstore_bench_scale", "?")
     reps = context.get("relstore_bench_reps", "?")
@@ -173,14 +173,20 @@ def render_markdown(context, med, errors, title, png_name):
     out.append(f"- machine: {machine(context)}")
     out.append(
         f"- scale {scale} ({context.get('relstore_bench_rows', '?')} rows), {reps} repetitions, medians; "
-        f"SQLite {context.get('sqlite_version', '?')}; build {context.get('library_build_type', '?')} "
-        f"Google Benchmark, relstore_bench in Release"
+        f"SQLite {context.get('sqlite_version', '?')}; relstore_bench built in Release"
     )
     out.append(
         "- ratios are relstore's **time** over the peer's for the same work (0.20 = 5x faster, "
         "1.20 = 20% slower); W10 is the ratio of bytes per row. Absolute rates on a shared machine "
-        "drift from run to run; ratios measured side by side in one run hold.\n"
+        "drift from run to run; ratios measured side by side in one run hold."
     )
+    out.append(
+        "- clocks: CPU time of the one benchmark thread for the in-memory workloads (the machine is "
+        "shared, and wall time also counts other tenants' turns on the core); wall-clock time for W9, "
+        "which waits for the disk.\n"
+    )
+    if verdict_line:
+        out.insert(4, f"- checksums: {verdict_line}")
     out.append(
         "| workload | unit | raw | sqlite | relstore | relstore/sqlite | relstore/raw | target | met |"
     )
@@ -258,7 +264,7 @@ def render_markdown(context, med, errors, title, png_name):
         )
     if errors:
         out.append("\nErrors reported by the run:\n")
-        out.extend(f"- {e}" for e in errors)
+        out.extend(f"- {e}" for e in dict.fromkeys(errors))
     if png_name:
         out.append(f"\n![relstore's time over each peer's, per workload]({png_name})")
     return "\n".join(out) + "\n", rows_for_chart
@@ -299,7 +305,7 @@ def render_png(rows, path, title):
     ax.invert_yaxis()
     ax.set_xlabel("relstore's time (W10: bytes) over the peer's — lower is better; dark ticks: issue 5 targets")
     ax.set_title(title)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
@@ -311,13 +317,20 @@ def main():
     ap.add_argument("--md", required=True)
     ap.add_argument("--png")
     ap.add_argument("--title", default="relstore benchmark results")
+    ap.add_argument("--log", help="relstore_bench's output, for its checksum verdict line")
     a = ap.parse_args()
     context, med, errors = load_runs(a.json)
     if not med:
         print(f"report.py: no relstore_bench results in {a.json}", file=sys.stderr)
         return 1
     png_name = os.path.basename(a.png) if a.png else None
-    md, rows = render_markdown(context, med, errors, a.title, png_name)
+    verdict_line = None
+    if a.log:
+        with open(a.log, errors="replace") as f:
+            for line in f:
+                if line.startswith("relstore-bench: ") and ("agree" in line or "FAILED" in line):
+                    verdict_line = line.strip()[len("relstore-bench: "):]
+    md, rows = render_markdown(context, med, errors, a.title, png_name, verdict_line)
     if a.png and not render_png(rows, a.png, a.title):
         md = md.replace(f"\n![relstore's time over each peer's, per workload]({png_name})", "")
     with open(a.md, "w") as f:

@@ -36,7 +36,7 @@ py=python3
 if ! python3 -c 'import matplotlib' 2>/dev/null && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     py=/usr/bin/python3
 fi
-"$py" bench/report.py "$json" --md "$results/latest.md" --png "$results/ratios.png" \
+"$py" bench/report.py "$json" --log "$log" --md "$results/latest.md" --png "$results/ratios.png" \
     --title "relstore vs SQLite :memory: vs hand-written Boost.MultiIndex (scale $scale)" >/dev/null
 echo "bench/run.sh: wrote $results/latest.md, $results/latest.json, $results/ratios.png"
 if [ "$status" -ne 0 ]; then
