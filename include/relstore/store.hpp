@@ -1029,13 +1029,17 @@ private:
                     throw constraint_error(errc::foreign_key_violation, std::string(T::name), traits::names(),
                                            where_text<T>(traits::names(), detail::display(v)) +
                                                " references no row in " + std::string(P::name));
-                if constexpr (S::is_acyclic) check_acyclic<T, S>(row, pk);
+                // A row being inserted has no children yet (they would have
+                // failed their own check), so only naming itself can close a
+                // cycle; an update walks up from the new parent.
+                if constexpr (S::is_acyclic) check_acyclic<T, S>(row, pk, old != nullptr);
             }
         });
     }
 
     template <class T, class S>
-    void check_acyclic(const typename T::row_type& row, typename detail::table_state<T>::key_type pk) const {
+    void check_acyclic(const typename T::row_type& row, typename detail::table_state<T>::key_type pk,
+                       bool walk) const {
         using traits = detail::columns_traits<typename S::columns>;
         using state = detail::table_state<T>;
         const auto own = state::key_of(row);
@@ -1050,6 +1054,7 @@ private:
                                            " would close a cycle through " + std::string(T::name) + "." +
                                            detail::columns_traits<typename T::key::columns>::names() + " = " +
                                            detail::display(own));
+            if (!walk) return;
             auto it = idx.find(pk);
             if (it == idx.end() || ++steps > idx.size()) return;
             auto up = traits::get(*it);
