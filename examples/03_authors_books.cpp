@@ -26,8 +26,8 @@ int main() {
     const Author& author2 = tx.insert(Author{.name = "Sasuke Uchiha"});
     const Book& book1 = tx.insert(Book{.title = "Secret Scroll of Hidden leaf"});
     const Book& book2 = tx.insert(Book{.title = "Sharingan: The power within eyes"});
-    for (const Author* a : {&author1, &author2}) tx.insert(AuthorBook{a->id, book1.id});  // book1.authors = [...]
-    tx.insert(AuthorBook{author2.id, book2.id});                                          // book2.authors = [...]
+    rs::set_links<&AuthorBook::book_id, &AuthorBook::author_id>(tx, book1, {&author1, &author2});
+    rs::set_links<&AuthorBook::book_id, &AuthorBook::author_id>(tx, book2, {&author2});
     tx.commit();
 
     auto q = db.read();
