@@ -6,6 +6,8 @@
 //   --reps=N      repetitions of every timed workload (default 5)
 //   --min-time=S  seconds per repetition of the lookup workloads (default 0.2)
 //   --dir=PATH    where W9 writes its files (default: the system temp dir)
+// Repetitions are randomly interleaved across benchmarks by default
+// (--benchmark_enable_random_interleaving=false turns it off).
 // Exit status: 0 when every workload ran and all peers agreed, 1 otherwise.
 
 #include "harness.hpp"
@@ -17,6 +19,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -194,6 +197,18 @@ bool parse_own_flags(int& argc, char** argv) {
 
 int main(int argc, char** argv) {
     if (!bench::parse_own_flags(argc, argv)) return 2;
+    // Repetitions of all benchmarks run in a random interleaved order unless
+    // the command line says otherwise: on a shared machine a noisy minute
+    // then hits every peer alike instead of one peer's whole series.
+    std::vector<char*> args(argv, argv + argc);
+    static char interleave[] = "--benchmark_enable_random_interleaving=true";
+    if (std::none_of(args.begin(), args.end(), [](const char* a) {
+            return std::string_view(a).starts_with("--benchmark_enable_random_interleaving");
+        }))
+        args.insert(args.begin() + 1, interleave);
+    args.push_back(nullptr);
+    argc = static_cast<int>(args.size()) - 1;
+    argv = args.data();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
