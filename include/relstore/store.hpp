@@ -6,6 +6,9 @@
 /// Thread safety: any number of read scopes run at once; a write transaction
 /// excludes readers and other writers for its whole life, so a reader never
 /// sees a half-applied transaction. Locks are taken once per scope, not per call.
+/// A waiting writer goes before read scopes opened after it started waiting,
+/// so a stream of readers cannot starve it; a thread that already holds a read
+/// scope may open another without waiting (no self-deadlock).
 
 #include <relstore/detail/table_state.hpp>
 #include <relstore/error.hpp>
@@ -13,6 +16,7 @@
 #include <relstore/schema.hpp>
 #include <relstore/schema_info.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -217,6 +221,12 @@ struct marks_of<std::tuple<T...>> {
 
 [[noreturn]] void throw_usage(const char* what);
 
+/// The stores whose read scopes this thread holds (one entry per scope).
+inline std::vector<const void*>& read_scopes_held() noexcept {
+    thread_local std::vector<const void*> held;
+    return held;
+}
+
 }  // namespace detail
 
 /// A store: one table of each type listed. Not copyable; reach its data
@@ -248,7 +258,8 @@ public:
 
     /// Begins a write transaction: the exclusive lock, held until commit,
     /// rollback or destruction; destruction without commit rolls back.
-    /// @throws usage_error when this thread already holds the write transaction.
+    /// @throws usage_error when this thread already holds the write transaction
+    /// or a read scope of this store (either would deadlock).
     [[nodiscard]] transaction<store> write() { return transaction<store>(this); }
 
     /// The storage of one table. For the library's own layers (snapshots);
@@ -314,6 +325,10 @@ private:
 
     std::tuple<detail::table_state<Tables>...> tables_;
     mutable std::shared_mutex mutex_;
+    /// Held by a writer while it waits for mutex_, and passed through by new
+    /// readers: the platform's shared_mutex may prefer readers (glibc does),
+    /// and continuous read scopes would otherwise starve writers.
+    mutable std::mutex gate_;
     std::atomic<std::thread::id> writer_{};
 };
 
@@ -387,7 +402,16 @@ public:
     reader(reader&& other) noexcept : db_(std::exchange(other.db_, nullptr)), lock_(std::move(other.lock_)) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
-    ~reader() = default;
+    ~reader() {
+        if (!lock_.owns_lock()) return;
+        auto& held = detail::read_scopes_held();
+        const void* self = lock_.mutex();
+        for (auto it = held.rbegin(); it != held.rend(); ++it)
+            if (*it == self) {
+                held.erase(std::next(it).base());
+                break;
+            }
+    }
 
     /// The row with this primary key (one value per key column).
     /// @throws not_found_error naming the table and key when there is none.
@@ -583,7 +607,16 @@ protected:
             detail::throw_usage(
                 "relstore: this thread holds the store's write transaction; read through the transaction instead of "
                 "opening a read scope (that would deadlock)");
+        auto& held = detail::read_scopes_held();
+        held.reserve(held.size() + 1);
+        // Wait behind a writer that is waiting, unless this thread already
+        // reads this store: that writer waits for this thread, so waiting
+        // for it would deadlock.
+        if (std::find(held.begin(), held.end(), &db->mutex_) == held.end()) {
+            std::lock_guard gate(db->gate_);
+        }
         lock_ = std::shared_lock(db->mutex_);
+        held.push_back(&db->mutex_);
     }
     /// For transactions: the lock is the transaction's own.
     reader(const Store* db, std::defer_lock_t) : db_(db) {}
@@ -949,7 +982,15 @@ private:
     explicit transaction(Store* db) : base(db, std::defer_lock), db_mut_(db) {
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())
             detail::throw_usage("relstore: this thread already holds the store's write transaction");
-        lock_ = std::unique_lock(db->mutex_);
+        const auto& held = detail::read_scopes_held();
+        if (std::find(held.begin(), held.end(), &db->mutex_) != held.end())
+            detail::throw_usage(
+                "relstore: this thread holds a read scope of the store; end it before beginning a write transaction "
+                "(the transaction would wait for it forever)");
+        {
+            std::lock_guard gate(db->gate_);  // new readers wait behind this writer
+            lock_ = std::unique_lock(db->mutex_);
+        }
         db->writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         marks_.push_back(current_marks());
     }

@@ -309,6 +309,40 @@ TEST_CASE_METHOD(filled, "a read scope on the thread holding the write transacti
     }
 }
 
+TEST_CASE_METHOD(filled, "a write transaction on a thread that holds a read scope throws instead of deadlocking",
+                 "[core][transaction][usage]") {
+    {
+        auto q = db.read();
+        auto nested = db.read();  // several read scopes on one thread are fine
+        try {
+            auto tx = db.write();
+            FAIL("write() did not throw");
+        } catch (const relstore::usage_error& e) {
+            CHECK_THAT(e.what(), Catch::StartsWith("relstore: this thread holds a read scope of the store; end it "
+                                                   "before beginning a write transaction"));
+        }
+        CHECK(q.count<customers>() == 4);
+    }
+    SECTION("once the read scopes end, write works") {
+        auto tx = db.write();
+        tx.insert(Tag{0, "w"});
+        tx.commit();
+        CHECK(db.read().count<tags>() == 3);
+    }
+    SECTION("a moved read scope still counts until it ends") {
+        auto q = db.read();
+        auto moved = std::move(q);
+        CHECK_THROWS_AS(db.write(), relstore::usage_error);
+        { auto end = std::move(moved); }
+        CHECK_NOTHROW(db.write());
+    }
+    SECTION("a read scope of another store does not count") {
+        shop::store other;
+        auto q = other.read();
+        CHECK_NOTHROW(db.write());
+    }
+}
+
 TEST_CASE_METHOD(filled, "using a transaction after it ended throws usage_error", "[core][transaction][usage]") {
     auto tx = db.write();
     tx.insert(Tag{0, "x"});

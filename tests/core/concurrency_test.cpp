@@ -1,0 +1,300 @@
+// Stress: reader threads check invariants while writer threads run random
+// transactions (some rolled back, some with refused calls inside). A reader
+// must never see a half-applied transaction. Built and run under
+// ThreadSanitizer too. Runs for RELSTORE_STRESS_SECONDS (default 2) seconds.
+#include <catch2/catch.hpp>
+#include <relstore/relstore.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bank {
+
+struct Account {
+    std::int64_t id{};
+    std::string owner;
+    std::int64_t balance{};
+};
+RELSTORE_FIELDS(Account, id, owner, balance)
+
+/// Entries come in pairs (+amount, -amount) sharing a pair number.
+struct Entry {
+    std::int64_t id{};
+    std::int64_t pair{};
+    std::int64_t account_id{};
+    std::int64_t amount{};
+};
+RELSTORE_FIELDS(Entry, id, pair, account_id, amount)
+
+/// One row: how many transactions committed.
+struct Meta {
+    std::int64_t id{};
+    std::int64_t commits{};
+};
+RELSTORE_FIELDS(Meta, id, commits)
+
+namespace rs = relstore;
+using accounts = rs::table<"accounts", Account, rs::auto_key<&Account::id>, rs::unique<&Account::owner>,
+                           rs::ordered<&Account::balance>>;
+using entries = rs::table<"entries", Entry, rs::auto_key<&Entry::id>, rs::index<&Entry::pair>,
+                          rs::references<&Entry::account_id, accounts, rs::on_delete::cascade>>;
+using meta = rs::table<"meta", Meta, rs::primary_key<&Meta::id>>;
+using store = rs::store<accounts, entries, meta>;
+
+constexpr int initial_accounts = 16;
+constexpr std::int64_t initial_balance = 1000;
+constexpr std::int64_t total = initial_accounts * initial_balance;
+
+/// What a reader checks inside one read scope; "" when every invariant holds.
+std::string check(const rs::reader<store>& q, std::int64_t& last_commits) {
+    std::int64_t sum = 0;
+    for (const Account& a : q.all<accounts>()) sum += a.balance;
+    if (sum != total) return "balances sum to " + std::to_string(sum);
+    // The same sum through the ordered index: the indexes agree with the table.
+    std::int64_t sum_by_index = 0;
+    for (const Account& a : q.order_by<&Account::balance>()) sum_by_index += a.balance;
+    if (sum_by_index != total) return "balances by index sum to " + std::to_string(sum_by_index);
+    if (q.order_by<&Account::balance>().count() != q.count<accounts>()) return "balance index size differs";
+
+    std::int64_t entry_sum = 0;
+    for (const Entry& e : q.all<entries>()) {
+        entry_sum += e.amount;
+        if (q.where<&Entry::pair>(e.pair).count() != 2) return "pair " + std::to_string(e.pair) + " is incomplete";
+        if (q.find<accounts>(e.account_id) == nullptr) return "an entry references a missing account";
+    }
+    if (entry_sum != 0) return "entries sum to " + std::to_string(entry_sum);
+    if (q.count<entries>() % 2 != 0) return "odd number of entries";
+
+    const std::int64_t commits = q.get<meta>(1).commits;
+    if (commits < last_commits) return "the commit counter went backwards";
+    last_commits = commits;
+    return "";
+}
+
+int seconds() {
+    if (const char* s = std::getenv("RELSTORE_STRESS_SECONDS")) return std::max(1, std::atoi(s));
+    return 2;
+}
+
+}  // namespace bank
+
+TEST_CASE("readers never see a half-applied transaction while writers commit and roll back",
+          "[concurrency][stress]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds());
+    std::atomic<bool> stop{false};
+    std::mutex failure_mutex;
+    std::string failure;
+    auto fail = [&](const std::string& what) {
+        std::lock_guard lock(failure_mutex);
+        if (failure.empty()) failure = what;
+        stop = true;
+    };
+    std::atomic<long> reads{0};
+    std::atomic<long> commits{0};
+    std::atomic<long> rollbacks{0};
+    std::atomic<long> refusals{0};
+    std::atomic<std::int64_t> next_pair{1};
+
+    auto writer = [&](unsigned seed) {
+        std::mt19937 rng(seed);
+        auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+        try {
+            while (!stop && std::chrono::steady_clock::now() < deadline) {
+                auto tx = db.write();
+                const int moves = pick(1, 6);
+                for (int i = 0; i < moves; ++i) {
+                    // Pick two distinct accounts by position.
+                    const auto n = static_cast<int>(tx.count<accounts>());
+                    auto nth = [&](int k) -> const Account& {
+                        auto it = tx.all<accounts>().begin();
+                        std::advance(it, k);
+                        return *it;
+                    };
+                    const Account& from = nth(pick(0, n - 1));
+                    const Account& to = nth(pick(0, n - 1));
+                    if (&from == &to) continue;
+                    const std::int64_t amount = pick(1, 50);
+                    const std::int64_t pair = next_pair++;
+                    auto move = [&] {
+                        tx.update(from, [&](Account& a) { a.balance -= amount; });
+                        tx.update(to, [&](Account& a) { a.balance += amount; });
+                        tx.insert(Entry{0, pair, from.id, -amount});
+                        tx.insert(Entry{0, pair, to.id, amount});
+                    };
+                    switch (pick(0, 5)) {
+                    case 0:  // inside a savepoint that is rolled back
+                    {
+                        auto sp = tx.savepoint();
+                        move();
+                        sp.rollback();
+                        break;
+                    }
+                    case 1:  // a refused call in the middle: the savepoint of nested() undoes the half move
+                        try {
+                            tx.nested([&] {
+                                tx.update(from, [&](Account& a) { a.balance -= amount; });
+                                tx.insert(Account{0, "owner0", 0});  // refused: owner0 exists
+                            });
+                        } catch (const relstore::constraint_error&) {
+                            ++refusals;
+                        }
+                        break;
+                    case 2:  // erase a pair of entries
+                        if (const Entry* e = tx.all<entries>().first()) {
+                            const std::int64_t p = e->pair;
+                            while (const Entry* x = tx.where<&Entry::pair>(p).first()) tx.erase(*x);
+                        }
+                        break;
+                    default:
+                        move();
+                    }
+                }
+                if (pick(0, 3) == 0) {
+                    // An account with no money and no entries may be closed, and a new one opened.
+                    const Account* poor = tx.where<&Account::balance>(0).first();
+                    if (poor && tx.where<&Entry::account_id>(poor->id).empty()) tx.erase(*poor);
+                    tx.insert(Account{0, "new" + std::to_string(next_pair++), 0});
+                }
+                const int end = pick(0, 9);
+                if (end < 6) {
+                    tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+                    tx.commit();
+                    ++commits;
+                } else if (end < 8) {
+                    tx.rollback();
+                    ++rollbacks;
+                } else {
+                    ++rollbacks;  // dropped: rolls back on destruction
+                }
+            }
+        } catch (const std::exception& e) {
+            fail(std::string("writer: ") + e.what());
+        }
+    };
+
+    auto reader = [&] {
+        std::int64_t last_commits = 0;
+        try {
+            while (!stop && std::chrono::steady_clock::now() < deadline) {
+                auto q = db.read();
+                if (auto problem = check(q, last_commits); !problem.empty()) fail("reader: " + problem);
+                ++reads;
+            }
+        } catch (const std::exception& e) {
+            fail(std::string("reader: ") + e.what());
+        }
+    };
+
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back(reader);
+    threads.emplace_back(writer, 1u);
+    threads.emplace_back(writer, 2u);
+    for (auto& t : threads) t.join();
+
+    INFO("reads " << reads << ", commits " << commits << ", rollbacks " << rollbacks << ", refusals " << refusals);
+    CHECK(failure == "");
+    CHECK(reads > 10);
+    CHECK(commits > 10);
+    CHECK(rollbacks > 0);
+    CHECK(refusals > 0);
+    std::int64_t last = 0;
+    auto q = db.read();
+    CHECK(check(q, last) == "");
+    CHECK(q.get<meta>(1).commits == commits.load());
+}
+
+TEST_CASE("a read scope waits for the write transaction to end, then sees all of it", "[concurrency]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    auto tx = db.write();
+    tx.insert(Account{0, "a", 10});
+    std::atomic<int> seen{-1};
+    std::thread t([&] {
+        auto q = db.read();  // blocks until the transaction below commits
+        seen = static_cast<int>(q.count<accounts>()) * 10 + static_cast<int>(q.get<meta>(1).commits);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(seen.load() == -1);
+    tx.insert(Account{0, "b", 20});
+    tx.update<meta>(1, [](Meta& m) { m.commits = 1; });
+    tx.commit();
+    t.join();
+    CHECK(seen.load() == 21);  // two accounts and the commit counter, together
+}
+
+TEST_CASE("a waiting writer is not starved by a stream of read scopes", "[concurrency]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; ++i)
+        readers.emplace_back([&] {
+            while (!stop) {
+                auto q = db.read();
+                (void)q.get<meta>(1);
+            }
+        });
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+        auto tx = db.write();
+        tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+        tx.commit();
+    }
+    const auto took = std::chrono::steady_clock::now() - start;
+    stop = true;
+    for (auto& t : readers) t.join();
+    CHECK(db.read().get<meta>(1).commits == 20);
+    CHECK(took < std::chrono::seconds(5));
+}
+
+TEST_CASE("a thread that holds a read scope may open another while a writer waits", "[concurrency]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    auto outer = db.read();
+    std::atomic<bool> written{false};
+    std::thread writer([&] {
+        auto tx = db.write();  // waits for `outer`
+        tx.update<meta>(1, [](Meta& m) { m.commits = 1; });
+        tx.commit();
+        written = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the writer start waiting
+    {
+        auto inner = db.read();  // must not wait behind the writer, which waits for us
+        CHECK(inner.get<meta>(1).commits == 0);
+    }
+    CHECK_FALSE(written.load());
+    { auto done = std::move(outer); }
+    writer.join();
+    CHECK(db.read().get<meta>(1).commits == 1);
+}
