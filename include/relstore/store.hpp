@@ -634,7 +634,14 @@ protected:
     }
 
     template <class T, auto Member>
-    using ordered_spec = typename detail::ordered_prefix_index<T, detail::column_list<Member>>::type;
+    struct ordered_spec_check {
+        using type = typename detail::ordered_prefix_index<T, detail::column_list<Member>>::type;
+        static_assert(!std::is_void_v<type>,
+                      "relstore: range<>() and order_by<>() need an ordered index whose first column is this column; "
+                      "declare relstore::ordered<&Row::column> (or ordered_unique) in the table");
+    };
+    template <class T, auto Member>
+    using ordered_spec = typename ordered_spec_check<T, Member>::type;
 
     template <auto... FkMembers>
     using child_fk_raw = typename detail::fk_spec<

@@ -158,6 +158,15 @@ constexpr bool spec_columns_belong() {
     }(typename Spec::columns{});
 }
 
+/// Checks, at compile time, that every column a spec names is listed in its
+/// row type's RELSTORE_FIELDS (messages and snapshots need its name).
+template <class Spec>
+constexpr bool spec_columns_listed() {
+    return []<auto... Ms>(column_list<Ms...>) {
+        return ((field_index_of<Ms>() < field_count<typename member_traits<Ms>::row_type>) && ...);
+    }(typename Spec::columns{});
+}
+
 enum class undo_kind : std::uint8_t { inserted, erased, updated };
 
 /// Storage of one table. The store owns one per table; transactions log every
@@ -175,6 +184,9 @@ public:
     static_assert(std::apply([](auto... s) { return (spec_columns_belong<row_type, decltype(s)>() && ...); },
                              typename Table::specs{}),
                   "relstore: every column in a table's specs must be a member of the table's row type");
+    static_assert(std::apply([](auto... s) { return (spec_columns_listed<decltype(s)>() && ...); },
+                             typename Table::specs{}),
+                  "relstore: a column in this table's specs is not listed in its row type's RELSTORE_FIELDS");
     static_assert(!key_traits::nullable, "relstore: a primary-key column cannot be std::optional");
     static_assert(!key_spec::is_auto || std::is_integral_v<key_type>,
                   "relstore: an auto key must be an integer column");

@@ -1,0 +1,23 @@
+// Control: the correct use of everything the other cases get wrong compiles,
+// so their failures come from the mistake and not from the setup.
+#include "schema.hpp"
+
+using posts = relstore::table<"posts", Post, relstore::auto_key<&Post::id>, relstore::index<&Post::title>,
+                              relstore::references<&Post::author_id, users>,
+                              relstore::references<&Post::editor_id, users, relstore::on_delete::set_null>>;
+using store = relstore::store<users, posts>;
+
+int main() {
+    store db;
+    auto tx = db.write();
+    const User& u = tx.insert(User{0, "ann", 30});
+    const Post& p = tx.insert(Post{0, u.id, u.id, "hello"});
+    (void)tx.children<&Post::author_id>(u);
+    (void)tx.parent<&Post::author_id>(p);
+    (void)tx.find<&User::name>("ann");
+    (void)tx.where<&Post::title>("hello");
+    (void)tx.range<&User::age>(1, 99);
+    (void)tx.order_by<&User::age>();
+    tx.erase(u);
+    tx.commit();
+}
