@@ -2,6 +2,7 @@
 // any/has filters, counting, ordered children with a limit, multi-hop.
 #include <catch2/catch.hpp>
 
+#include "alloc_counter.hpp"
 #include "expect.hpp"
 #include "schemas.hpp"
 
@@ -170,4 +171,45 @@ TEST_CASE("multi-hop navigation reaches the stored rows without copying them", "
     std::size_t hops = 0;
     for (const Book& b : tx.linked<author_of, book_of>(sasuke)) hops += rs::count_links<book_of, author_of>(tx, b);
     CHECK(hops == 3);
+}
+
+TEST_CASE("navigating relationships allocates nothing and copies no row", "[relationship][query][allocation]") {
+    posts_fixture f;
+    library lib;
+    {
+        auto tx = lib.write();
+        const Author& a = tx.insert(Author{.name = "a"});
+        const Author& b = tx.insert(Author{.name = "b"});
+        const Book& x = tx.insert(Book{.title = "x"});
+        rs::set_links<&AuthorBook::book_id, &AuthorBook::author_id>(tx, x, {&a, &b});
+        rs::link<&Credit::author_id, &Credit::book_id>(tx, a, x, Credit{.role = "writer", .position = 1});
+        tx.commit();
+    }
+    auto q = f.db.read();
+    auto lq = lib.read();
+    const User& kakashi = q.get<users>(f.kakashi);
+    const Author& a = lq.get<authors>(std::int64_t{1});
+    const Book& x = lq.get<books>(std::int64_t{1});
+
+    std::size_t sum = 0;
+    const std::size_t before = allocations();
+    for (const Post& p : q.children<&Post::author_id>(kakashi)) sum += q.parent<&Post::author_id>(p).id;
+    for (const Post& p : q.where<&Post::author_id>(kakashi.id)) sum += p.created;
+    sum += q.count_children<&Post::author_id>(kakashi);
+    for (const Post& p : rs::children_by<&Post::author_id, &Post::created>(q, kakashi) | std::views::take(2))
+        sum += p.created;
+    sum += rs::with_children<&Post::author_id>(q).count();
+    sum += rs::without_children<&Post::author_id>(q).count();
+    sum += rs::with_parent<&Post::author_id>(q, [](const User& u) { return u.id > 1; }).count();
+    for (const Book& b : lq.linked<&AuthorBook::author_id, &AuthorBook::book_id>(a))
+        for (const Author& other : lq.linked<&AuthorBook::book_id, &AuthorBook::author_id>(b)) sum += other.id;
+    sum += rs::count_links<&AuthorBook::book_id, &AuthorBook::author_id>(lq, x);
+    sum += rs::is_linked<&AuthorBook::author_id, &AuthorBook::book_id>(lq, a, x) ? 1 : 0;
+    sum += rs::is_linked<&Credit::book_id, &Credit::author_id>(lq, x, a) ? 1 : 0;  // walks x's credits
+    sum += static_cast<std::size_t>(rs::find_link<&Credit::author_id, &Credit::book_id>(lq, a, x)->position);
+    const std::size_t after = allocations();
+
+    CHECK(after == before);
+    // parents, created, count, first two by date, with, without, has, co-authors, links, linked x2, position
+    CHECK(sum == 3 + (30 + 10 + 20) + 3 + (10 + 20) + 2 + 1 + 1 + (1 + 2) + 2 + 1 + 1 + 1);
 }

@@ -2,6 +2,7 @@
 // survived, and many-to-many within a table (members following members).
 #include <catch2/catch.hpp>
 
+#include "alloc_counter.hpp"
 #include "expect.hpp"
 #include "schemas.hpp"
 
@@ -179,9 +180,17 @@ TEST_CASE("a long chain with a cycle at its top is measured without allocation o
     const Employee& tenth = tx.get<employees>(top->id + 9);
     tx.update(*top, [&](Employee& x) { x.manager_id = tenth.id; });
 
+    const std::size_t before = allocations();
     auto up = rs::ancestors<manager_of>(tx, *e);
-    CHECK(up.cyclic());
-    CHECK(up.count() == 999);  // every other row once
+    const bool cyclic = up.cyclic();
+    const std::size_t count = up.count();
+    const std::size_t after = allocations();
+    CHECK(after == before);
+    // The counter does count: descendants() returns a vector.
+    CHECK(rs::descendants<manager_of>(tx, *top).size() == 999);
+    CHECK(allocations() > after);
+    CHECK(cyclic);
+    CHECK(count == 999);  // every other row once
     std::vector<const Employee*> seen;
     for (const Employee& a : up) seen.push_back(&a);
     std::sort(seen.begin(), seen.end());
