@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <istream>
@@ -25,7 +28,7 @@ namespace {
 // inline functions in the C library, so their addresses are not portable.
 int sys_open(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
 ssize_t sys_read(int fd, void* buf, size_t n) { return ::read(fd, buf, n); }
-ssize_t sys_write(int fd, const void* buf, size_t n) { return ::write(fd, buf, n); }
+ssize_t sys_pwrite(int fd, const void* buf, size_t n, off_t off) { return ::pwrite(fd, buf, n, off); }
 int sys_fsync(int fd) { return ::fsync(fd); }
 int sys_close(int fd) { return ::close(fd); }
 int sys_rename(const char* from, const char* to) { return ::rename(from, to); }
@@ -35,7 +38,7 @@ int sys_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
 }  // namespace
 
 file_ops system_file_ops() noexcept {
-    return {&sys_open, &sys_read, &sys_write, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat};
+    return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat};
 }
 
 file_ops& current_file_ops() noexcept {
@@ -104,73 +107,229 @@ std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path) {
     return bytes;
 }
 
-void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes) {
-    const auto& ops = current_file_ops();
-    const std::string name = target.string();
-    if (!target.has_filename())
-        detail::snapshot_fail(errc::io, name, std::nullopt, "cannot save: the path does not name a file");
-    std::filesystem::path dir = target.parent_path();
-    if (dir.empty()) dir = ".";
+namespace {
 
-    // Unique per process and call, so concurrent saves never share a temporary.
-    static std::atomic<unsigned long> counter{0};
-    const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                    std::to_string(counter.fetch_add(1))))
-                                .string();
-
-    int fd = -1;
-    const auto give_up = [&](const char* op, int err) {
-        if (fd >= 0) (void)ops.close(fd);
-        (void)ops.unlink(tmp.c_str());
-        detail::snapshot_fail(errc::io, name, std::nullopt,
-                              std::string("cannot save: ") + op + " failed on temporary file '" + tmp +
-                                  "': " + std::strerror(err) + "; the previous snapshot is unchanged");
-    };
-    fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        const int err = errno;
-        // O_EXCL failed or nothing was created: the file is not ours to unlink.
-        detail::snapshot_fail(errc::io, name, std::nullopt,
-                              "cannot save: open failed on temporary file '" + tmp + "': " + std::strerror(err) +
-                                  "; the previous snapshot is unchanged");
-    }
-
-    // Writes of at most 1 GiB, because Linux caps one write() near 2 GiB and
-    // reports the rest as a short write anyway.
-    constexpr std::size_t max_chunk = std::size_t{1} << 30;
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const std::size_t chunk = std::min(bytes.size() - done, max_chunk);
-        const ssize_t n = ops.write(fd, bytes.data() + done, chunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            give_up("write", errno);
+// A temporary file next to the target, replaced over it by commit(). Until
+// then any failure removes it and leaves the target as it was.
+class temp_file {
+public:
+    explicit temp_file(const std::filesystem::path& target) : ops_(current_file_ops()), name_(target.string()) {
+        if (!target.has_filename())
+            detail::snapshot_fail(errc::io, name_, std::nullopt, "cannot save: the path does not name a file");
+        dir_ = target.parent_path();
+        if (dir_.empty()) dir_ = ".";
+        // Unique per process and call, so concurrent saves never share a temporary.
+        static std::atomic<unsigned long> counter{0};
+        tmp_ = (dir_ / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(counter.fetch_add(1))))
+                   .string();
+        fd_ = open_retrying(tmp_, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            const int err = errno;
+            // Nothing was created (or O_EXCL met someone else's file): nothing of ours to unlink.
+            detail::snapshot_fail(errc::io, name_, std::nullopt,
+                                  "cannot save: open failed on temporary file '" + tmp_ + "': " + std::strerror(err) +
+                                      "; the previous snapshot is unchanged");
         }
-        if (n == 0) give_up("write", EIO);  // no progress and no error: do not spin
-        done += static_cast<std::size_t>(n);
     }
-    if (ops.fsync(fd) != 0) give_up("fsync", errno);
-    // close() errors matter (NFS reports deferred write errors there); on
-    // Linux the descriptor is released even when close fails, so never retry.
-    const int closing = std::exchange(fd, -1);
-    if (ops.close(closing) != 0) give_up("close", errno);
-    if (ops.rename(tmp.c_str(), name.c_str()) != 0) give_up("rename", errno);
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    ~temp_file() { discard(); }
 
-    // Without this the rename itself may not survive a power loss.
-    const std::string dir_name = dir.string();
-    const int dfd = open_retrying(dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    const auto not_durable = [&](const char* op, int err) {
-        detail::snapshot_fail(errc::io, name, std::nullopt,
-                              std::string("cannot save: ") + op + " failed on directory '" + dir_name + "': " +
-                                  std::strerror(err) + "; the new snapshot is in place but may not be durable");
-    };
-    if (dfd < 0) not_durable("open", errno);
-    if (ops.fsync(dfd) != 0) {
-        const int err = errno;
-        (void)ops.close(dfd);
-        not_durable("fsync", err);
+    // Writes bytes at offset, resuming short writes. 1 MiB per call keeps
+    // the pipelined writer's hold on the encoder's buffer short.
+    // Returns 0 or the errno of the failure.
+    int write_at(const std::byte* data, std::size_t n, std::size_t offset) noexcept {
+        constexpr std::size_t max_chunk = std::size_t{1} << 20;
+        std::size_t done = 0;
+        while (done < n) {
+            const std::size_t chunk = std::min(n - done, max_chunk);
+            const ssize_t w = ops_.pwrite(fd_, data + done, chunk, static_cast<off_t>(offset + done));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return errno;
+            }
+            if (w == 0) return EIO;  // no progress and no error: do not spin
+            done += static_cast<std::size_t>(w);
+        }
+        return 0;
     }
-    (void)ops.close(dfd);
+
+    [[noreturn]] void fail(const char* op, int err) {
+        const std::string msg = std::string("cannot save: ") + op + " failed on temporary file '" + tmp_ + "': " +
+                                std::strerror(err) + "; the previous snapshot is unchanged";
+        discard();
+        detail::snapshot_fail(errc::io, name_, std::nullopt, msg);
+    }
+
+    void write_all(std::span<const std::byte> bytes, std::size_t offset = 0) {
+        if (const int err = write_at(bytes.data(), bytes.size(), offset)) fail("write", err);
+    }
+
+    // fsync, close, rename over the target, fsync the directory.
+    void commit() {
+        if (ops_.fsync(fd_) != 0) fail("fsync", errno);
+        // close() errors matter (NFS reports deferred write errors there); on
+        // Linux the descriptor is released even when close fails, so never retry.
+        if (ops_.close(std::exchange(fd_, -1)) != 0) fail("close", errno);
+        if (ops_.rename(tmp_.c_str(), name_.c_str()) != 0) fail("rename", errno);
+        tmp_.clear();
+
+        // Without this the rename itself may not survive a power loss.
+        const std::string dir_name = dir_.string();
+        const auto not_durable = [&](const char* op, int err) {
+            detail::snapshot_fail(errc::io, name_, std::nullopt,
+                                  std::string("cannot save: ") + op + " failed on directory '" + dir_name + "': " +
+                                      std::strerror(err) + "; the new snapshot is in place but may not be durable");
+        };
+        const int dfd = open_retrying(dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (dfd < 0) not_durable("open", errno);
+        if (ops_.fsync(dfd) != 0) {
+            const int err = errno;
+            (void)ops_.close(dfd);
+            not_durable("fsync", err);
+        }
+        (void)ops_.close(dfd);
+    }
+
+private:
+    void discard() noexcept {
+        if (fd_ >= 0) (void)ops_.close(std::exchange(fd_, -1));
+        if (!tmp_.empty()) (void)ops_.unlink(tmp_.c_str());
+        tmp_.clear();
+    }
+
+    const detail::file_ops& ops_;
+    std::string name_;
+    std::filesystem::path dir_;
+    std::string tmp_;
+    int fd_ = -1;
+};
+
+// Writes an image's finished bytes while the encoder goes on. Two locks: the
+// state lock is held only for bookkeeping, so published() never waits for a
+// disk write; the buffer lock is held by the writer thread during a write and
+// by the encoder while realloc moves the buffer.
+class pipelined_writer final : public detail::image_observer {
+public:
+    pipelined_writer(temp_file& file, std::size_t first_final) : file_(file), written_(first_final) {
+        thread_ = std::thread([this] { run(); });
+    }
+    pipelined_writer(const pipelined_writer&) = delete;
+    pipelined_writer& operator=(const pipelined_writer&) = delete;
+    ~pipelined_writer() { join(); }
+
+    void published(const std::byte* data, std::size_t size) override {
+        {
+            std::lock_guard lock(state_);
+            if (data_ == nullptr) data_ = data;
+            published_ = size;
+            if (error_ != 0) throw_error();
+        }
+        wake_.notify_one();
+    }
+    void moving() override { buffer_.lock(); }
+    void moved(const std::byte* data) override {
+        {
+            std::lock_guard lock(state_);
+            data_ = data;
+        }
+        buffer_.unlock();
+    }
+
+    // Lets the thread write what is published, then ends it.
+    void join() noexcept {
+        {
+            std::lock_guard lock(state_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    // Stops the thread; returns how far the file is written (from first_final on).
+    std::size_t stop() {
+        join();
+        std::lock_guard lock(state_);
+        if (error_ != 0) throw_error();
+        return written_;
+    }
+
+private:
+    [[noreturn]] void throw_error() {
+        const int err = std::exchange(error_, 0);
+        file_.fail("write", err);
+    }
+
+    void run() {
+        std::unique_lock lock(state_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || published_ > written_; });
+            if (published_ <= written_) return;  // stopping, and nothing left that is known to be final
+            const std::size_t from = written_;
+            const std::size_t n = std::min(published_ - from, std::size_t{1} << 20);
+            lock.unlock();
+            int err;
+            {
+                std::lock_guard buffer(buffer_);
+                const std::byte* data;
+                {
+                    std::lock_guard again(state_);
+                    data = data_;
+                }
+                err = file_.write_at(data + from, n, from);
+            }
+            lock.lock();
+            if (err != 0) {
+                error_ = err;
+                return;
+            }
+            written_ = from + n;
+        }
+    }
+
+    temp_file& file_;
+    std::mutex state_;
+    std::mutex buffer_;
+    std::condition_variable wake_;
+    const std::byte* data_ = nullptr;
+    std::size_t published_ = 0;
+    std::size_t written_;
+    bool stopping_ = false;
+    int error_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace
+
+void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes) {
+    temp_file file(target);
+    file.write_all(bytes);
+    file.commit();
+}
+
+void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w,
+                         const std::function<void()>& encode) {
+    temp_file file(target);
+    // The header and directory before rows_begin() are patched until finish(),
+    // so the thread starts after them and they are written last.
+    const std::size_t first_final = w.rows_begin();
+    std::size_t written;
+    {
+        pipelined_writer pipe(file, first_final);
+        struct detach {
+            snapshot_writer& w;
+            ~detach() { w.observe(nullptr); }
+        } detach_on_exit{w};
+        w.observe(&pipe);
+        encode();
+        w.observe(nullptr);
+        written = pipe.stop();
+    }
+    const auto bytes = w.finish();
+    file.write_all(bytes.subspan(written), written);
+    file.write_all(bytes.first(first_final), 0);
+    file.commit();
 }
 
 void write_snapshot_stream(std::ostream& out, std::span<const std::byte> bytes) {

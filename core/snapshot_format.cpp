@@ -178,6 +178,8 @@ snapshot_writer::snapshot_writer(snapshot_writer&& o) noexcept
       begin_(std::exchange(o.begin_, nullptr)),
       cur_(std::exchange(o.cur_, nullptr)),
       end_(std::exchange(o.end_, nullptr)),
+      cap_(std::exchange(o.cap_, nullptr)),
+      observer_(std::exchange(o.observer_, nullptr)),
       directory_offset_(o.directory_offset_),
       next_table_(o.next_table_),
       table_start_(o.table_start_),
@@ -191,6 +193,8 @@ snapshot_writer& snapshot_writer::operator=(snapshot_writer&& o) noexcept {
         begin_ = std::exchange(o.begin_, nullptr);
         cur_ = std::exchange(o.cur_, nullptr);
         end_ = std::exchange(o.end_, nullptr);
+        cap_ = std::exchange(o.cap_, nullptr);
+        observer_ = std::exchange(o.observer_, nullptr);
         directory_offset_ = o.directory_offset_;
         next_table_ = o.next_table_;
         table_start_ = o.table_start_;
@@ -202,20 +206,51 @@ snapshot_writer& snapshot_writer::operator=(snapshot_writer&& o) noexcept {
 
 snapshot_writer::~snapshot_writer() = default;
 
+namespace {
+// How often an observed writer reports progress.
+constexpr std::size_t observe_step = std::size_t{1} << 20;
+}  // namespace
+
+void snapshot_writer::observe(detail::image_observer* obs) noexcept {
+    observer_ = obs;
+    end_ = cap_;
+    if (observer_ != nullptr) {
+        end_ = cur_ + std::min<std::size_t>(static_cast<std::size_t>(cap_ - cur_), observe_step);
+        observer_->published(begin_, size());
+    }
+}
+
 void snapshot_writer::grow(std::size_t n) {
     const std::size_t used = size();
-    const std::size_t cap = static_cast<std::size_t>(end_ - begin_);
+    const std::size_t cap = static_cast<std::size_t>(cap_ - begin_);
+    if (observer_ != nullptr) {
+        // A soft limit was reached, not necessarily the capacity.
+        observer_->published(begin_, used);
+        if (cap - used >= n) {
+            end_ = cur_ + std::min(cap - used, std::max(n, observe_step));
+            return;
+        }
+    }
     if (n > std::numeric_limits<std::size_t>::max() / 2 - used) throw std::bad_alloc();
     const std::size_t new_cap = std::max({cap * 2, used + n, std::size_t{4096}});
     // realloc rather than new[]+copy: for large buffers glibc moves pages with
     // mremap instead of copying, and nothing is zero-filled.
+    if (observer_ != nullptr) observer_->moving();
     auto* p = static_cast<std::byte*>(std::realloc(buffer_.get(), new_cap));
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr) {
+        if (observer_ != nullptr) observer_->moved(begin_);
+        throw std::bad_alloc();
+    }
     (void)buffer_.release();
     buffer_.reset(p);
     begin_ = p;
     cur_ = p + used;
-    end_ = p + new_cap;
+    cap_ = p + new_cap;
+    end_ = cap_;
+    if (observer_ != nullptr) {
+        observer_->moved(p);
+        end_ = cur_ + std::min(new_cap - used, std::max(n, observe_step));
+    }
 }
 
 void snapshot_writer::begin_table(std::size_t table_index) {

@@ -368,13 +368,18 @@ void load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
 
 /// Saves the whole store to path, crash-safely (a temporary file in the same
 /// directory, fsync, rename, fsync of the directory). Rows are encoded inside
-/// a read scope, so readers keep reading; the file is written after it ends.
+/// a read scope, so readers keep reading, while a second thread writes the
+/// encoded part; the fsyncs happen after the scope ends.
 /// @throws relstore::snapshot_error (io) naming the failed operation; the old file stays.
 /// @throws relstore::usage_error when this thread holds the store's write transaction.
 template <class Store>
 void save(const Store& db, const std::filesystem::path& path) {
-    auto w = detail::encode_store(db);
-    write_snapshot_file(path, w.finish());
+    snapshot_writer w(describe<Store>());
+    write_snapshot_file(path, w, [&] {
+        auto scope = db.read();
+        w.reserve_total(detail::size_estimate(db));
+        detail::encode_tables(db, w);
+    });
 }
 
 /// Saves the whole store to a stream.

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -54,6 +55,22 @@ struct snapshot_table_stats {
 };
 
 namespace detail {
+
+/// Watches an image while it is encoded, so that a file save can write the
+/// finished part on another thread (core/snapshot_file.cpp). Bytes before
+/// rows_begin() change until finish(); later bytes are final once published.
+class image_observer {
+public:
+    /// Bytes [0, size) of the buffer at data have been encoded.
+    virtual void published(const std::byte* data, std::size_t size) = 0;
+    /// The buffer is about to move: stop reading it until moved().
+    virtual void moving() = 0;
+    /// The buffer moved to data.
+    virtual void moved(const std::byte* data) = 0;
+
+protected:
+    ~image_observer() = default;
+};
 
 template <class T>
 inline T to_le(T v) noexcept {
@@ -134,6 +151,20 @@ public:
     /// @throws relstore::usage_error as put_value, or when the number of values is wrong.
     void put_row(std::span<const value> row);
 
+    /// Reserves room for an image of about total bytes.
+    void reserve_total(std::size_t total) {
+        if (total > size()) reserve(total - size());
+    }
+
+    /// Reports progress to obs about every MiB while encoding (the pipelined
+    /// file save); nullptr stops the reports.
+    void observe(detail::image_observer* obs) noexcept;
+
+    /// The offset of the first row: bytes before it are patched until finish().
+    [[nodiscard]] std::size_t rows_begin() const noexcept {
+        return directory_offset_ + schema_.tables.size() * 32;
+    }
+
     /// Completes the image (file size, directory, checksum) and returns it; the
     /// span stays valid until the writer is destroyed or moved from.
     /// @throws relstore::usage_error when not every table was written.
@@ -165,7 +196,9 @@ private:
     std::unique_ptr<std::byte, free_deleter> buffer_;
     std::byte* begin_ = nullptr;
     std::byte* cur_ = nullptr;
-    std::byte* end_ = nullptr;
+    std::byte* end_ = nullptr;  // where grow() is next called: the capacity, or earlier when observed
+    std::byte* cap_ = nullptr;  // the capacity
+    detail::image_observer* observer_ = nullptr;
     std::size_t directory_offset_ = 0;
     std::size_t next_table_ = 0;
     std::size_t table_start_ = 0;
@@ -334,6 +367,14 @@ private:
 /// file is removed.
 /// @throws relstore::snapshot_error (io) naming the operation and the file.
 void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes);
+
+/// As write_snapshot_file, for an image being encoded: runs encode() (which
+/// fills w's tables) while a second thread writes the finished part of the
+/// image, then finishes w and completes the file. Encoding and disk writes
+/// overlap, which is most of a large save's time.
+/// @throws relstore::snapshot_error (io) as above; whatever encode throws, after removing the temporary file.
+void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w,
+                         const std::function<void()>& encode);
 
 /// Writes bytes to a stream.
 /// @throws relstore::snapshot_error (io) when the stream fails.

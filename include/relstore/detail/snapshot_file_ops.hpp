@@ -14,7 +14,7 @@ namespace relstore::detail {
 struct file_ops {
     int (*open)(const char* path, int flags, mode_t mode);
     ssize_t (*read)(int fd, void* buf, size_t n);
-    ssize_t (*write)(int fd, const void* buf, size_t n);
+    ssize_t (*pwrite)(int fd, const void* buf, size_t n, off_t offset);
     int (*fsync)(int fd);
     int (*close)(int fd);
     int (*rename)(const char* from, const char* to);
