@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -165,6 +166,8 @@ decltype(auto) lookup_value(const Arg& a) {
         return std::string_view(a);
     else if constexpr (std::is_same_v<Arg, Column> || std::is_same_v<Arg, U>)
         return (a);
+    else if constexpr (std::is_same_v<Arg, std::nullopt_t>)
+        return Column(std::nullopt);  // where<&Row::nullable>(std::nullopt): the null rows
     else
         return U(a);
 }
@@ -882,7 +885,10 @@ public:
         st.log_inserted(state::key_of(*it));
         if constexpr (T::key::is_auto) {
             const auto key = state::key_of(*it);
-            if (key >= st.next_key) st.next_key = key + 1;
+            // The counter stops at the largest key (no overflow): an auto
+            // insert after that is refused as a duplicate key.
+            if (key >= st.next_key)
+                st.next_key = key == std::numeric_limits<typename state::key_type>::max() ? key : key + 1;
         }
         return *it;
     }
@@ -1156,11 +1162,16 @@ private:
     template <class T>
     void replace_logged(const typename T::row_type& row, typename T::row_type changed) {
         auto& st = db_mut_->template state<T>();
-        st.log_old_row(detail::undo_kind::updated, row);
+        auto& slot = st.log_row_for_swap(std::move(changed));
         auto it = st.rows.iterator_to(row);
-        if (!st.rows.replace(it, std::move(changed))) {
+        // Swapping (noexcept moves) instead of replace() saves copying the old
+        // row into the undo log. modify() gets a rollback functor, so a unique
+        // clash swaps back instead of erasing the row.
+        auto swap_rows = [&slot](typename T::row_type& r) noexcept { std::swap(r, slot); };
+        if (!st.rows.modify(it, swap_rows, swap_rows)) {
+            typename T::row_type refused = std::move(slot);
             st.unlog_last();
-            throw_unique_clash<T>(changed, &row);
+            throw_unique_clash<T>(refused, &row);
         }
     }
 

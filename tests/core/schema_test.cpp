@@ -5,6 +5,7 @@
 #include "shop.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 using namespace shop;
@@ -145,6 +146,8 @@ TEST_CASE("null values never clash in a unique constraint on a nullable column",
         for (int i = 0; i < 5; ++i)
             tx.insert(Customer{0, std::to_string(i) + "@x", "N", std::to_string(i), std::nullopt, 1, "c", ""});
         CHECK(tx.where<&Customer::nickname>(std::optional<std::string>{}).count() == 7);
+        CHECK(tx.where<&Customer::nickname>(std::nullopt).count() == 7);
+        CHECK(tx.exists<&Customer::nickname>(std::nullopt));
         SECTION("but a nickname already taken is refused") {
             refused_with(tx, errc::unique_violation, "customers", "nickname",
                          R"(customers.nickname = "ewd" already exists)",
@@ -155,6 +158,7 @@ TEST_CASE("null values never clash in a unique constraint on a nullable column",
         tx.insert(Product{"N-1", "Nail", "tools", 5, std::nullopt});
         tx.insert(Product{"N-2", "Nut", "tools", 5, std::nullopt});
         CHECK(tx.where<&Product::barcode>(std::optional<std::int64_t>{}).count() == 4);
+        CHECK(tx.where<&Product::barcode>(std::nullopt).count() == 4);
         SECTION("but a barcode already taken is refused") {
             refused_with(tx, errc::unique_violation, "products", "barcode", "products.barcode = 2001 already exists",
                          [&] { tx.insert(Product{"N-3", "Nib", "tools", 5, 2001}); });
@@ -234,4 +238,14 @@ TEST_CASE("the schema is described at run time as declared", "[core][schema]") {
     CHECK(l.foreign_keys[1].parent_table == "products");
     CHECK(l.foreign_keys[1].action == relstore::on_delete::restrict);
     CHECK(info.tables[3].hashed_key);
+}
+
+TEST_CASE("the auto key counter stops at the largest key instead of overflowing", "[core][schema][key]") {
+    shop::store db;
+    auto tx = db.write();
+    constexpr auto max = std::numeric_limits<std::int64_t>::max();
+    CHECK(tx.insert(Tag{max, "last"}).id == max);
+    refused_with(tx, errc::duplicate_key, "tags", "id", "tags.id = 9223372036854775807 already exists",
+                 [&] { tx.insert(Tag{0, "one more"}); });
+    CHECK(tx.insert(Tag{5, "explicit keys still work"}).id == 5);
 }
