@@ -1162,16 +1162,11 @@ private:
     template <class T>
     void replace_logged(const typename T::row_type& row, typename T::row_type changed) {
         auto& st = db_mut_->template state<T>();
-        auto& slot = st.log_row_for_swap(std::move(changed));
+        st.log_old_row(detail::undo_kind::updated, row);
         auto it = st.rows.iterator_to(row);
-        // Swapping (noexcept moves) instead of replace() saves copying the old
-        // row into the undo log. modify() gets a rollback functor, so a unique
-        // clash swaps back instead of erasing the row.
-        auto swap_rows = [&slot](typename T::row_type& r) noexcept { std::swap(r, slot); };
-        if (!st.rows.modify(it, swap_rows, swap_rows)) {
-            typename T::row_type refused = std::move(slot);
+        if (!st.rows.replace(it, std::move(changed))) {
             st.unlog_last();
-            throw_unique_clash<T>(refused, &row);
+            throw_unique_clash<T>(changed, &row);
         }
     }
 
