@@ -7,7 +7,7 @@
 
 namespace rs = relstore;
 
-struct Category { std::int64_t id{}; std::string name; std::optional<std::int64_t> parent_id; };
+struct Category { std::int64_t id{}; std::string name; std::optional<std::int64_t> parent_id{}; };
 RELSTORE_FIELDS(Category, id, name, parent_id)
 using categories = rs::table<"categories", Category, rs::auto_key<&Category::id>,
     rs::acyclic_references<&Category::parent_id, rs::on_delete::cascade>>;  // parent: relstore::self

@@ -9,7 +9,7 @@
 namespace rs = relstore;
 
 struct User { std::int64_t id{}; std::string name; };
-struct Post { std::int64_t id{}; std::string title; std::int64_t author_id{}; std::optional<std::int64_t> editor_id; };
+struct Post { std::int64_t id{}; std::string title; std::int64_t author_id{}; std::optional<std::int64_t> editor_id{}; };
 struct Comment { std::int64_t id{}; std::int64_t post_id{}; std::string text; };
 struct Invoice { std::int64_t id{}; std::int64_t user_id{}; };
 RELSTORE_FIELDS(User, id, name)

@@ -25,7 +25,7 @@ struct Post {
     std::string title;
     std::int64_t author_id{};
     std::int64_t created{};              // a timestamp, for ordered children
-    std::optional<std::int64_t> editor_id;  // optional, set to null when the editor goes
+    std::optional<std::int64_t> editor_id{};  // optional, set to null when the editor goes
 };
 RELSTORE_FIELDS(Post, id, title, author_id, created, editor_id)
 
@@ -131,14 +131,14 @@ using library = rs::store<authors, books, authors_books, credits>;
 struct Category {  // a tree that refuses cycles
     std::int64_t id{};
     std::string name;
-    std::optional<std::int64_t> parent_id;
+    std::optional<std::int64_t> parent_id{};
 };
 RELSTORE_FIELDS(Category, id, name, parent_id)
 
 struct Employee {  // a plain self-reference: cycles are possible, traversal must survive them
     std::int64_t id{};
     std::string name;
-    std::optional<std::int64_t> manager_id;
+    std::optional<std::int64_t> manager_id{};
 };
 RELSTORE_FIELDS(Employee, id, name, manager_id)
 
