@@ -76,8 +76,8 @@ const P* to_pointer(const P* p) {
 /// first measures the chain with Brent's cycle detection (O(depth) lookups,
 /// no allocation), so that on a cycle each ancestor comes once and the walk
 /// stops before repeating; cyclic() tells whether it met one. (With a
-/// non-optional self-reference a root names itself: a cycle of one, so its
-/// descendants see no ancestors past it and cyclic() is true.)
+/// non-optional self-reference a root names itself: the walk stops at the
+/// root and cyclic() is true.)
 template <class Store, auto... Fk>
 class ancestor_range : public std::ranges::view_interface<ancestor_range<Store, Fk...>> {
     using info = detail::self_reference<Store, Fk...>;
