@@ -3,6 +3,9 @@
 // Usage: snapshot_fuzz_seeds DIR
 
 #include "../tests/snapshot/sample_snapshot.hpp"
+#include "fuzz_store.hpp"
+
+#include <relstore/snapshot.hpp>
 
 #include <relstore/snapshot_format.hpp>
 
@@ -19,6 +22,10 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
 
     write_snapshot_file(dir / "sample.snap", test::sample_image());
+
+    fuzz_schema::store db;
+    fuzz_schema::fill(db);
+    save(db, dir / "store.snap");
 
     snapshot_writer none(schema_info{});
     write_snapshot_file(dir / "no-tables.snap", none.finish());

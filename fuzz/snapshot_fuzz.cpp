@@ -1,8 +1,11 @@
-// libFuzzer harness for the snapshot decoder. Built with
+// libFuzzer harness for the snapshot decoder and store loader. Built with
 // RELSTORE_SNAPSHOT_FUZZING, which skips the checksum comparison, so mutated
 // inputs reach the schema, directory and row decoding instead of all being
 // rejected by the checksum.
 
+#include "fuzz_store.hpp"
+
+#include <relstore/snapshot.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <cstddef>
@@ -30,6 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 for (const auto& c : cols) (void)cur.get_value(c.type);
             cur.finish();
         }
+        // And into a store, through schema matching and the integrity checks.
+        const relstore::load_options drop{.drop_unknown_columns = (size & 2) != 0, .drop_unknown_tables = true};
+        (void)relstore::detail::decode_store<fuzz_schema::store>(r, drop);
     } catch (const relstore::snapshot_error&) {
         // Rejection is the expected outcome for most inputs; anything else escaping is a bug.
     }
