@@ -563,3 +563,25 @@ TEST_CASE("a save sees whole transactions while writers commit and readers read"
     reader.join();
     CHECK(torn_reads == 0);
 }
+
+namespace v4 {  // v1's users, with a caller-supplied key
+using users = rs::table<"users", v1::User, rs::primary_key<&v1::User::id>>;
+using store = rs::store<users>;
+}  // namespace v4
+
+TEST_CASE("a table whose key became an auto key continues after its largest key", "[snapshot][store][evolution]") {
+    temp_dir dir;
+    const auto p = dir.path / "v4.snap";
+    {
+        v4::store db;
+        auto tx = db.write();
+        (void)tx.insert(v1::User{7, "Ada", 36, ""});
+        (void)tx.insert(v1::User{3, "Alan", 41, ""});
+        tx.commit();
+        rs::save(db, p);
+    }
+    v1::store db;
+    rs::load(db, p);
+    auto tx = db.write();
+    CHECK(tx.insert(v1::User{0, "Grace", 85, ""}).id == 8);
+}
