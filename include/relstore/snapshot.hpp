@@ -202,6 +202,12 @@ void decode_table(Store& fresh, const snapshot_reader& r, std::size_t fi, const 
     const auto& have = r.schema().tables[fi];
     const auto& stats = r.table(fi);
     auto cur = r.rows(fi);
+    // Size hashed indexes once instead of rehashing as they grow. The row
+    // count was checked against the bytes present, so this is no larger than
+    // the rows themselves will need.
+    for_each_spec<T>([&]<class S>(S*) {
+        if constexpr (S::is_hashed) st.rows.template get<S>().reserve(static_cast<std::size_t>(stats.row_count));
+    });
 
     if (have.columns == want.columns) {
         for (std::uint64_t i = 0; i < stats.row_count; ++i) {
