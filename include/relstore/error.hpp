@@ -33,6 +33,10 @@ enum class errc {
 
 }  // namespace relstore
 
+// Lets an errc compare with error codes: e.code() == relstore::errc::not_found.
+template <>
+struct std::is_error_code_enum<relstore::errc> : std::true_type {};
+
 namespace relstore {
 
 /// The error category of relstore's error codes; its name is "relstore".
@@ -46,8 +50,15 @@ namespace relstore {
 /// Base of every exception relstore throws.
 class error : public std::system_error {
 public:
-    error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
-    error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
+    error(errc code, const std::string& what) : error(make_error_code(code), what) {}
+    error(std::error_code code, const std::string& what) : std::system_error(code, what), message_(what) {}
+
+    /// The message alone, e.g. `users.name = "Naruto Uzumaki" already exists`
+    /// (std::system_error would append the category's text; code() has it).
+    [[nodiscard]] const char* what() const noexcept override { return message_.what(); }
+
+private:
+    std::runtime_error message_;  // a copy that cannot throw, unlike std::string
 };
 
 /// A constraint rejected a write; the store is unchanged.

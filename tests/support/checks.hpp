@@ -13,10 +13,12 @@
 
 namespace relstore_test {
 
-/// The full text of a relstore error with this message: std::system_error
-/// appends ": " and the error code's own description to the message given.
+/// The full what() of a relstore error with this message and code: the
+/// message alone (relstore::error keeps std::system_error from appending the
+/// code's description), which must also be the code's category's.
 inline std::string full_message(const std::string& message, relstore::errc code) {
-    return message + ": " + relstore::make_error_code(code).message();
+    CHECK(relstore::make_error_code(code).category() == relstore::error_category());
+    return message;
 }
 
 /// Runs call, which must throw Error; checks that the scope (a transaction or
