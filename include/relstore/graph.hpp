@@ -79,7 +79,7 @@ const P* to_pointer(const P* p) {
 /// non-optional self-reference a root names itself: the walk stops at the
 /// root and cyclic() is true.)
 template <class Store, auto... Fk>
-class ancestor_range : public std::ranges::view_interface<ancestor_range<Store, Fk...>> {
+class ancestor_range : public detail::range_base<ancestor_range<Store, Fk...>> {
     using info = detail::self_reference<Store, Fk...>;
 
 public:

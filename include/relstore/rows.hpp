@@ -10,12 +10,29 @@
 #include <utility>
 
 namespace relstore {
+namespace detail {
+
+/// What std::ranges::view_interface gives (empty(), operator bool, front()),
+/// without its constraints: clang 14 checks those while the derived range is
+/// still incomplete and rejects every range built on it.
+template <class Derived>
+class range_base : public std::ranges::view_base {
+public:
+    [[nodiscard]] bool empty() const { return self().begin() == self().end(); }
+    explicit operator bool() const { return !empty(); }
+    [[nodiscard]] decltype(auto) front() const { return *self().begin(); }
+
+private:
+    const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+}  // namespace detail
 
 /// A range of stored rows (const Row&) between two iterators of an index,
 /// with the shortcuts of SQLAlchemy's Query: first(), count(), empty().
 /// Valid until the rows it spans change; read it inside the scope that made it.
 template <std::forward_iterator It, std::sentinel_for<It> Sentinel = It>
-class rows : public std::ranges::view_interface<rows<It, Sentinel>> {
+class rows : public detail::range_base<rows<It, Sentinel>> {
 public:
     using value_type = std::iter_value_t<It>;
 
@@ -119,7 +136,7 @@ private:
 /// The rows of a table that satisfy a predicate, found by scanning: O(n).
 /// Holds the predicate; iterate it while it lives.
 template <class It, class Pred>
-class filtered_rows : public std::ranges::view_interface<filtered_rows<It, Pred>> {
+class filtered_rows : public detail::range_base<filtered_rows<It, Pred>> {
 public:
     using iterator = detail::filter_iterator<It, Pred>;
     using value_type = std::iter_value_t<It>;
@@ -145,6 +162,71 @@ private:
     It first_;
     It last_;
     detail::predicate_box<Pred> pred_;
+};
+
+namespace detail {
+
+/// A forward iterator that maps each row of an index to another stored row
+/// (an association row to the row it links to).
+template <class It, class Fn>
+class map_iterator {
+public:
+    using iterator_category = std::forward_iterator_tag;
+    using iterator_concept = std::forward_iterator_tag;
+    using reference = decltype(std::declval<const Fn&>()(*std::declval<const It&>()));
+    using value_type = std::remove_cvref_t<reference>;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const value_type*;
+
+    map_iterator() = default;
+    map_iterator(It it, const Fn* fn) : it_(it), fn_(fn) {}
+
+    reference operator*() const { return (*fn_)(*it_); }
+    pointer operator->() const { return std::addressof(**this); }
+    map_iterator& operator++() {
+        ++it_;
+        return *this;
+    }
+    map_iterator operator++(int) {
+        auto old = *this;
+        ++it_;
+        return old;
+    }
+    friend bool operator==(const map_iterator& a, const map_iterator& b) { return a.it_ == b.it_; }
+
+private:
+    It it_{};
+    const Fn* fn_ = nullptr;
+};
+
+}  // namespace detail
+
+/// Stored rows reached through other rows (many-to-many: an author's books
+/// through the association rows). Our own instead of std::views::transform,
+/// which clang 14 cannot compile with libstdc++ 12. Holds the mapping; iterate
+/// it while it lives.
+template <class It, class Fn>
+class mapped_rows : public detail::range_base<mapped_rows<It, Fn>> {
+public:
+    using iterator = detail::map_iterator<It, Fn>;
+    using value_type = typename iterator::value_type;
+
+    mapped_rows(It first, It last, Fn fn) : first_(first), last_(last), fn_(std::move(fn)) {}
+
+    [[nodiscard]] iterator begin() const { return iterator(first_, &fn_.get()); }
+    [[nodiscard]] iterator end() const { return iterator(last_, &fn_.get()); }
+
+    /// The first row, or nullptr.
+    [[nodiscard]] const value_type* first() const {
+        return first_ == last_ ? nullptr : std::addressof(*begin());
+    }
+    /// The number of rows; walks the links (no row is copied).
+    [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(first_, last_)); }
+
+private:
+    It first_;
+    It last_;
+    detail::predicate_box<Fn> fn_;
 };
 
 }  // namespace relstore
