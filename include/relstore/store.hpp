@@ -280,8 +280,18 @@ public:
 
     /// Swaps the whole contents with another store of the same type, under
     /// both stores' exclusive locks (what an atomic snapshot load ends with).
+    /// @throws usage_error when this thread holds a scope on either store
+    /// (taking the locks would deadlock).
     void swap_contents(store& other) {
         if (this == &other) return;
+        const auto& held = detail::read_scopes_held();
+        for (const store* s : {this, &other}) {
+            if (s->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
+                std::find(held.begin(), held.end(), s) != held.end())
+                detail::throw_usage(
+                    "relstore: this thread holds a read scope or the transaction of a store whose contents are "
+                    "being replaced (e.g. by load); end that scope first (waiting would deadlock)");
+        }
         std::scoped_lock lock(mutex_, other.mutex_);
         std::swap(tables_, other.tables_);
     }
@@ -534,18 +544,27 @@ public:
         return state_of<T>().rows.size();
     }
 
-    /// The children of a parent row along the foreign key FkMembers (the
-    /// one-to-many direction): an index walk, no copy.
+    /// The children of a parent row (or of the parent with that key) along
+    /// the foreign key FkMembers (the one-to-many direction): an index walk, no copy.
     template <auto... FkMembers, class ParentRow>
     [[nodiscard]] auto children(const ParentRow& parent) const {
         using fk = child_fk<FkMembers...>;
         using Child = typename Store::template table_of_row<
             typename member_traits<detail::first_of<FkMembers...>>::row_type>;
         using Parent = detail::parent_of<fk, Child>;
-        static_assert(std::is_same_v<typename Parent::row_type, ParentRow>,
-                      "relstore: children<>() takes a row of the table the foreign key references");
+        using parent_key = typename detail::table_state<Parent>::key_type;
+        constexpr bool by_row = std::is_same_v<typename Parent::row_type, ParentRow>;
+        static_assert(by_row || std::is_convertible_v<const ParentRow&, parent_key>,
+                      "relstore: children<>() takes a row of the table the foreign key references, or its key");
         const auto& idx = state_of<Child>().rows.template get<fk>();
-        auto [first, last] = idx.equal_range(lookup_parent_key<fk, Parent>(parent));
+        // By key, a caller that holds only the parent's key saves the lookup
+        // of the parent row (a cache miss per navigation).
+        auto [first, last] = [&] {
+            if constexpr (by_row)
+                return idx.equal_range(lookup_parent_key<fk, Parent>(parent));
+            else
+                return idx.equal_range(lookup_by_parent_key<fk>(parent_key(parent)));
+        }();
         return rows<decltype(first)>(first, last);
     }
 
@@ -581,13 +600,13 @@ public:
     /// Many-to-many through an association table: the rows that `from` is
     /// linked to. FromFk is the association's key to from's table, ToFk its key
     /// to the other side; e.g. linked<&AuthorBook::author_id, &AuthorBook::book_id>(author)
-    /// gives the author's books. Two index walks per row, no copy.
+    /// gives the author's books; `from` may also be the key of from's row.
+    /// Two index walks per row, no copy.
     template <auto FromFk, auto ToFk, class FromRow>
     [[nodiscard]] auto linked(const FromRow& from) const {
         auto links = children<FromFk>(from);
-        return links | std::views::transform([this](const auto& link) -> decltype(auto) {
-                   return deref(parent<ToFk>(link));
-               });
+        auto to = [this](const auto& link) -> decltype(auto) { return deref(parent<ToFk>(link)); };
+        return mapped_rows<decltype(links.begin()), decltype(to)>(links.begin(), links.end(), std::move(to));
     }
 
     /// Works out what erasing a row would do, without doing it (the dry run).
@@ -663,10 +682,14 @@ protected:
 
     template <class Fk, class Parent>
     static auto lookup_parent_key(const typename Parent::row_type& parent) {
+        return lookup_by_parent_key<Fk>(detail::table_state<Parent>::key_of(parent));
+    }
+
+    template <class Fk, class Key>
+    static auto lookup_by_parent_key(const Key& k) {
         // Look children up by the parent's key in the child's column types, so
         // an optional foreign key compares with a plain parent key.
         using traits = detail::columns_traits<typename Fk::columns>;
-        auto k = detail::table_state<Parent>::key_of(parent);
         if constexpr (traits::size == 1) {
             auto v = detail::unwrap_optional_t<typename traits::value_type>(k);
             if constexpr (Fk::is_hashed)
@@ -945,6 +968,30 @@ public:
         if constexpr (!referenced<T>()) {
             erase_one<T>(row);
             return 1;
+        } else if constexpr (cascades_to_leaves<T>()) {
+            // Every key to T cascades, from tables nothing references, once
+            // per table: a child is reached by exactly one path, so no plan,
+            // no visited set, and no restrict or set-null to check.
+            auto sp = savepoint();
+            std::size_t n = 0;
+            Store::for_each_table([&]<class C>(C*) {
+                detail::for_each_spec<C>([&]<class S>(S*) {
+                    if constexpr (detail::is_fk<S>) {
+                        if constexpr (std::is_same_v<detail::parent_of<S, C>, T>) {
+                            const auto& idx = this->template state_of<C>().rows.template get<S>();
+                            auto [first, last] = idx.equal_range(this->template lookup_parent_key<S, T>(row));
+                            while (first != last) {
+                                const auto& child = *first++;
+                                erase_one<C>(child);
+                                ++n;
+                            }
+                        }
+                    }
+                });
+            });
+            erase_one<T>(row);
+            sp.release();
+            return n + 1;
         } else {
             auto plan = this->plan_erase(row);
             return apply(plan);
@@ -1059,6 +1106,27 @@ private:
         return any;
     }
 
+    /// True when every foreign key to T cascades, no table has two keys to T,
+    /// T does not reference itself, and no table holding a key to T is itself
+    /// referenced: erasing a T row then erases exactly its direct children.
+    template <class T>
+    static constexpr bool cascades_to_leaves() {
+        bool ok = true;
+        Store::for_each_table([&]<class C>(C*) {
+            int keys_to_t = 0;
+            detail::for_each_spec<C>([&]<class S>(S*) {
+                if constexpr (detail::is_fk<S>) {
+                    if constexpr (std::is_same_v<detail::parent_of<S, C>, T>) {
+                        ++keys_to_t;
+                        ok = ok && S::action == on_delete::cascade && !std::is_same_v<C, T> && !referenced<C>();
+                    }
+                }
+            });
+            ok = ok && keys_to_t <= 1;
+        });
+        return ok;
+    }
+
     template <class T>
     static std::string where_text(std::string_view cols, const std::string& value) {
         return std::string(T::name) + "." + std::string(cols) + " = " + value;
@@ -1162,19 +1230,37 @@ private:
     template <class T>
     void replace_logged(const typename T::row_type& row, typename T::row_type changed) {
         auto& st = db_mut_->template state<T>();
-        st.log_old_row(detail::undo_kind::updated, row);
-        auto it = st.rows.iterator_to(row);
-        if (!st.rows.replace(it, std::move(changed))) {
-            st.unlog_last();
-            throw_unique_clash<T>(changed, &row);
+        st.reserve_update();
+        bool keys_same = true;
+        detail::for_each_spec<T>([&]<class S>(S*) {
+            keys_same = keys_same && []<auto... Ms>(detail::column_list<Ms...>, const auto& a, const auto& b) {
+                return ((a.*Ms == b.*Ms) && ...);
+            }(typename S::columns{}, row, changed);
+        });
+        if (keys_same) {
+            // No indexed column changed: the node keeps its place in every
+            // index, so swap the values in place and skip Boost's re-check
+            // of every index (which walks the FK index's group of equal keys,
+            // a cache miss per sibling row).
+            using std::swap;
+            swap(const_cast<typename T::row_type&>(row), changed);
+            st.log_replaced(std::move(changed));  // now the old row
+        } else {
+            // replace(), not modify(): for an index whose key changed it
+            // unlinks and relinks directly, where modify() would first walk
+            // the new key's group to see whether the node is still in place.
+            typename T::row_type old = row;
+            if (!st.rows.replace(st.rows.iterator_to(row), std::move(changed)))
+                throw_unique_clash<T>(changed, &row);  // changed is intact on failure
+            st.log_replaced(std::move(old));
         }
     }
 
     template <class T>
     void erase_one(const typename T::row_type& row) {
         auto& st = db_mut_->template state<T>();
-        st.log_old_row(detail::undo_kind::erased, row);
-        st.rows.erase(st.rows.iterator_to(row));
+        st.reserve_extract();
+        st.log_extracted(st.rows.extract(st.rows.iterator_to(row)));
     }
 
     template <class C>

@@ -167,7 +167,7 @@ constexpr bool spec_columns_listed() {
     }(typename Spec::columns{});
 }
 
-enum class undo_kind : std::uint8_t { inserted, erased, updated };
+enum class undo_kind : std::uint8_t { inserted, erased, updated, extracted };
 
 /// Storage of one table. The store owns one per table; transactions log every
 /// change here so that rollback can restore the container exactly.
@@ -225,6 +225,21 @@ public:
         if (entries_.back().kind != undo_kind::inserted) rows_.pop_back();
         entries_.pop_back();
     }
+    using node_type = typename container_type::node_type;
+    /// Room for one erase, so that logging it after the extract cannot throw.
+    void reserve_extract() { reserve_more(entries_, 1); reserve_more(nodes_, 1); }
+    /// Logs an erased row by keeping its node (no copy of the row).
+    void log_extracted(node_type&& nh) noexcept {
+        nodes_.push_back(std::move(nh));
+        entries_.push_back({undo_kind::extracted, nodes_.size() - 1});
+    }
+    /// Room for one update, so that logging it after the swap cannot throw.
+    void reserve_update() { reserve_more(entries_, 1); reserve_more(rows_, 1); }
+    /// Logs the old value of an updated row, moved (not copied) out of the store.
+    void log_replaced(row_type&& old) noexcept {
+        rows_.push_back(std::move(old));
+        entries_.push_back({undo_kind::updated, rows_.size() - 1});
+    }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
         reserve_more(keys_, n);
@@ -249,6 +264,11 @@ public:
                 rows_.pop_back();
                 break;
             }
+            case undo_kind::extracted: {
+                rows.insert(std::move(nodes_[e.index]));
+                nodes_.pop_back();
+                break;
+            }
             case undo_kind::updated: {
                 auto it = idx.find(key_of(rows_[e.index]));
                 assert(it != idx.end());
@@ -265,7 +285,8 @@ public:
 
     /// Forgets the log (on commit). Large logs give their memory back.
     void clear_log() noexcept {
-        constexpr std::size_t keep = 1024;
+        constexpr std::size_t keep = 1 << 16;
+        nodes_.clear();
         if (entries_.capacity() > keep) {
             std::vector<entry>().swap(entries_);
             std::vector<key_type>().swap(keys_);
@@ -300,6 +321,7 @@ private:
     std::vector<entry> entries_;
     std::vector<key_type> keys_;
     std::vector<row_type> rows_;
+    std::vector<node_type> nodes_;
 };
 
 }  // namespace relstore::detail
