@@ -167,7 +167,7 @@ constexpr bool spec_columns_listed() {
     }(typename Spec::columns{});
 }
 
-enum class undo_kind : std::uint8_t { inserted, erased, updated, extracted };
+enum class undo_kind : std::uint8_t { inserted, updated, extracted };
 
 /// Storage of one table. The store owns one per table; transactions log every
 /// change here so that rollback can restore the container exactly.
@@ -214,13 +214,6 @@ public:
         keys_.push_back(k);
         entries_.push_back({undo_kind::inserted, keys_.size() - 1});
     }
-    /// Logs the old row before it is erased or replaced. Called before the
-    /// change, so a failed allocation here leaves the table untouched.
-    void log_old_row(undo_kind kind, const row_type& old) {
-        reserve_more(entries_, 1);
-        rows_.push_back(old);
-        entries_.push_back({kind, rows_.size() - 1});
-    }
     void unlog_last() {
         if (entries_.back().kind != undo_kind::inserted) rows_.pop_back();
         entries_.pop_back();
@@ -256,12 +249,6 @@ public:
                 assert(it != idx.end());
                 idx.erase(it);
                 keys_.pop_back();
-                break;
-            }
-            case undo_kind::erased: {
-                [[maybe_unused]] bool ok = rows.insert(std::move(rows_[e.index])).second;
-                assert(ok);
-                rows_.pop_back();
                 break;
             }
             case undo_kind::extracted: {
