@@ -118,7 +118,7 @@ struct reads {
 template <class Tx>
 struct writes : reads<Tx> {
     void set_title(std::int64_t post_id, const std::string& title) {
-        this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.title = title; });
+        this->q.template set<&Post::title>(this->q.template get<posts>(post_id), title);
     }
     void set_author(std::int64_t post_id, std::int64_t author) {
         this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.author_id = author; });

@@ -36,6 +36,11 @@ void churn(relstore::transaction<shop::store>& tx) {
     tx.erase<customers>(2);
     tx.insert(Line{100, 1, 5, "B-1", 7});
     tx.update(tx.get<lines>(100, 2), [](Line& l) { l.qty = 2; });
+    tx.set<&Customer::note>(tx.get<customers>(3), "admiral");  // no index: logged column only
+    tx.set<&Customer::note>(tx.get<customers>(3), "rear admiral");
+    tx.set<&Customer::city>(tx.get<customers>(3), "Washington");  // indexed: through update
+    tx.set<&Customer::note>(tx.get<customers>(6), "art");
+    tx.erase<customers>(6);  // a row with a logged column, then erased
     tx.erase<products>("P-2");
     tx.insert(Product{"P-2", "Pen", "office", 300, 77});
     tx.update<products>("B-2", [](Product& p) { p.price = 120; });
@@ -55,8 +60,11 @@ TEST_CASE_METHOD(filled, "commit makes every change of the transaction visible a
         tx.commit();
     }
     auto q = db.read();
-    CHECK(q.count<customers>() == 5);
+    CHECK(q.count<customers>() == 4);
     CHECK(q.find<customers>(2) == nullptr);
+    CHECK(q.find<customers>(6) == nullptr);
+    CHECK(q.get<customers>(3).note == "rear admiral");
+    CHECK(q.get<customers>(3).city == "Washington");
     CHECK(q.get<customers>(1).email == "ada@new");
     CHECK(q.find<&Customer::nickname>("countess") == &q.get<customers>(4));
     CHECK(q.get<lines>(100, 1).customer_id == 5);

@@ -201,6 +201,98 @@ TEST_CASE_METHOD(filled, "a modifier that throws leaves the row as it was", "[co
     tx.commit();
 }
 
+TEST_CASE_METHOD(filled, "set changes one column of a stored row in place", "[core][write][set]") {
+    const auto before = relstore_test::capture_store(db);
+    auto tx = db.write();
+    const Customer& grace = tx.get<customers>(3);
+    SECTION("a column no index covers") {
+        std::string note = "admiral, and a note long enough to live on the heap";
+        CHECK(&tx.set<&Customer::note>(grace, note) == &grace);
+        CHECK(grace.note == note);
+        CHECK(note == "admiral, and a note long enough to live on the heap");  // an lvalue is copied, not moved from
+        CHECK(&tx.set<&Customer::note>(grace, std::string("rear admiral")) == &grace);
+        CHECK(tx.where<&Customer::note>("rear admiral").first() == &grace);
+        CHECK(tx.where<&Customer::note>("navy").empty());
+        SECTION("and commits") {
+            tx.commit();
+            CHECK(db.read().get<customers>(3).note == "rear admiral");
+            return;
+        }
+        SECTION("or rolls back to the value before the first set") {
+            tx.rollback();
+            CHECK(db.read().get<customers>(3).note == "navy");
+            CHECK(diff(before, relstore_test::capture_store(db)) == "");
+            return;
+        }
+        SECTION("a savepoint rolls back only the sets made after it") {
+            {
+                auto sp = tx.savepoint();
+                tx.set<&Customer::note>(grace, "commodore");
+                tx.set<&Customer::note>(tx.get<customers>(1), "poet");
+            }
+            CHECK(grace.note == "rear admiral");
+            CHECK(tx.get<customers>(1).note == "math");
+        }
+    }
+    SECTION("an indexed column keeps its index right") {
+        tx.set<&Customer::city>(grace, "Washington");
+        tx.set<&Customer::age>(grace, 86);
+        tx.set<&Customer::email>(grace, "amazing@grace.org");
+        CHECK(tx.where<&Customer::city>("Arlington").empty());
+        CHECK(tx.where<&Customer::city>("Washington").first() == &grace);
+        CHECK(tx.where<&Customer::age>(86).first() == &grace);
+        CHECK(tx.find<&Customer::email>("amazing@grace.org") == &grace);
+        CHECK(tx.find<&Customer::email>("grace@x.org") == nullptr);
+        tx.set<&Line::customer_id>(tx.get<lines>(100, 1), std::int64_t{3});
+        CHECK(tx.where<&Line::customer_id>(3).count() == 2);
+        tx.rollback();
+        CHECK(diff(before, relstore_test::capture_store(db), false) == "");
+        return;
+    }
+    CHECK(check_consistent(capture(tx)) == "");
+}
+
+TEST_CASE_METHOD(filled, "set refuses what update refuses and changes nothing", "[core][write][set][constraint]") {
+    auto tx = db.write();
+    SECTION("a unique value that another row has") {
+        refused_with(tx, errc::unique_violation, "customers", "email", R"(customers.email = "alan@x.org" already exists)",
+                     [&] { tx.set<&Customer::email>(tx.get<customers>(1), "alan@x.org"); });
+    }
+    SECTION("a foreign key that matches no row") {
+        refused_with(tx, errc::foreign_key_violation, "lines", "customer_id",
+                     "lines.customer_id = 99 references no row in customers",
+                     [&] { tx.set<&Line::customer_id>(tx.get<lines>(100, 1), std::int64_t{99}); });
+    }
+    SECTION("the primary key") {
+        refused_with(tx, errc::key_changed, "customers", "id",
+                     "customers.id = 2 cannot be changed by update (erase and insert instead)",
+                     [&] { tx.set<&Customer::id>(tx.get<customers>(2), std::int64_t{20}); });
+    }
+    SECTION("after a refusal the transaction goes on") {
+        CHECK_THROWS_AS(tx.set<&Customer::email>(tx.get<customers>(1), "alan@x.org"), relstore::constraint_error);
+        tx.set<&Customer::note>(tx.get<customers>(1), "first programmer");
+        tx.commit();
+        CHECK(db.read().get<customers>(1).note == "first programmer");
+        CHECK(db.read().get<customers>(1).email == "ada@x.org");
+    }
+}
+
+TEST_CASE_METHOD(filled, "a set row that is then erased comes back with its old value on rollback",
+                 "[core][write][set][rollback]") {
+    const auto before = relstore_test::capture_store(db);
+    {
+        auto tx = db.write();
+        const Customer& c = tx.insert(Customer{0, "new@x", "New", "Row", std::nullopt, 20, "Oslo", "a"});
+        tx.set<&Customer::note>(c, "b");
+        tx.set<&Customer::note>(tx.get<customers>(2), "enigma");
+        tx.erase<customers>(2);
+        tx.erase(c);
+        CHECK(tx.count<customers>() == 3);
+    }
+    CHECK(diff(before, relstore_test::capture_store(db), false) == "");
+    CHECK(db.read().get<customers>(2).note == "");
+}
+
 TEST_CASE_METHOD(filled, "erase removes a row from every index", "[core][write][erase]") {
     auto tx = db.write();
     const Customer& alan = tx.get<customers>(2);

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace relstore::detail {
@@ -167,7 +168,15 @@ constexpr bool spec_columns_listed() {
     }(typename Spec::columns{});
 }
 
-enum class undo_kind : std::uint8_t { inserted, updated, extracted };
+enum class undo_kind : std::uint8_t { inserted, updated, extracted, column };
+
+/// One undo vector per field of Row: (row, old value of that field).
+template <class Fields>
+struct column_logs_for;
+template <class Row, class... Values>
+struct column_logs_for<std::tuple<field<Row, Values>...>> {
+    using type = std::tuple<std::vector<std::pair<Row*, Values>>...>;
+};
 
 /// Storage of one table. The store owns one per table; transactions log every
 /// change here so that rollback can restore the container exactly.
@@ -233,6 +242,21 @@ public:
         rows_.push_back(std::move(old));
         entries_.push_back({undo_kind::updated, rows_.size() - 1});
     }
+    /// Room for one column change, so that logging it cannot throw.
+    template <std::size_t I>
+    void reserve_column() {
+        reserve_more(entries_, 1);
+        reserve_more(std::get<I>(columns_), 1);
+    }
+    /// Logs field I of a stored row by moving its old value out; the caller
+    /// then moves the new value in.
+    template <std::size_t I>
+    void log_column(row_type& row) noexcept {
+        constexpr auto member = std::get<I>(fields_of<row_type>()).member;
+        auto& log = std::get<I>(columns_);
+        log.emplace_back(&row, std::move(row.*member));
+        entries_.push_back({undo_kind::column, log.size() - 1, static_cast<std::uint16_t>(I)});
+    }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
         reserve_more(keys_, n);
@@ -264,28 +288,72 @@ public:
                 rows_.pop_back();
                 break;
             }
+            case undo_kind::column:
+                restore_column(e.field);
+                break;
             }
             entries_.pop_back();
         }
         next_key = m.next_key;
     }
 
-    /// Forgets the log (on commit). Large logs give their memory back.
+    /// Forgets the log (on commit). The log keeps its memory for the next
+    /// transaction while it is small beside the table (at most 8 bytes per
+    /// row, or 1 MiB): freeing a large block right after the erased rows'
+    /// many small blocks makes glibc consolidate all of them there and then,
+    /// which was half the time of a 100k-row cascade (W7), and the next
+    /// transaction of that size would only grow it again. A larger log, such
+    /// as a bulk load's, gives its memory back.
     void clear_log() noexcept {
-        constexpr std::size_t keep = 1 << 16;
-        nodes_.clear();
-        if (entries_.capacity() > keep) {
+        const std::size_t keep = std::max<std::size_t>(std::size_t{1} << 20, 8 * rows.size());
+        std::size_t bytes = entries_.capacity() * sizeof(entry) + keys_.capacity() * sizeof(key_type) +
+                            rows_.capacity() * sizeof(row_type) + nodes_.capacity() * sizeof(node_type);
+        std::apply([&](auto&... logs) { ((bytes += logs.capacity() * sizeof(logs[0])), ...); }, columns_);
+        destroy_nodes();
+        entries_.clear();
+        keys_.clear();
+        rows_.clear();
+        std::apply([](auto&... logs) { (logs.clear(), ...); }, columns_);
+        if (bytes > keep) {
             std::vector<entry>().swap(entries_);
             std::vector<key_type>().swap(keys_);
             std::vector<row_type>().swap(rows_);
-        } else {
-            entries_.clear();
-            keys_.clear();
-            rows_.clear();
+            std::vector<node_type>().swap(nodes_);
+            std::apply([](auto&... logs) { ((std::remove_reference_t<decltype(logs)>().swap(logs)), ...); }, columns_);
         }
     }
 
 private:
+    /// Frees the erased rows. Their nodes went cold since the erase, so each
+    /// one is fetched a few ahead of its destruction rather than waited for.
+    void destroy_nodes() noexcept {
+        constexpr std::size_t ahead = 8;
+        const std::size_t n = nodes_.size();
+        for (std::size_t i = 0; i < n; ++i) {
+#if defined(__GNUC__)
+            if (i + ahead < n) __builtin_prefetch(&nodes_[i + ahead].value());
+#endif
+            nodes_[i] = node_type();
+        }
+        nodes_.clear();
+    }
+
+    /// Puts back the newest logged value of field `field`. Rows never move
+    /// while they exist, and an erased row's node is back in place before
+    /// any older entry is undone, so the logged pointer is still the row.
+    void restore_column(std::uint16_t field) noexcept {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((field == I ? restore_column<I>() : void()), ...);
+        }(std::make_index_sequence<std::tuple_size_v<column_logs>>{});
+    }
+    template <std::size_t I>
+    void restore_column() noexcept {
+        constexpr auto member = std::get<I>(fields_of<row_type>()).member;
+        auto& log = std::get<I>(columns_);
+        log.back().first->*member = std::move(log.back().second);
+        log.pop_back();
+    }
+
     /// Room for n more elements, growing geometrically: reserve(size() + n)
     /// alone reallocates on every call, which made a transaction of n writes
     /// O(n^2) (100,000 links in one transaction never finished).
@@ -304,11 +372,14 @@ private:
     struct entry {
         undo_kind kind;
         std::size_t index;
+        std::uint16_t field = 0;  // for undo_kind::column
     };
+    using column_logs = typename column_logs_for<decltype(fields_of<row_type>())>::type;
     std::vector<entry> entries_;
     std::vector<key_type> keys_;
     std::vector<row_type> rows_;
     std::vector<node_type> nodes_;
+    column_logs columns_;
 };
 
 }  // namespace relstore::detail
