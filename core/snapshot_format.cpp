@@ -6,6 +6,10 @@
 
 #include <xxhash.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -220,6 +224,21 @@ void snapshot_writer::observe(detail::image_observer* obs) noexcept {
     }
 }
 
+namespace {
+// A large image is written once, front to back: with 4 KiB pages the kernel
+// takes a fault per page (35,000 for a 145 MB snapshot, a fifth of the
+// encoding time); 2 MiB pages need 512 times fewer. Only a hint.
+void advise_huge_pages([[maybe_unused]] std::byte* p, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+    if (size < 2 * huge) return;
+    const auto first = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
+    const auto last = (reinterpret_cast<std::uintptr_t>(p) + size) & ~(huge - 1);
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
+}
+}  // namespace
+
 void snapshot_writer::grow(std::size_t n) {
     const std::size_t used = size();
     const std::size_t cap = static_cast<std::size_t>(cap_ - begin_);
@@ -243,6 +262,7 @@ void snapshot_writer::grow(std::size_t n) {
     }
     (void)buffer_.release();
     buffer_.reset(p);
+    advise_huge_pages(p, new_cap);
     begin_ = p;
     cur_ = p + used;
     cap_ = p + new_cap;

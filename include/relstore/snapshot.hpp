@@ -125,6 +125,66 @@ std::uint64_t next_key_of(const table_state<T>& st) {
         return 0;
 }
 
+/// Asks for a row's node and its strings' bytes before they are encoded.
+template <class Row>
+void prefetch_row([[maybe_unused]] const Row& row, [[maybe_unused]] bool cells) {
+#if defined(__GNUC__)
+    __builtin_prefetch(&row);
+    if (!cells) return;
+    for_each_field<Row>([&](const auto& f) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(row.*(f.member))>, std::string>)
+            __builtin_prefetch((row.*(f.member)).data());
+    });
+#endif
+}
+
+/// Sorts (key, row) pairs by their unique keys. Integer keys that fill most
+/// of their range, as auto keys do, are placed by value in one pass instead
+/// (a hash table's order is no order at all: std::sort was 20% of a save).
+template <class Key, class Ptr>
+void sort_by_key(std::vector<std::pair<Key, Ptr>>& rows) {
+    const auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (std::is_sorted(rows.begin(), rows.end(), by_key)) return;  // bucket order often is key order
+    if constexpr (std::is_integral_v<Key>) {
+        if (rows.size() > 1) {
+            const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end(), by_key);
+            using U = std::make_unsigned_t<Key>;
+            const Key low = lo->first;
+            const U span = static_cast<U>(static_cast<U>(hi->first) - static_cast<U>(low));
+            if (span / 4 < rows.size()) {
+                std::vector<Ptr> slot(static_cast<std::size_t>(span) + 1, nullptr);
+                for (const auto& [k, p] : rows) slot[static_cast<U>(static_cast<U>(k) - static_cast<U>(low))] = p;
+                std::size_t i = 0;
+                for (std::size_t j = 0; j < slot.size(); ++j)
+                    if (slot[j] != nullptr) rows[i++] = {static_cast<Key>(static_cast<U>(low) + static_cast<U>(j)), slot[j]};
+                return;
+            }
+        }
+    }
+    std::sort(rows.begin(), rows.end(), by_key);
+}
+
+/// Collects (key, row) from a hashed key index bucket by bucket. Iterating
+/// the index follows one list through every node, a cache miss waiting on
+/// the one before (60% of a save); bucket heads are an array, so the rows a
+/// few buckets ahead can be fetched while this one is read.
+template <class T, class Rows>
+void collect_by_bucket(const table_state<T>& st, Rows& rows) {
+    const auto& idx = st.key_index();
+    const std::size_t buckets = idx.bucket_count();
+    constexpr std::size_t ahead = 16;
+    for (std::size_t b = 0; b < buckets; ++b) {
+#if defined(__GNUC__)
+        if (b + ahead < buckets) {
+            const auto next = idx.begin(b + ahead);
+            if (next != idx.end(b + ahead)) __builtin_prefetch(&*next);
+        }
+#endif
+        for (auto it = idx.begin(b), end = idx.end(b); it != end; ++it)
+            rows.emplace_back(table_state<T>::key_of(*it), &*it);
+    }
+}
+
 /// Encodes a store; the caller holds a read scope.
 template <class Store>
 void encode_tables(const Store& db, snapshot_writer& w) {
@@ -134,14 +194,23 @@ void encode_tables(const Store& db, snapshot_writer& w) {
         w.begin_table(ti++);
         if constexpr (T::key::is_hashed) {
             // Key order, so that equal stores give byte-identical snapshots
-            // whatever their hash tables' history.
-            std::vector<const typename T::row_type*> rows;
+            // whatever their hash tables' history. The keys are copied out
+            // beside the rows, so sorting never touches a row; an integer
+            // key hashed to itself is usually in order already.
+            using key_type = typename table_state<T>::key_type;
+            std::vector<std::pair<key_type, const typename T::row_type*>> rows;
             rows.reserve(st.rows.size());
-            for (const auto& r : st.key_index()) rows.push_back(&r);
-            std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
-                return table_state<T>::key_of(*a) < table_state<T>::key_of(*b);
-            });
-            for (const auto* r : rows) put_row_cells(w, *r);
+            collect_by_bucket<T>(st, rows);
+            sort_by_key(rows);
+            // The rows are scattered over the heap: fetch each a few rows
+            // before it is encoded, as a dependent walk cannot.
+            constexpr std::size_t node_ahead = 16, cells_ahead = 8;
+            const std::size_t n = rows.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                if (i + node_ahead < n) prefetch_row(*rows[i + node_ahead].second, false);
+                if (i + cells_ahead < n) prefetch_row(*rows[i + cells_ahead].second, true);
+                put_row_cells(w, *rows[i].second);
+            }
         } else {
             for (const auto& r : st.key_index()) put_row_cells(w, r);
         }
