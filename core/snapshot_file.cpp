@@ -332,6 +332,7 @@ void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w
     // so the thread starts after them and they are written last.
     const std::size_t first_final = w.rows_begin();
     std::size_t written;
+    std::span<const std::byte> bytes;
     {
         pipelined_writer pipe(file, first_final);
         struct detach {
@@ -340,10 +341,12 @@ void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w
         } detach_on_exit{w};
         w.observe(&pipe);
         encode();
+        // Checksummed while the thread still writes the last rows: finish()
+        // only patches the header, which the thread never writes.
+        bytes = w.finish();
         w.observe(nullptr);
         written = pipe.stop();
     }
-    const auto bytes = w.finish();
     file.write_all(bytes.subspan(written), written);
     file.write_all(bytes.first(first_final), 0);
     file.commit();

@@ -239,6 +239,15 @@ void advise_huge_pages([[maybe_unused]] std::byte* p, [[maybe_unused]] std::size
 }
 }  // namespace
 
+void snapshot_writer::reserve_total(std::size_t total) {
+    if (total <= size()) return;
+    if (total - size() > static_cast<std::size_t>(cap_ - cur_)) grow(total - size());
+    // Capacity only: progress is still reported every step. grow() set the
+    // next report where this much room ends, so a save that reserved its
+    // whole size up front was written only after it was all encoded.
+    if (observer_ != nullptr) end_ = cur_ + std::min<std::size_t>(static_cast<std::size_t>(cap_ - cur_), observe_step);
+}
+
 void snapshot_writer::grow(std::size_t n) {
     const std::size_t used = size();
     const std::size_t cap = static_cast<std::size_t>(cap_ - begin_);

@@ -152,9 +152,7 @@ public:
     void put_row(std::span<const value> row);
 
     /// Reserves room for an image of about total bytes.
-    void reserve_total(std::size_t total) {
-        if (total > size()) reserve(total - size());
-    }
+    void reserve_total(std::size_t total);
 
     /// Reports progress to obs about every MiB while encoding (the pipelined
     /// file save); nullptr stops the reports.

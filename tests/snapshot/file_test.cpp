@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 using namespace relstore;
 using relstore::detail::file_ops;
@@ -296,6 +299,36 @@ TEST_CASE("the pipelined save writes the same bytes as the in-memory one", "[sna
     CHECK(slurp(dir.path / "big.snap") == expected);
     CHECK(dir.entries() == std::vector<std::string>{"big.snap"});
     CHECK_NOTHROW(snapshot_reader::open(dir.path / "big.snap").check_rows());
+}
+
+namespace {
+std::atomic<int> row_writes{0};
+std::size_t rows_from = 0;
+ssize_t counting_pwrite(int fd, const void* buf, size_t n, off_t off) {
+    if (static_cast<std::size_t>(off) >= rows_from) ++row_writes;
+    return ::pwrite(fd, buf, n, off);
+}
+}  // namespace
+
+TEST_CASE("the pipelined save writes rows while it still encodes, even with its size reserved up front",
+          "[snapshot][file]") {
+    temp_dir dir;
+    snapshot_writer w(big_schema());
+    rows_from = w.rows_begin();
+    row_writes = 0;
+    file_ops ops = relstore::detail::system_file_ops();
+    ops.pwrite = &counting_pwrite;
+    scoped_file_ops inject(ops);
+    int during = 0;
+    write_snapshot_file(dir.path / "big.snap", w, [&] {
+        w.reserve_total(std::size_t{64} << 20);  // as relstore::save does: room for everything at once
+        encode_big(w);
+        // The thread has had pieces to write since the first MiB; give it time.
+        for (int i = 0; i < 500 && row_writes == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        during = row_writes;
+    });
+    CHECK(during > 0);
+    CHECK(slurp(dir.path / "big.snap") == big_image());
 }
 
 TEST_CASE("a failed pipelined save keeps the old snapshot and removes the temporary file",
