@@ -18,6 +18,8 @@ int main() {
     (void)tx.where<&Post::title>("hello");
     (void)tx.range<&User::age>(1, 99);
     (void)tx.order_by<&User::age>();
+    tx.set<&User::age>(u, 31);
+    tx.set<&Post::title>(p, "hello again");
     tx.erase(u);
     tx.commit();
 }

@@ -221,7 +221,7 @@ public:
 
     void log_inserted(const key_type& k) {
         keys_.push_back(k);
-        entries_.push_back({undo_kind::inserted, keys_.size() - 1});
+        entries_.push_back({undo_kind::inserted, 0, keys_.size() - 1});
     }
     void unlog_last() {
         if (entries_.back().kind != undo_kind::inserted) rows_.pop_back();
@@ -233,14 +233,14 @@ public:
     /// Logs an erased row by keeping its node (no copy of the row).
     void log_extracted(node_type&& nh) noexcept {
         nodes_.push_back(std::move(nh));
-        entries_.push_back({undo_kind::extracted, nodes_.size() - 1});
+        entries_.push_back({undo_kind::extracted, 0, nodes_.size() - 1});
     }
     /// Room for one update, so that logging it after the swap cannot throw.
     void reserve_update() { reserve_more(entries_, 1); reserve_more(rows_, 1); }
     /// Logs the old value of an updated row, moved (not copied) out of the store.
     void log_replaced(row_type&& old) noexcept {
         rows_.push_back(std::move(old));
-        entries_.push_back({undo_kind::updated, rows_.size() - 1});
+        entries_.push_back({undo_kind::updated, 0, rows_.size() - 1});
     }
     /// Room for one column change, so that logging it cannot throw.
     template <std::size_t I>
@@ -255,7 +255,7 @@ public:
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
         auto& log = std::get<I>(columns_);
         log.emplace_back(&row, std::move(row.*member));
-        entries_.push_back({undo_kind::column, log.size() - 1, static_cast<std::uint16_t>(I)});
+        entries_.push_back({undo_kind::column, static_cast<std::uint16_t>(I), log.size() - 1});
     }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
@@ -369,11 +369,12 @@ private:
             return key_type{};
     }
 
-    struct entry {
+    struct entry {  // 16 bytes: a bulk load logs one per row
         undo_kind kind;
+        std::uint16_t field;  // for undo_kind::column
         std::size_t index;
-        std::uint16_t field = 0;  // for undo_kind::column
     };
+    static_assert(sizeof(entry) == 2 * sizeof(std::size_t));
     using column_logs = typename column_logs_for<decltype(fields_of<row_type>())>::type;
     std::vector<entry> entries_;
     std::vector<key_type> keys_;
