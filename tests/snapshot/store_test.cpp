@@ -246,8 +246,16 @@ struct Pair {
 RELSTORE_FIELDS(Pair, a, b)
 
 using items = rs::table<"items", Item, rs::hashed_primary_key<&Item::id>>;
+struct FarPair {
+    std::int32_t a{};
+    std::int32_t b{};
+};
+RELSTORE_FIELDS(FarPair, a, b)
+
 using pairs = rs::table<"pairs", Pair, rs::hashed_primary_key<&Pair::a, &Pair::b>>;
-using store = rs::store<items, pairs>;
+// First columns far apart: sorted by comparison, not counted.
+using far_pairs = rs::table<"far_pairs", FarPair, rs::hashed_primary_key<&FarPair::a, &FarPair::b>>;
+using store = rs::store<items, pairs, far_pairs>;
 
 /// The keys of the items table in the order the snapshot holds them.
 std::vector<std::int64_t> saved_keys(const fs::path& p) {
@@ -257,6 +265,18 @@ std::vector<std::int64_t> saved_keys(const fs::path& p) {
     for (std::uint64_t i = 0; i < r.table(0).row_count; ++i) {
         keys.push_back(static_cast<std::int64_t>(cur.get_u64()));
         (void)cur.get_string();
+    }
+    return keys;
+}
+
+/// The keys of the pairs table in the order the snapshot holds them.
+std::vector<std::pair<std::int32_t, std::int32_t>> saved_pairs(const fs::path& p, std::size_t table) {
+    auto r = rs::snapshot_reader::open(p);
+    auto cur = r.rows(table);
+    std::vector<std::pair<std::int32_t, std::int32_t>> keys;
+    for (std::uint64_t i = 0; i < r.table(table).row_count; ++i) {
+        const auto a = static_cast<std::int32_t>(cur.get_u32());
+        keys.emplace_back(a, static_cast<std::int32_t>(cur.get_u32()));
     }
     return keys;
 }
@@ -288,6 +308,8 @@ TEST_CASE("hashed tables are saved in key order, whatever the order their rows c
         for (std::int32_t a = 0; a < 40; ++a)
             for (std::int32_t b = 0; b < 40; ++b)
                 if ((a * 7 + b) % 3 != 0) tx.insert(hashed::Pair{a, b});
+        for (std::int32_t a = 0; a < 40; ++a)
+            for (std::int32_t b = 0; b < 3; ++b) tx.insert(hashed::FarPair{a * 50'000, b - a});
         tx.commit();
     }
     {
@@ -307,6 +329,8 @@ TEST_CASE("hashed tables are saved in key order, whatever the order their rows c
         for (std::int32_t a = 39; a >= 0; --a)
             for (std::int32_t b = 39; b >= 0; --b)
                 if ((a * 7 + b) % 3 != 0) tx.insert(hashed::Pair{a, b});
+        for (std::int32_t a = 39; a >= 0; --a)
+            for (std::int32_t b = 2; b >= 0; --b) tx.insert(hashed::FarPair{a * 50'000, b - a});
         tx.commit();
     }
     rs::save(ascending, dir.path / "a.snap");
@@ -315,6 +339,13 @@ TEST_CASE("hashed tables are saved in key order, whatever the order their rows c
     std::vector<std::int64_t> sorted = keys;
     std::sort(sorted.begin(), sorted.end());
     CHECK(hashed::saved_keys(dir.path / "b.snap") == sorted);
+    for (const std::size_t table : {1, 2}) {
+        INFO("table " << table);
+        const auto pairs = hashed::saved_pairs(dir.path / "b.snap", table);
+        CHECK(pairs.size() == (table == 1 ? shuffled.read().count<hashed::pairs>() : 120));
+        CHECK(std::is_sorted(pairs.begin(), pairs.end()));
+        CHECK(std::adjacent_find(pairs.begin(), pairs.end()) == pairs.end());
+    }
 
     hashed::store loaded;
     rs::load(loaded, dir.path / "b.snap");
