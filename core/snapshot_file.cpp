@@ -11,7 +11,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#include <array>
 #include <atomic>
+#include <deque>
+#include <memory>
+#include <new>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -353,7 +359,166 @@ private:
     std::thread thread_;
 };
 
+// Writes chunks handed over by the encoder, in order, from a second thread,
+// while the encoder fills the next: a few 1 MiB chunks go round between the
+// two, so they stay in cache and no page of a whole image is ever faulted in.
+class chunk_writer final : public detail::chunk_sink {
+public:
+    static constexpr std::size_t chunk_size = std::size_t{1} << 20;
+    static constexpr std::size_t chunk_count = 4;
+
+    explicit chunk_writer(temp_file& file) : file_(file) {
+        for (auto& c : chunks_) {
+            c = std::make_unique<std::byte[]>(chunk_size);
+            free_.push_back(c.get());
+        }
+        if (!hash_) throw std::bad_alloc();
+        XXH3_64bits_reset(hash_.get());
+        thread_ = std::thread([this] { run(); });
+    }
+    chunk_writer(const chunk_writer&) = delete;
+    chunk_writer& operator=(const chunk_writer&) = delete;
+    ~chunk_writer() { join(); }
+
+    // Bytes that are not one of our chunks (the header, the checksum), hashed
+    // or not; they must stay alive until finish().
+    void put(const std::byte* data, std::size_t size, bool hashed) {
+        if (hashed) XXH3_64bits_update(hash_.get(), data, size);
+        enqueue(data, size, nullptr);
+    }
+
+    std::byte* first_chunk() { return next_free(); }
+
+    std::byte* take(std::byte* chunk, std::size_t size) override {
+        XXH3_64bits_update(hash_.get(), chunk, size);
+        enqueue(chunk, size, chunk);
+        return next_free();
+    }
+
+    [[nodiscard]] std::uint64_t offset() const noexcept { return offset_; }
+    [[nodiscard]] std::uint64_t checksum() const noexcept { return XXH3_64bits_digest(hash_.get()); }
+
+    // Waits until every piece is written. @throws snapshot_error on a write failure.
+    void finish() {
+        join();
+        if (error_ != 0) file_.fail("write", error_);
+    }
+
+private:
+    struct piece {
+        const std::byte* data;
+        std::size_t size;
+        std::uint64_t offset;
+        std::byte* chunk;  // returns to the free list once written, when ours
+    };
+
+    void enqueue(const std::byte* data, std::size_t size, std::byte* chunk) {
+        int err;
+        {
+            std::lock_guard lock(state_);
+            err = error_;
+            if (err == 0) queue_.push_back({data, size, offset_, chunk});
+        }
+        if (err != 0) {
+            join();
+            file_.fail("write", err);
+        }
+        offset_ += size;
+        wake_.notify_all();
+    }
+
+    std::byte* next_free() {
+        std::unique_lock lock(state_);
+        wake_.wait(lock, [&] { return !free_.empty() || error_ != 0; });
+        if (error_ != 0) {
+            const int err = error_;
+            lock.unlock();
+            join();
+            file_.fail("write", err);
+        }
+        std::byte* c = free_.back();
+        free_.pop_back();
+        return c;
+    }
+
+    void join() noexcept {
+        {
+            std::lock_guard lock(state_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    void run() {
+        std::unique_lock lock(state_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping with nothing left
+            const piece p = queue_.front();
+            queue_.pop_front();
+            lock.unlock();
+            const int err = file_.write_at(p.data, p.size, p.offset);
+            if (err == 0 && p.offset + p.size - flushed_ >= writeback_step) {
+                file_.start_writeback(flushed_, p.offset + p.size - flushed_);
+                flushed_ = p.offset + p.size;
+            }
+            lock.lock();
+            if (p.chunk != nullptr) free_.push_back(p.chunk);
+            if (err != 0) {
+                error_ = err;
+                queue_.clear();
+                wake_.notify_all();
+                return;
+            }
+            wake_.notify_all();
+        }
+    }
+
+    static constexpr std::size_t writeback_step = std::size_t{8} << 20;
+    temp_file& file_;
+    std::array<std::unique_ptr<std::byte[]>, chunk_count> chunks_;
+    std::vector<std::byte*> free_;
+    std::deque<piece> queue_;
+    std::mutex state_;
+    std::condition_variable wake_;
+    struct free_state {
+        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+    };
+    std::unique_ptr<XXH3_state_t, free_state> hash_{XXH3_createState()};
+    std::uint64_t offset_ = 0;   // encoder side: where the next piece goes
+    std::uint64_t flushed_ = 0;  // writer side: writeback started up to here
+    bool stopping_ = false;
+    int error_ = 0;
+    std::thread thread_;
+};
+
 }  // namespace
+
+void write_snapshot_file_streamed(const std::filesystem::path& target, std::span<const std::byte> header,
+                                  const std::function<void(detail::row_encoder&)>& encode) {
+    std::uint64_t file_size = 0;
+    if (header.size() >= 24) std::memcpy(&file_size, header.data() + 16, sizeof file_size);
+    file_size = detail::to_le(file_size);
+    temp_file file(target);
+    std::array<std::byte, 8> sum{};
+    {
+        chunk_writer out(file);
+        out.put(header.data(), header.size(), true);
+        detail::row_encoder rows(out, out.first_chunk(), chunk_writer::chunk_size);
+        encode(rows);
+        rows.flush();
+        if (out.offset() + sum.size() != file_size)
+            throw usage_error("relstore: the rows of snapshot '" + target.string() + "' came to " +
+                              std::to_string(out.offset() - header.size()) + " bytes, not the " +
+                              std::to_string(file_size - header.size() - sum.size()) + " its header announced");
+        const std::uint64_t checksum = detail::to_le(out.checksum());
+        std::memcpy(sum.data(), &checksum, sum.size());
+        out.put(sum.data(), sum.size(), false);
+        out.finish();
+    }
+    file.commit();
+}
 
 void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes) {
     temp_file file(target);

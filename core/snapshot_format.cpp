@@ -373,6 +373,25 @@ void snapshot_writer::put_row(std::span<const value> row) {
         put_value_checked(*this, t.columns[i].type, row[i], &t, &t.columns[i]);
 }
 
+std::span<const std::byte> snapshot_writer::header_for(std::span<const table_extent> tables) {
+    if (finished_ || table_open_ || next_table_ != 0)
+        throw usage_error("snapshot_writer: header_for after a table was begun");
+    if (tables.size() != schema_.tables.size())
+        throw usage_error("snapshot_writer: header_for needs one extent per table: " + std::to_string(tables.size()) +
+                          " for " + std::to_string(schema_.tables.size()));
+    std::uint64_t at = rows_begin();
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        std::byte* entry = begin_ + directory_offset_ + i * directory_entry_size;
+        patch(entry, tables[i].row_count);
+        patch(entry + 8, tables[i].next_auto_key);
+        patch(entry + 16, at);
+        patch(entry + 24, tables[i].bytes);
+        at += tables[i].bytes;
+    }
+    patch(begin_ + 16, at + snapshot_checksum_size);
+    return {begin_, rows_begin()};
+}
+
 std::span<const std::byte> snapshot_writer::finish() {
     if (!finished_) {
         if (table_open_ || next_table_ != schema_.tables.size())

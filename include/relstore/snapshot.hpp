@@ -24,6 +24,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -42,8 +43,9 @@ struct load_options {
 
 namespace detail {
 
-template <class V>
-void put_cell(snapshot_writer& w, const V& v) {
+/// Appends one cell; W is a snapshot_writer or a row_encoder.
+template <class W, class V>
+void put_cell(W& w, const V& v) {
     if constexpr (is_optional_v<V>) {
         w.put_presence(v.has_value());
         if (v) put_cell(w, *v);
@@ -98,9 +100,31 @@ void get_cell(row_cursor& c, V& v) {
     }
 }
 
-template <class Row>
-void put_row_cells(snapshot_writer& w, const Row& row) {
+template <class W, class Row>
+void put_row_cells(W& w, const Row& row) {
     for_each_field<Row>([&](const auto& f) { put_cell(w, row.*(f.member)); });
+}
+
+/// The bytes put_cell writes for v.
+template <class V>
+std::uint64_t cell_size(const V& v) {
+    if constexpr (is_optional_v<V>)
+        return 1 + (v ? cell_size(*v) : 0);
+    else if constexpr (std::is_enum_v<V>)
+        return sizeof(std::underlying_type_t<V>);
+    else if constexpr (std::is_same_v<V, bool>)
+        return 1;
+    else if constexpr (std::is_same_v<V, std::string>)
+        return 8 + v.size();
+    else
+        return sizeof(V);
+}
+
+template <class Row>
+std::uint64_t row_size(const Row& row) {
+    std::uint64_t n = 0;
+    for_each_field<Row>([&](const auto& f) { n += cell_size(row.*(f.member)); });
+    return n;
 }
 
 template <class Row, std::size_t I>
@@ -196,7 +220,7 @@ void sort_by_key(std::vector<std::pair<Key, Ptr>>& rows) {
 /// the one before (60% of a save); bucket heads are an array, so the rows a
 /// few buckets ahead can be fetched while this one is read.
 template <class T, class Rows>
-void collect_by_bucket(const table_state<T>& st, Rows& rows) {
+void collect_by_bucket(const table_state<T>& st, Rows& rows, std::uint64_t& bytes) {
     const auto& idx = st.key_index();
     const std::size_t buckets = idx.bucket_count();
     constexpr std::size_t ahead = 16;
@@ -207,8 +231,60 @@ void collect_by_bucket(const table_state<T>& st, Rows& rows) {
             if (next != idx.end(b + ahead)) __builtin_prefetch(&*next);
         }
 #endif
-        for (auto it = idx.begin(b), end = idx.end(b); it != end; ++it)
+        for (auto it = idx.begin(b), end = idx.end(b); it != end; ++it) {
             rows.emplace_back(table_state<T>::key_of(*it), &*it);
+            bytes += row_size(*it);
+        }
+    }
+}
+
+/// A table's rows in key order, and the exact size of their encoding.
+template <class T>
+struct ordered_rows {
+    std::vector<const typename T::row_type*> rows;
+    std::uint64_t bytes = 0;
+    std::uint64_t next_key = 0;  // for the directory
+};
+
+/// Puts a table's rows in key order: hashed tables too, so that equal
+/// stores give byte-identical snapshots whatever their hash tables' history.
+template <class T>
+ordered_rows<T> rows_in_key_order(const table_state<T>& st) {
+    ordered_rows<T> out;
+    out.next_key = next_key_of(st);
+    out.rows.reserve(st.rows.size());
+    if constexpr (T::key::is_hashed) {
+        // The keys are copied out beside the rows, so sorting never touches a row.
+        using key_type = typename table_state<T>::key_type;
+        std::vector<std::pair<key_type, const typename T::row_type*>> keyed;
+        keyed.reserve(st.rows.size());
+        collect_by_bucket<T>(st, keyed, out.bytes);
+        sort_by_key(keyed);
+        for (const auto& k : keyed) out.rows.push_back(k.second);
+    } else {
+        for (const auto& r : st.key_index()) {
+            out.rows.push_back(&r);
+            out.bytes += row_size(r);
+        }
+    }
+    return out;
+}
+
+template <class... Tables>
+std::tuple<ordered_rows<Tables>...> rows_of_every_table(const store<Tables...>& db) {
+    return {rows_in_key_order(db.template state<Tables>())...};
+}
+
+/// Encodes rows in order. They are scattered over the heap: each is fetched
+/// a few rows before it is encoded, as a walk from node to node cannot.
+template <class W, class Row>
+void encode_rows(W& w, const std::vector<const Row*>& rows) {
+    constexpr std::size_t node_ahead = 16, cells_ahead = 8;
+    const std::size_t n = rows.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + node_ahead < n) prefetch_row(*rows[i + node_ahead], false);
+        if (i + cells_ahead < n) prefetch_row(*rows[i + cells_ahead], true);
+        put_row_cells(w, *rows[i]);
     }
 }
 
@@ -219,28 +295,7 @@ void encode_tables(const Store& db, snapshot_writer& w) {
     Store::for_each_table([&]<class T>(T*) {
         const auto& st = db.template state<T>();
         w.begin_table(ti++);
-        if constexpr (T::key::is_hashed) {
-            // Key order, so that equal stores give byte-identical snapshots
-            // whatever their hash tables' history. The keys are copied out
-            // beside the rows, so sorting never touches a row; an integer
-            // key hashed to itself is usually in order already.
-            using key_type = typename table_state<T>::key_type;
-            std::vector<std::pair<key_type, const typename T::row_type*>> rows;
-            rows.reserve(st.rows.size());
-            collect_by_bucket<T>(st, rows);
-            sort_by_key(rows);
-            // The rows are scattered over the heap: fetch each a few rows
-            // before it is encoded, as a dependent walk cannot.
-            constexpr std::size_t node_ahead = 16, cells_ahead = 8;
-            const std::size_t n = rows.size();
-            for (std::size_t i = 0; i < n; ++i) {
-                if (i + node_ahead < n) prefetch_row(*rows[i + node_ahead].second, false);
-                if (i + cells_ahead < n) prefetch_row(*rows[i + cells_ahead].second, true);
-                put_row_cells(w, *rows[i].second);
-            }
-        } else {
-            for (const auto& r : st.key_index()) put_row_cells(w, r);
-        }
+        encode_rows(w, rows_in_key_order(st).rows);
         w.end_table(st.rows.size(), next_key_of(st));
     });
 }
@@ -480,11 +535,16 @@ void load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
 /// @throws relstore::usage_error when this thread holds the store's write transaction.
 template <class Store>
 void save(const Store& db, const std::filesystem::path& path) {
-    snapshot_writer w(describe<Store>());
-    write_snapshot_file(path, w, [&] {
-        auto scope = db.read();
-        w.reserve_total(detail::size_estimate(db));
-        detail::encode_tables(db, w);
+    snapshot_writer header(describe<Store>());
+    // Every table's rows are put in order and measured first, so the header
+    // is complete before the first row: the file is then written front to
+    // back as it is encoded, never held whole in memory.
+    auto scope = db.read();
+    const auto tables = detail::rows_of_every_table(db);
+    std::vector<table_extent> extents;
+    std::apply([&](const auto&... t) { (extents.push_back({t.rows.size(), t.next_key, t.bytes}), ...); }, tables);
+    write_snapshot_file_streamed(path, header.header_for(extents), [&](detail::row_encoder& out) {
+        std::apply([&](const auto&... t) { (detail::encode_rows(out, t.rows), ...); }, tables);
     });
 }
 

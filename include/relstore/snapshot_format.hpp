@@ -13,6 +13,7 @@
 #include <relstore/fields.hpp>
 #include <relstore/schema_info.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +74,17 @@ protected:
     ~image_observer() = default;
 };
 
+/// Receives the full chunks of a row_encoder and hands back an empty one.
+class chunk_sink {
+public:
+    /// Takes bytes [chunk, chunk + size), which are final; returns the chunk to
+    /// fill next, of the same capacity.
+    virtual std::byte* take(std::byte* chunk, std::size_t size) = 0;
+
+protected:
+    ~chunk_sink() = default;
+};
+
 template <class T>
 inline T to_le(T v) noexcept {
     if constexpr (std::endian::native == std::endian::big && sizeof(T) > 1) {
@@ -82,6 +94,71 @@ inline T to_le(T v) noexcept {
     }
     return v;
 }
+
+/// Encodes cells as snapshot_writer does, into fixed-size chunks that a
+/// chunk_sink takes as they fill: a save's rows never sit in memory whole,
+/// and the chunks stay in cache.
+class row_encoder {
+public:
+    row_encoder(chunk_sink& sink, std::byte* chunk, std::size_t capacity) noexcept
+        : sink_(sink), begin_(chunk), cur_(chunk), end_(chunk + capacity) {}
+
+    void put_bool(bool v) { put_u8(v ? 1 : 0); }
+    void put_u8(std::uint8_t v) {
+        room(1);
+        *cur_++ = static_cast<std::byte>(v);
+    }
+    void put_u16(std::uint16_t v) { put_raw(v); }
+    void put_u32(std::uint32_t v) { put_raw(v); }
+    void put_u64(std::uint64_t v) { put_raw(v); }
+    void put_f32(float v) { put_raw(std::bit_cast<std::uint32_t>(v)); }
+    void put_f64(double v) { put_raw(std::bit_cast<std::uint64_t>(v)); }
+    void put_presence(bool present) { put_u8(present ? 1 : 0); }
+    void put_string(std::string_view s) {
+        put_u64(static_cast<std::uint64_t>(s.size()));
+        while (!s.empty()) {  // a string longer than a chunk goes in pieces
+            room(1);
+            const std::size_t n = std::min(s.size(), static_cast<std::size_t>(end_ - cur_));
+            std::memcpy(cur_, s.data(), n);
+            cur_ += n;
+            s.remove_prefix(n);
+        }
+    }
+
+    /// Hands over the chunk being filled, full or not.
+    void flush() {
+        if (cur_ != begin_) spill();
+    }
+    /// Bytes encoded so far.
+    [[nodiscard]] std::uint64_t bytes() const noexcept {
+        return taken_ + static_cast<std::uint64_t>(cur_ - begin_);
+    }
+
+private:
+    template <class T>
+    void put_raw(T v) {
+        room(sizeof v);
+        v = to_le(v);
+        std::memcpy(cur_, &v, sizeof v);
+        cur_ += sizeof v;
+    }
+    // Cells of at most 8 bytes never straddle chunks.
+    void room(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - cur_) < n) spill();
+    }
+    void spill() {
+        const auto capacity = static_cast<std::size_t>(end_ - begin_);
+        taken_ += static_cast<std::uint64_t>(cur_ - begin_);
+        begin_ = cur_ = sink_.take(begin_, static_cast<std::size_t>(cur_ - begin_));
+        end_ = begin_ + capacity;
+    }
+
+    chunk_sink& sink_;
+    std::byte* begin_;
+    std::byte* cur_;
+    std::byte* end_;
+    std::uint64_t taken_ = 0;
+};
 
 /// The smallest number of bytes a value of this type can take in a row.
 [[nodiscard]] std::uint64_t min_encoded_size(column_type t) noexcept;
@@ -96,6 +173,14 @@ inline T to_le(T v) noexcept {
 /// header can carry the file size and table directory (which lets a reader name
 /// a truncation precisely) and the checksum is one pass at memory speed; the
 /// cost is peak memory of about one snapshot size while saving.
+/// One table of a snapshot written front to back: what its directory entry
+/// holds, known before any of its rows is encoded.
+struct table_extent {
+    std::uint64_t row_count = 0;
+    std::uint64_t next_auto_key = 0;
+    std::uint64_t bytes = 0;  ///< the exact size of the table's encoded rows
+};
+
 class snapshot_writer {
 public:
     /// Starts an image for this schema; size_hint reserves that many bytes.
@@ -163,6 +248,13 @@ public:
     [[nodiscard]] std::size_t rows_begin() const noexcept {
         return directory_offset_ + schema_.tables.size() * 32;
     }
+
+    /// For a snapshot written front to back (see write_snapshot_file_streamed):
+    /// fills in the directory and the file size from every table's extent and
+    /// returns the header, bytes [0, rows_begin()). The rows follow it, table
+    /// after table, then the checksum. The writer must not have begun a table.
+    /// @throws relstore::usage_error when a table was begun or the extents do not match the schema.
+    [[nodiscard]] std::span<const std::byte> header_for(std::span<const table_extent> tables);
 
     /// Completes the image (file size, directory, checksum) and returns it; the
     /// span stays valid until the writer is destroyed or moved from.
@@ -374,6 +466,16 @@ void write_snapshot_file(const std::filesystem::path& target, std::span<const st
 /// @throws relstore::snapshot_error (io) as above; whatever encode throws, after removing the temporary file.
 void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w,
                          const std::function<void()>& encode);
+
+/// As write_snapshot_file, for a snapshot written front to back: header (from
+/// snapshot_writer::header_for), then the rows that encode() puts through the
+/// row_encoder, then the checksum, computed as the chunks go. A second thread
+/// writes each chunk while the next is encoded; the image is never whole in
+/// memory. The rows must come to exactly the extents' bytes.
+/// @throws relstore::snapshot_error (io) as above; relstore::usage_error when the
+/// rows' size differs from the header's; whatever encode throws, after removing the temporary file.
+void write_snapshot_file_streamed(const std::filesystem::path& target, std::span<const std::byte> header,
+                                  const std::function<void(detail::row_encoder&)>& encode);
 
 /// Writes bytes to a stream.
 /// @throws relstore::snapshot_error (io) when the stream fails.

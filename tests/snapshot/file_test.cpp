@@ -331,6 +331,124 @@ TEST_CASE("the pipelined save writes rows while it still encodes, even with its 
     CHECK(slurp(dir.path / "big.snap") == big_image());
 }
 
+namespace {
+
+// The big image's rows through a row_encoder, for the front-to-back save: a
+// header from header_for, then chunks. Row 7 has a string of 2.5 MiB, longer
+// than a chunk, so it crosses several.
+std::string big_string(std::size_t i) {
+    return i == 7 ? std::string((std::size_t{5} << 19), 'z') : "row number " + std::to_string(i) + " of the streamed test";
+}
+
+std::uint64_t big_rows_bytes() {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < big_rows; ++i) n += 8 + 8 + big_string(i).size();
+    return n;
+}
+
+std::vector<std::byte> big_image_with_long_string() {
+    snapshot_writer w(big_schema());
+    w.begin_table(0);
+    for (std::size_t i = 0; i < big_rows; ++i) w.put_u64(i), w.put_string(big_string(i));
+    w.end_table(big_rows, 5);
+    const auto b = w.finish();
+    return {b.begin(), b.end()};
+}
+
+void stream_big(const fs::path& target, std::uint64_t announced = big_rows_bytes()) {
+    snapshot_writer header(big_schema());
+    const table_extent extent{big_rows, 5, announced};
+    write_snapshot_file_streamed(target, header.header_for(std::span(&extent, 1)), [&](detail::row_encoder& out) {
+        for (std::size_t i = 0; i < big_rows; ++i) out.put_u64(i), out.put_string(big_string(i));
+    });
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot written front to back has the same bytes as the in-memory image", "[snapshot][file][stream]") {
+    temp_dir dir;
+    stream_big(dir.path / "big.snap");
+    const auto expected = big_image_with_long_string();
+    CHECK(expected.size() > (std::size_t{6} << 20));
+    CHECK(slurp(dir.path / "big.snap") == expected);
+    CHECK(dir.entries() == std::vector<std::string>{"big.snap"});
+    CHECK_NOTHROW(snapshot_reader::open(dir.path / "big.snap").check_rows());
+}
+
+TEST_CASE("a front-to-back save whose rows differ from its header fails and writes nothing",
+          "[snapshot][file][stream]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    write_snapshot_file(target, other_image());
+    try {
+        stream_big(target, big_rows_bytes() + 1);
+        FAIL("the save succeeded");
+    } catch (const usage_error& e) {
+        CHECK_THAT(e.what(), Contains("came to " + std::to_string(big_rows_bytes()) + " bytes, not the " +
+                                      std::to_string(big_rows_bytes() + 1) + " its header announced"));
+    }
+    CHECK(slurp(target) == other_image());
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+TEST_CASE("header_for refuses extents that do not fit the writer", "[snapshot][file][stream]") {
+    snapshot_writer w(big_schema());
+    const std::vector<table_extent> two(2);
+    CHECK_THROWS_WITH(w.header_for(two), Contains("needs one extent per table: 2 for 1"));
+    w.begin_table(0);
+    const table_extent one{};
+    CHECK_THROWS_WITH(w.header_for(std::span(&one, 1)), Contains("after a table was begun"));
+}
+
+TEST_CASE("a failed front-to-back save keeps the old snapshot and removes the temporary file",
+          "[snapshot][file][stream][faults]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    const auto old_img = other_image();
+    write_snapshot_file(target, old_img);
+
+    const auto op = GENERATE(as<std::string>{}, "open", "write", "fsync", "close", "rename");
+    // The header, then 1 MiB chunks, then the checksum: fail the first few writes and a late one.
+    const int call = op == std::string("write") ? GENERATE(1, 2, 3, 6) : 1;
+    INFO(op << " on call " << call);
+    static std::string op_name;
+    op_name = op;
+    g = {};
+    g.op = op_name.c_str();
+    g.err = ENOSPC;
+    g.fail_on_call = call;
+    {
+        scoped_file_ops inject(faulty_ops());
+        try {
+            stream_big(target);
+            FAIL("the save succeeded");
+        } catch (const snapshot_error& e) {
+            CHECK(e.code() == make_error_code(errc::io));
+            CHECK_THAT(e.what(), Contains("cannot save: " + op + " failed on temporary file"));
+            CHECK_THAT(e.what(), Contains("No space left on device; the previous snapshot is unchanged"));
+        }
+    }
+    CHECK(slurp(target) == old_img);
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+TEST_CASE("an exception from the encoder abandons the front-to-back save", "[snapshot][file][stream]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    write_snapshot_file(target, other_image());
+    snapshot_writer header(big_schema());
+    const table_extent extent{big_rows, 5, big_rows_bytes()};
+    CHECK_THROWS_WITH(write_snapshot_file_streamed(target, header.header_for(std::span(&extent, 1)),
+                                                   [&](detail::row_encoder& out) {
+                                                       for (std::size_t i = 0; i < big_rows / 2; ++i)
+                                                           out.put_u64(i), out.put_string(big_string(i));
+                                                       throw std::runtime_error("encoder gave up");
+                                                   }),
+                      "encoder gave up");
+    CHECK(slurp(target) == other_image());
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
 TEST_CASE("a failed pipelined save keeps the old snapshot and removes the temporary file",
           "[snapshot][file][faults]") {
     temp_dir dir;

@@ -219,6 +219,13 @@ TEST_CASE("random stores round trip through a snapshot file", "[snapshot][store]
         store a;
         fill_random(a, seed);
         rs::save(a, dir.path / "a.snap");
+        // The file, written front to back as it is encoded, is the image the
+        // in-memory encoder (the stream save's) makes.
+        {
+            auto image = rs::detail::encode_store(a);
+            const auto bytes = image.finish();
+            REQUIRE(file_bytes(dir.path / "a.snap") == std::vector<std::byte>(bytes.begin(), bytes.end()));
+        }
 
         store b;
         rs::load(b, dir.path / "a.snap");
