@@ -300,10 +300,10 @@ void encode_tables(const Store& db, snapshot_writer& w) {
     });
 }
 
-/// Room for the image, on the generous side: text longer than the small
-/// string buffer lives outside the row, and growing a large image copied it
-/// into fresh pages (nearly all of a save's 28,000 page faults, a third of
-/// its time). Address space is cheap: pages never written are never faulted in.
+/// Room for a whole image (the stream save), on the generous side: text
+/// longer than the small string buffer lives outside the row, and growing a
+/// large image copies it into fresh pages (28,000 page faults for 145 MB).
+/// Address space is cheap: pages never written are never faulted in.
 template <class Store>
 std::size_t size_estimate(const Store& db) {
     std::size_t n = 0;
