@@ -953,8 +953,8 @@ public:
 
     /// Sets one column of a stored row: `tx.set<&Post::title>(post, "New")`.
     /// A column that no key, index or foreign key covers is changed in place
-    /// and only its old value is logged, not a copy of the row (in W8, 2.4 to
-    /// 2.7 times the rate of update() for a new title); any other column goes through
+    /// and only its old value is logged, not a copy of the row (in W8, about
+    /// 2.5 times the rate of update() for a new title); any other column goes through
     /// update() with all its checks. Returns the stored row.
     /// @throws constraint_error as update() does; the row is unchanged.
     template <auto Member, class V>

@@ -333,6 +333,31 @@ TEST_CASE("the pipelined save writes rows while it still encodes, even with its 
 
 namespace {
 
+// Runs save with the n-th call of op failing with ENOSPC; checks the error
+// names the operation, the temporary file and that the old snapshot stands.
+template <class Save>
+void refused_with_enospc(const std::string& op, int call, Save&& save) {
+    static std::string op_name;
+    op_name = op;
+    g = {};
+    g.op = op_name.c_str();
+    g.err = ENOSPC;
+    g.fail_on_call = call;
+    scoped_file_ops inject(faulty_ops());
+    try {
+        save();
+        FAIL("the save succeeded");
+    } catch (const snapshot_error& e) {
+        CHECK(e.code() == make_error_code(errc::io));
+        CHECK_THAT(e.what(), Contains("cannot save: " + op + " failed on temporary file"));
+        CHECK_THAT(e.what(), Contains("No space left on device; the previous snapshot is unchanged"));
+    }
+}
+
+}  // namespace
+
+namespace {
+
 // The big image's rows through a row_encoder, for the front-to-back save: a
 // header from header_for, then chunks. Row 7 has a string of 2.5 MiB, longer
 // than a chunk, so it crosses several.
@@ -411,23 +436,7 @@ TEST_CASE("a failed front-to-back save keeps the old snapshot and removes the te
     // The header, then 1 MiB chunks, then the checksum: fail the first few writes and a late one.
     const int call = op == std::string("write") ? GENERATE(1, 2, 3, 6) : 1;
     INFO(op << " on call " << call);
-    static std::string op_name;
-    op_name = op;
-    g = {};
-    g.op = op_name.c_str();
-    g.err = ENOSPC;
-    g.fail_on_call = call;
-    {
-        scoped_file_ops inject(faulty_ops());
-        try {
-            stream_big(target);
-            FAIL("the save succeeded");
-        } catch (const snapshot_error& e) {
-            CHECK(e.code() == make_error_code(errc::io));
-            CHECK_THAT(e.what(), Contains("cannot save: " + op + " failed on temporary file"));
-            CHECK_THAT(e.what(), Contains("No space left on device; the previous snapshot is unchanged"));
-        }
-    }
+    refused_with_enospc(op, call, [&] { stream_big(target); });
     CHECK(slurp(target) == old_img);
     CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
 }
@@ -460,24 +469,10 @@ TEST_CASE("a failed pipelined save keeps the old snapshot and removes the tempor
     // The thread writes 1 MiB pieces, the rest and the header follow: fail each of them.
     const int call = op == std::string("write") ? GENERATE(1, 2, 3, 4, 5) : 1;
     INFO(op << " on call " << call);
-    static std::string op_name;
-    op_name = op;
-    g = {};
-    g.op = op_name.c_str();
-    g.err = ENOSPC;
-    g.fail_on_call = call;
-    {
-        scoped_file_ops inject(faulty_ops());
+    refused_with_enospc(op, call, [&] {
         snapshot_writer w(big_schema());
-        try {
-            write_snapshot_file(target, w, [&] { encode_big(w); });
-            FAIL("the save succeeded");
-        } catch (const snapshot_error& e) {
-            CHECK(e.code() == make_error_code(errc::io));
-            CHECK_THAT(e.what(), Contains("cannot save: " + op + " failed on temporary file"));
-            CHECK_THAT(e.what(), Contains("No space left on device; the previous snapshot is unchanged"));
-        }
-    }
+        write_snapshot_file(target, w, [&] { encode_big(w); });
+    });
     CHECK(slurp(target) == old_img);
     CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
 }
