@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -539,12 +540,14 @@ void save(const Store& db, const std::filesystem::path& path) {
     // Every table's rows are put in order and measured first, so the header
     // is complete before the first row: the file is then written front to
     // back as it is encoded, never held whole in memory.
-    auto scope = db.read();
+    std::optional<decltype(db.read())> scope(db.read());
     const auto tables = detail::rows_of_every_table(db);
     std::vector<table_extent> extents;
     std::apply([&](const auto&... t) { (extents.push_back({t.rows.size(), t.next_key, t.bytes}), ...); }, tables);
     write_snapshot_file_streamed(path, header.header_for(extents), [&](detail::row_encoder& out) {
         std::apply([&](const auto&... t) { (detail::encode_rows(out, t.rows), ...); }, tables);
+        out.flush();
+        scope.reset();  // every row is in the chunks: writers need not wait for the disk
     });
 }
 
