@@ -8,25 +8,24 @@
 #include <relstore/snapshot_format.hpp>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
-#include <deque>
-#include <memory>
-#include <new>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <istream>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <ostream>
+#include <thread>
 #include <utility>
 
 namespace relstore {
@@ -145,9 +144,6 @@ public:
     temp_file& operator=(const temp_file&) = delete;
     ~temp_file() { discard(); }
 
-    // Writes bytes at offset, resuming short writes. 1 MiB per call keeps
-    // the pipelined writer's hold on the encoder's buffer short.
-    // Returns 0 or the errno of the failure.
     // Starts writeback of what is written so far (Linux). Only a hint: the
     // disk then works while the rest is still being encoded, so commit()'s
     // fsync waits for the tail alone; errors surface at that fsync.
@@ -157,6 +153,9 @@ public:
 #endif
     }
 
+    // Writes bytes at offset, resuming short writes. 1 MiB per call keeps
+    // the pipelined writer's hold on the encoder's buffer short.
+    // Returns 0 or the errno of the failure.
     int write_at(const std::byte* data, std::size_t n, std::size_t offset) noexcept {
         constexpr std::size_t max_chunk = std::size_t{1} << 20;
         std::size_t done = 0;
@@ -237,12 +236,11 @@ public:
     pipelined_writer& operator=(const pipelined_writer&) = delete;
     ~pipelined_writer() { join(); }
 
-    void published(const std::byte* data, std::size_t size, std::size_t capacity) override {
+    void published(const std::byte* data, std::size_t size) override {
         {
             std::lock_guard lock(state_);
             if (data_ == nullptr) data_ = data;
             published_ = size;
-            capacity_ = capacity;
             if (error_ != 0) throw_error();
         }
         wake_.notify_one();
@@ -275,34 +273,6 @@ public:
     }
 
 private:
-    // Faults in the image's next pages on this thread, so that the encoder
-    // writes into memory that is already there: 35,000 page faults were a
-    // third of the encoding of a 145 MB save. Only a hint (Linux 5.14+);
-    // called with the buffer lock held, so the buffer cannot move meanwhile.
-    void populate_ahead([[maybe_unused]] const std::byte* data, [[maybe_unused]] std::size_t written) noexcept {
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-        std::size_t published, capacity;
-        {
-            std::lock_guard again(state_);
-            published = published_;
-            capacity = capacity_;
-        }
-        // Writing comes first: populate only when every published byte is
-        // written, so the file never waits for pages the encoder could fault
-        // in itself.
-        if (published > written + (std::size_t{1} << 20)) return;
-        if (data != populated_data_) populated_data_ = data, populated_ = 0;
-        constexpr std::size_t ahead = std::size_t{8} << 20;
-        const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-        const auto base = reinterpret_cast<std::uintptr_t>(data);
-        const std::uintptr_t from = (base + std::max(populated_, published) + page - 1) & ~(page - 1);
-        const std::uintptr_t to = (base + std::min(capacity, published + ahead)) & ~(page - 1);
-        if (to <= from) return;
-        ::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
-        populated_ = to - base;
-#endif
-    }
-
     [[noreturn]] void throw_error() {
         const int err = std::exchange(error_, 0);
         file_.fail("write", err);
@@ -325,7 +295,6 @@ private:
                     data = data_;
                 }
                 err = file_.write_at(data + from, n, from);
-                if (err == 0) populate_ahead(data, from + n);
             }
             lock.lock();
             if (err != 0) {
@@ -348,12 +317,9 @@ private:
     std::condition_variable wake_;
     const std::byte* data_ = nullptr;
     std::size_t published_ = 0;
-    std::size_t capacity_ = 0;
-    const std::byte* populated_data_ = nullptr;  // the buffer populated_ refers to
-    std::size_t populated_ = 0;                  // pages before this offset are faulted in
     std::size_t written_;
     std::size_t flushed_ = written_;  // writeback started up to here
-    static constexpr std::size_t writeback_step = std::size_t{16} << 20;
+    static constexpr std::size_t writeback_step = std::size_t{8} << 20;
     bool stopping_ = false;
     int error_ = 0;
     std::thread thread_;

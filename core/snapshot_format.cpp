@@ -6,7 +6,6 @@
 
 #include <xxhash.h>
 
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -217,7 +216,7 @@ void snapshot_writer::observe(detail::image_observer* obs) noexcept {
     end_ = cap_;
     if (observer_ != nullptr) {
         end_ = cur_ + std::min<std::size_t>(static_cast<std::size_t>(cap_ - cur_), observe_step);
-        observer_->published(begin_, size(), static_cast<std::size_t>(cap_ - begin_));
+        observer_->published(begin_, size());
     }
 }
 
@@ -235,7 +234,7 @@ void snapshot_writer::grow(std::size_t n) {
     const std::size_t cap = static_cast<std::size_t>(cap_ - begin_);
     if (observer_ != nullptr) {
         // A soft limit was reached, not necessarily the capacity.
-        observer_->published(begin_, used, cap);
+        observer_->published(begin_, used);
         if (cap - used >= n) {
             end_ = cur_ + std::min(cap - used, std::max(n, observe_step));
             return;

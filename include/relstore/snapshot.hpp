@@ -189,12 +189,16 @@ void sort_by_key(std::vector<std::pair<Key, Ptr>>& rows) {
     using lead = std::remove_cvref_t<decltype(leading_column(std::declval<const Key&>()))>;
     if constexpr (std::is_integral_v<lead> && !std::is_same_v<lead, bool>) {
         using U = std::make_unsigned_t<lead>;
-        const auto by_lead = [](const auto& a, const auto& b) { return leading_column(a.first) < leading_column(b.first); };
+        const auto by_lead = [](const auto& a, const auto& b) {
+            return leading_column(a.first) < leading_column(b.first);
+        };
         const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end(), by_lead);
         const U low = static_cast<U>(leading_column(lo->first));
         const U span = static_cast<U>(static_cast<U>(leading_column(hi->first)) - low);
         if (span / 4 < rows.size()) {
-            auto slot = [&](const auto& r) { return static_cast<std::size_t>(static_cast<U>(static_cast<U>(leading_column(r.first)) - low)); };
+            auto slot = [&](const auto& r) {
+                return static_cast<std::size_t>(static_cast<U>(static_cast<U>(leading_column(r.first)) - low));
+            };
             std::vector<std::size_t> next(static_cast<std::size_t>(span) + 2, 0);
             for (const auto& r : rows) ++next[slot(r) + 1];
             for (std::size_t v = 1; v < next.size(); ++v) next[v] += next[v - 1];

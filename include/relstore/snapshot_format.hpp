@@ -62,9 +62,8 @@ namespace detail {
 /// rows_begin() change until finish(); later bytes are final once published.
 class image_observer {
 public:
-    /// Bytes [0, size) of the buffer at data have been encoded; the buffer
-    /// holds capacity bytes.
-    virtual void published(const std::byte* data, std::size_t size, std::size_t capacity) = 0;
+    /// Bytes [0, size) of the buffer at data have been encoded.
+    virtual void published(const std::byte* data, std::size_t size) = 0;
     /// The buffer is about to move: stop reading it until moved().
     virtual void moving() = 0;
     /// The buffer moved to data.

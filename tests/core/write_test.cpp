@@ -255,7 +255,8 @@ TEST_CASE_METHOD(filled, "set changes one column of a stored row in place", "[co
 TEST_CASE_METHOD(filled, "set refuses what update refuses and changes nothing", "[core][write][set][constraint]") {
     auto tx = db.write();
     SECTION("a unique value that another row has") {
-        refused_with(tx, errc::unique_violation, "customers", "email", R"(customers.email = "alan@x.org" already exists)",
+        refused_with(tx, errc::unique_violation, "customers", "email",
+                     R"(customers.email = "alan@x.org" already exists)",
                      [&] { tx.set<&Customer::email>(tx.get<customers>(1), "alan@x.org"); });
     }
     SECTION("a foreign key that matches no row") {

@@ -362,7 +362,8 @@ namespace {
 // header from header_for, then chunks. Row 7 has a string of 2.5 MiB, longer
 // than a chunk, so it crosses several.
 std::string big_string(std::size_t i) {
-    return i == 7 ? std::string((std::size_t{5} << 19), 'z') : "row number " + std::to_string(i) + " of the streamed test";
+    if (i == 7) return std::string(std::size_t{5} << 19, 'z');
+    return "row number " + std::to_string(i) + " of the streamed test";
 }
 
 std::uint64_t big_rows_bytes() {
