@@ -1,0 +1,185 @@
+#pragma once
+// Compile-time questions about a table's specs: which index covers some
+// columns, which foreign key a member is, what a lookup argument becomes.
+
+#include <relstore/detail/table_state.hpp>
+#include <relstore/schema.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+
+namespace relstore::detail {
+
+template <class T, class... Ts>
+inline constexpr std::size_t count_same = (std::size_t{std::is_same_v<T, Ts>} + ... + 0);
+
+template <class T, class... Ts>
+constexpr std::size_t index_in() {
+    std::size_t i = 0;
+    bool found = false;
+    ((found = found || std::is_same_v<T, Ts>, i += found ? 0 : 1), ...);
+    return i;
+}
+
+/// The parent table of a foreign key declared in Table (resolves relstore::self).
+template <class Fk, class Table>
+using parent_of = std::conditional_t<std::is_same_v<typename Fk::parent, self>, Table, typename Fk::parent>;
+
+template <class Spec>
+inline constexpr bool is_fk = std::is_same_v<typename Spec::spec_kind, fk_tag>;
+
+template <auto A, auto B>
+constexpr bool same_member() {
+    if constexpr (std::is_same_v<decltype(A), decltype(B)>)
+        return A == B;
+    else
+        return false;
+}
+
+template <class Columns, class Other>
+struct same_columns : std::false_type {};
+template <auto... A, auto... B>
+    requires(sizeof...(A) == sizeof...(B))
+struct same_columns<column_list<A...>, column_list<B...>>
+    : std::bool_constant<(same_member<A, B>() && ...)> {};
+
+template <class Columns, class Prefix>
+struct starts_with : std::false_type {};
+template <auto A0, auto... A, auto B0, auto... B>
+struct starts_with<column_list<A0, A...>, column_list<B0, B...>>
+    : std::bool_constant<sizeof...(B) <= sizeof...(A) &&
+                         same_member<A0, B0>() &&
+                         (sizeof...(B) == 0 || starts_with<column_list<A...>, column_list<B...>>::value)> {};
+template <auto A0, auto... A, auto B0>
+struct starts_with<column_list<A0, A...>, column_list<B0>>
+    : std::bool_constant<same_member<A0, B0>()> {};
+
+/// The first spec of Table over exactly these columns, preferring a hashed
+/// one; void when there is none.
+template <class Table, class Columns>
+struct exact_index {
+    template <class... S>
+    static auto pick(std::tuple<S...>*) {
+        constexpr bool hashed_hit[] = {(same_columns<typename S::columns, Columns>::value && S::is_hashed)..., false};
+        constexpr bool any_hit[] = {same_columns<typename S::columns, Columns>::value..., false};
+        constexpr std::size_t h = first_true(hashed_hit);
+        constexpr std::size_t a = first_true(any_hit);
+        if constexpr (h < sizeof...(S))
+            return static_cast<std::tuple_element_t<h, std::tuple<S...>>*>(nullptr);
+        else if constexpr (a < sizeof...(S))
+            return static_cast<std::tuple_element_t<a, std::tuple<S...>>*>(nullptr);
+        else
+            return static_cast<void*>(nullptr);
+    }
+    template <std::size_t N>
+    static constexpr std::size_t first_true(const bool (&b)[N]) {
+        for (std::size_t i = 0; i < N; ++i)
+            if (b[i]) return i;
+        return N;
+    }
+    using type = std::remove_pointer_t<decltype(pick(static_cast<typename Table::specs*>(nullptr)))>;
+};
+
+/// The first ordered spec of Table whose columns start with these; void when none.
+template <class Table, class Columns>
+struct ordered_prefix_index {
+    template <class... S>
+    static auto pick(std::tuple<S...>*) {
+        constexpr bool hit[] = {(!S::is_hashed && starts_with<typename S::columns, Columns>::value)..., false};
+        constexpr std::size_t i = exact_index<Table, Columns>::first_true(hit);
+        if constexpr (i < sizeof...(S))
+            return static_cast<std::tuple_element_t<i, std::tuple<S...>>*>(nullptr);
+        else
+            return static_cast<void*>(nullptr);
+    }
+    using type = std::remove_pointer_t<decltype(pick(static_cast<typename Table::specs*>(nullptr)))>;
+};
+
+/// The foreign-key spec of Table over exactly these columns; void when none.
+template <class Table, class Columns>
+struct fk_spec {
+    template <class... S>
+    static auto pick(std::tuple<S...>*) {
+        constexpr bool hit[] = {(is_fk<S> && same_columns<typename S::columns, Columns>::value)..., false};
+        constexpr std::size_t i = exact_index<Table, Columns>::first_true(hit);
+        if constexpr (i < sizeof...(S))
+            return static_cast<std::tuple_element_t<i, std::tuple<S...>>*>(nullptr);
+        else
+            return static_cast<void*>(nullptr);
+    }
+    using type = std::remove_pointer_t<decltype(pick(static_cast<typename Table::specs*>(nullptr)))>;
+};
+
+template <class F, class... S>
+constexpr void for_each_spec(std::tuple<S...>*, F&& f) {
+    (f(static_cast<S*>(nullptr)), ...);
+}
+
+/// Calls f((Spec*)nullptr) for each spec of Table.
+template <class Table, class F>
+constexpr void for_each_spec(F&& f) {
+    for_each_spec(static_cast<typename Table::specs*>(nullptr), f);
+}
+
+template <auto M0, auto... Ms>
+inline constexpr auto first_of = M0;
+
+/// Converts a lookup argument to what the index compares with: strings stay
+/// string views (no allocation), values for nullable columns are unwrapped.
+template <class Column, class Arg>
+decltype(auto) lookup_value(const Arg& a) {
+    using U = unwrap_optional_t<Column>;
+    if constexpr (std::is_same_v<U, std::string> && std::is_convertible_v<const Arg&, std::string_view>)
+        return std::string_view(a);
+    else if constexpr (std::is_same_v<Arg, Column> || std::is_same_v<Arg, U>)
+        return (a);
+    else if constexpr (std::is_same_v<Arg, std::nullopt_t>)
+        return Column(std::nullopt);  // where<&Row::nullable>(std::nullopt): the null rows
+    else
+        return U(a);
+}
+
+/// The lookup key for a columns list from arguments, one per column.
+template <class Columns>
+struct lookup;
+template <auto... Ms>
+struct lookup<column_list<Ms...>> {
+    template <class... Args>
+    static auto make(const Args&... args) {
+        static_assert(sizeof...(Args) == sizeof...(Ms), "relstore: give one value per column of the lookup");
+        if constexpr (sizeof...(Ms) == 1)
+            return lookup_value<typename member_traits<first_of<Ms...>>::value_type>(args...);
+        else
+            return std::make_tuple(lookup_value<typename member_traits<Ms>::value_type>(args)...);
+    }
+};
+
+/// Key of a parent row as a foreign key of Fk spells it, from a child row.
+template <class Fk, class ParentKey, class Row>
+ParentKey fk_value_as_parent_key(const Row& child) {
+    using traits = columns_traits<typename Fk::columns>;
+    auto v = traits::get(child);
+    if constexpr (traits::size == 1) {
+        if constexpr (is_optional_v<decltype(v)>)
+            return ParentKey(*v);
+        else
+            return ParentKey(v);
+    } else {
+        return std::apply(
+            [](const auto&... xs) {
+                return ParentKey{[](const auto& x) -> decltype(auto) {
+                    if constexpr (is_optional_v<std::decay_t<decltype(x)>>)
+                        return *x;
+                    else
+                        return x;
+                }(xs)...};
+            },
+            v);
+    }
+}
+
+}  // namespace relstore::detail
