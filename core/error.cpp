@@ -25,6 +25,7 @@ public:
         case errc::unsupported_version: return "unsupported snapshot format version";
         case errc::incompatible_platform: return "snapshot written on an incompatible platform";
         case errc::schema_mismatch: return "snapshot schema does not match the store";
+        case errc::invalid_value: return "value not allowed in its column";
         }
         return "unknown relstore error";
     }

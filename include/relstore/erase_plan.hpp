@@ -5,6 +5,7 @@
 #include <relstore/fwd.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <tuple>
 #include <unordered_set>
 #include <vector>
@@ -67,6 +68,8 @@ private:
 
     typename all_tables<typename Store::tables>::type tables_;
     std::unordered_set<const void*> visited_;
+    const void* store_ = nullptr;  // the store the plan was made on
+    std::uint64_t stamp_ = 0;      // its change count then: apply() refuses a stale plan
     std::size_t erased_ = 0;
     std::size_t nulled_ = 0;
     std::size_t blocked_ = 0;

@@ -29,6 +29,7 @@ enum class errc {
     unsupported_version,    ///< a snapshot was written by an unknown format version
     incompatible_platform,  ///< a snapshot was written with another endianness or word size
     schema_mismatch,        ///< a snapshot's schema cannot be loaded into this store
+    invalid_value,          ///< a value its column cannot hold (NaN in an indexed floating-point column)
 };
 
 }  // namespace relstore

@@ -59,7 +59,10 @@ public:
     template <class T, class... K>
     [[nodiscard]] const typename T::row_type* find(const K&... key) const {
         const auto& idx = state_of<T>().key_index();
-        auto it = idx.find(detail::lookup<typename T::key::columns>::make(key...));
+        auto k = detail::lookup<typename T::key::columns>::make(key...);
+        if (detail::any_nan(key...)) [[unlikely]]
+            return nullptr;
+        auto it = idx.find(k);
         return it == idx.end() ? nullptr : &*it;
     }
 
@@ -73,7 +76,10 @@ public:
                       "relstore: find<&Row::column>() needs a unique constraint or key on exactly those columns; "
                       "use where<>() for other columns");
         const auto& idx = state_of<T>().rows.template get<spec>();
-        auto [first, last] = idx.equal_range(detail::lookup<detail::column_list<Members...>>::make(values...));
+        auto k = detail::lookup<detail::column_list<Members...>>::make(values...);
+        if (detail::any_nan(values...)) [[unlikely]]
+            return nullptr;
+        auto [first, last] = idx.equal_range(k);
         for (; first != last; ++first) return &*first;
         return nullptr;
     }
@@ -90,15 +96,18 @@ public:
         if constexpr (!std::is_void_v<exact>) {
             const auto& idx = state_of<T>().rows.template get<exact>();
             auto [first, last] = idx.equal_range(detail::lookup<cols>::make(values...));
+            if (detail::any_nan(values...)) [[unlikely]]
+                first = last;
             return rows<decltype(first)>(first, last);
         } else if constexpr (!std::is_void_v<prefix>) {
             const auto& idx = state_of<T>().rows.template get<prefix>();
-            auto [first, last] = idx.equal_range(std::make_tuple(
-                detail::lookup_value<typename member_traits<Members>::value_type>(values)...));
+            auto [first, last] = idx.equal_range(std::make_tuple(detail::lookup_value_for<Members>(values)...));
+            if (detail::any_nan(values...)) [[unlikely]]
+                first = last;
             return rows<decltype(first)>(first, last);
         } else {
             const auto& idx = state_of<T>().key_index();
-            auto key = std::make_tuple(typename member_traits<Members>::value_type(values)...);
+            auto key = std::make_tuple(detail::column_value_for<Members>(values)...);
             auto pred = [key = std::move(key)](const typename T::row_type& r) {
                 return std::tuple<const typename member_traits<Members>::value_type&...>(r.*Members...) == key;
             };
@@ -117,13 +126,13 @@ public:
     [[nodiscard]] auto range(const Lo& lo, const Hi& hi) const {
         using T = typename Store::template table_of_row<typename member_traits<Member>::row_type>;
         using spec = ordered_spec<T, Member>;
-        using V = typename member_traits<Member>::value_type;
         const auto& idx = state_of<T>().rows.template get<spec>();
-        const auto& l = detail::lookup_value<V>(lo);
-        const auto& h = detail::lookup_value<V>(hi);
+        const auto& l = detail::lookup_value_for<Member>(lo);
+        const auto& h = detail::lookup_value_for<Member>(hi);
         // lo >= hi is an empty interval; without this check the first bound
         // would lie past the second and iterating would run off the index.
-        const bool empty = !(l < h);
+        // A NaN bound orders against nothing: no row lies between it and another.
+        const bool empty = !(l < h) || detail::any_nan(lo, hi);
         if constexpr (spec::columns::size == 1) {
             auto first = idx.lower_bound(l);
             return rows<decltype(idx.begin())>(first, empty ? first : idx.lower_bound(h));
@@ -173,16 +182,20 @@ public:
         using Parent = detail::parent_of<fk, Child>;
         using parent_key = typename detail::table_state<Parent>::key_type;
         constexpr bool by_row = std::is_same_v<typename Parent::row_type, ParentRow>;
-        static_assert(by_row || std::is_convertible_v<const ParentRow&, parent_key>,
-                      "relstore: children<>() takes a row of the table the foreign key references, or its key");
+        constexpr bool by_key = !by_row && detail::value_fits_column<parent_key, ParentRow>();
+        static_assert(by_row || by_key,
+                      "relstore: children<>() takes a row of the table the foreign key references, or a value of "
+                      "that table's key type (converted without narrowing)");
         const auto& idx = state_of<Child>().rows.template get<fk>();
         // By key, a caller that holds only the parent's key saves the lookup
         // of the parent row (a cache miss per navigation).
         auto [first, last] = [&] {
             if constexpr (by_row)
                 return idx.equal_range(lookup_parent_key<fk, Parent>(parent));
-            else
+            else if constexpr (by_key)
                 return idx.equal_range(lookup_by_parent_key<fk>(parent_key(parent)));
+            else
+                return idx.equal_range(lookup_by_parent_key<fk>(parent_key{}));  // refused above
         }();
         return rows<decltype(first)>(first, last);
     }
@@ -234,9 +247,11 @@ public:
 
     /// Works out what erasing a row would do, without doing it (the dry run).
     template <class Row>
+    /// @throws usage_error when row is not this store's stored row.
     [[nodiscard]] erase_plan<Store> plan_erase(const Row& row) const {
-        erase_plan<Store> plan;
         using T = typename Store::template table_of_row<Row>;
+        require_stored(row, "plan_erase");
+        erase_plan<Store> plan = new_plan();
         add_root<T>(plan, row);
         complete(plan);
         return plan;
@@ -244,6 +259,25 @@ public:
 
     /// The store this scope reads.
     [[nodiscard]] const Store& store_ref() const { return *checked(); }
+
+    /// True when row is one of this store's stored rows (the object a query
+    /// or insert returned), not a copy or a row of another store. One key lookup.
+    template <class Row>
+    [[nodiscard]] bool holds(const Row& row) const {
+        using T = typename Store::template table_of_row<Row>;
+        const auto& idx = state_of<T>().key_index();
+        const auto it = idx.find(detail::table_state<T>::key_of(row));
+        return it != idx.end() && &*it == &row;
+    }
+
+    /// Throws usage_error naming the verb, the table and the key unless row
+    /// is this store's stored row (see holds()). Every write verb that takes
+    /// a row calls it.
+    template <class Row>
+    void require_stored(const Row& row, const char* verb) const {
+        if (!holds(row)) [[unlikely]]
+            throw_not_stored(row, verb);
+    }
 
 protected:
     friend Store;
@@ -339,6 +373,35 @@ protected:
             return (key, ...);
         else
             return std::make_tuple(key...);
+    }
+
+    erase_plan<Store> new_plan() const {
+        erase_plan<Store> plan;
+        plan.store_ = checked();
+        plan.stamp_ = checked()->changes_;
+        return plan;
+    }
+
+    /// Write verbs take the stored row itself: its address is how the
+    /// containers find the node, so a copy (`auto r = q.get<...>()`) or a row
+    /// of another store would be written through as if it were one (a lost
+    /// update, a corrupted index, another store's row erased).
+    template <class Row>
+    [[noreturn]] void throw_not_stored(const Row& row, const char* verb) const {
+        using T = typename Store::template table_of_row<Row>;
+        const auto& idx = state_of<T>().key_index();
+        const auto key = detail::table_state<T>::key_of(row);
+        const auto it = idx.find(key);
+        using key_traits = detail::columns_traits<typename T::key::columns>;
+        const std::string where = std::string(T::name) + "." + key_traits::names() + " = " + detail::display(key);
+        throw usage_error(std::string("relstore: ") + verb + "() takes the row stored in this store, and was given " +
+                          (it == idx.end() ? "a row of " + std::string(T::name) + " (" + where +
+                                                 ") that this store does not hold (a copy of an erased row, or a "
+                                                 "row of another store)"
+                                           : "another object with the key of the stored row " + where +
+                                                 " (a copy: `auto r = q.get<...>(...)` copies, `const auto& r` "
+                                                 "does not; or a row of another store)") +
+                          "; pass the reference the store returned, or use the key");
     }
 
     template <class T>

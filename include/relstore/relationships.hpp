@@ -118,15 +118,18 @@ struct link_changes {
 /// Links `from` to `to` by inserting an association row whose FromFk holds
 /// from's key and ToFk to's key; the other columns come from `extra` (an
 /// association object's role, position, ...). Returns the stored link.
-/// @throws constraint_error errc::foreign_key_violation when either row is not
-/// stored; errc::duplicate_key / unique_violation when the association table's
-/// key or a unique constraint already holds that link. The store is unchanged.
+/// @throws usage_error when either row is not this store's stored row (a copy,
+/// a row of another store); constraint_error errc::duplicate_key /
+/// unique_violation when the association table's key or a unique constraint
+/// already holds that link. The store is unchanged.
 template <auto FromFk, auto ToFk, class Store>
 const typename detail::association<Store, FromFk, ToFk>::row& link(
     transaction<Store>& tx, const typename detail::association<Store, FromFk, ToFk>::from_row& from,
     const typename detail::association<Store, FromFk, ToFk>::to_row& to,
     typename detail::association<Store, FromFk, ToFk>::row extra = {}) {
     using assoc = detail::association<Store, FromFk, ToFk>;
+    tx.require_stored(from, "link");
+    tx.require_stored(to, "link");
     extra.*FromFk = detail::table_state<typename assoc::from::parent>::key_of(from);
     extra.*ToFk = detail::table_state<typename assoc::to::parent>::key_of(to);
     return tx.template insert<typename assoc::table>(std::move(extra));
@@ -177,11 +180,14 @@ template <auto FromFk, auto ToFk, class Store>
 
 /// Removes every link between `from` and `to` (one, when the pair is a key);
 /// returns how many association rows were erased, 0 when none existed.
-/// All or nothing. @throws constraint_error when an erased link is itself
-/// referenced by a restricting key.
+/// All or nothing. @throws usage_error when either row is not this store's
+/// stored row; constraint_error when an erased link is itself referenced by a
+/// restricting key.
 template <auto FromFk, auto ToFk, class Store>
 std::size_t unlink(transaction<Store>& tx, const typename detail::association<Store, FromFk, ToFk>::from_row& from,
                    const typename detail::association<Store, FromFk, ToFk>::to_row& to) {
+    tx.require_stored(from, "unlink");
+    tx.require_stored(to, "unlink");
     std::size_t n = 0;
     auto sp = tx.savepoint();
     while (const auto* l = find_link<FromFk, ToFk>(tx, from, to)) {
@@ -197,6 +203,7 @@ std::size_t unlink(transaction<Store>& tx, const typename detail::association<St
 template <auto FromFk, auto ToFk, class Store>
 std::size_t unlink_all(transaction<Store>& tx,
                        const typename detail::association<Store, FromFk, ToFk>::from_row& from) {
+    tx.require_stored(from, "unlink_all");
     std::size_t n = 0;
     auto sp = tx.savepoint();
     while (const auto* l = tx.template children<FromFk>(from).first()) {
@@ -215,7 +222,8 @@ std::size_t unlink_all(transaction<Store>& tx,
 /// listed twice is linked once.
 /// Costs O((k + t) log n) for k existing links and t targets; allocates two
 /// vectors of t keys and one of k pointers.
-/// @throws constraint_error (a target not stored, ...); nothing changes.
+/// @throws usage_error when `from` or a target is not this store's stored
+/// row; constraint_error as link() and erase(); nothing changes.
 template <auto FromFk, auto ToFk, class Store, std::ranges::forward_range R>
 link_changes set_links(transaction<Store>& tx, const typename detail::association<Store, FromFk, ToFk>::from_row& from,
                        R&& targets) {
@@ -227,8 +235,12 @@ link_changes set_links(transaction<Store>& tx, const typename detail::associatio
                   "relstore: set_links() takes rows (or pointers to rows) of the table the second foreign key "
                   "references");
 
+    tx.require_stored(from, "set_links");
     std::vector<key_type> wanted;
-    for (auto&& t : targets) wanted.push_back(detail::table_state<to_table>::key_of(detail::as_row(t)));
+    for (auto&& t : targets) {
+        tx.require_stored(detail::as_row(t), "set_links");
+        wanted.push_back(detail::table_state<to_table>::key_of(detail::as_row(t)));
+    }
     std::vector<key_type> sorted = wanted;
     std::ranges::sort(sorted);
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -82,10 +83,8 @@ public:
     /// (taking the locks would deadlock).
     void swap_contents(store& other) {
         if (this == &other) return;
-        const auto& held = detail::read_scopes_held();
         for (const store* s : {this, &other}) {
-            if (s->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
-                std::find(held.begin(), held.end(), s) != held.end())
+            if (s->held_by_this_thread())
                 detail::throw_usage(
                     "relstore: this thread holds a read scope or the transaction of a store whose contents are "
                     "being replaced (e.g. by load); end that scope first (waiting would deadlock)");
@@ -134,7 +133,18 @@ private:
         }(Fk{}, Pk{});
     }
 
+    /// True when this thread holds a read scope or the write transaction of
+    /// this store (read scopes are recorded by the mutex they lock).
+    bool held_by_this_thread() const {
+        const auto& held = detail::read_scopes_held();
+        return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
+               std::find(held.begin(), held.end(), &mutex_) != held.end();
+    }
+
     std::tuple<detail::table_state<Tables>...> tables_;
+    /// Counts changes (under the write lock), so that an erase plan can tell
+    /// whether the store changed since it was made.
+    std::uint64_t changes_ = 0;
     mutable std::shared_mutex mutex_;
     /// Held by a writer while it waits for mutex_, and passed through by new
     /// readers: the platform's shared_mutex may prefer readers (glibc does),

@@ -110,12 +110,14 @@ public:
             auto& key_field = key_member<T>(row);
             if (key_field == typename state::key_type{}) key_field = st.next_key;
         }
+        check_values<T>(row);
         check_references<T>(row, nullptr);
         check_nullable_uniques<T>(row, nullptr);
         st.reserve_log(1);
         auto [it, inserted] = st.rows.insert(std::move(row));
         if (!inserted) throw_unique_clash<T>(row, nullptr);
         st.log_inserted(state::key_of(*it));
+        touch();
         if constexpr (T::key::is_auto) {
             const auto key = state::key_of(*it);
             // The counter stops at the largest key (no overflow): an auto
@@ -141,32 +143,24 @@ public:
 
     /// Changes a stored row through fn(Row&), keeping every index right.
     /// The primary key cannot change. Returns the stored row.
-    /// @throws constraint_error (unique, foreign key, cycle, key change); the row is unchanged.
+    /// @throws usage_error when row is not this store's stored row (a copy,
+    /// a row of another store); constraint_error (unique, foreign key, cycle,
+    /// key change, NaN in an indexed column); the row is unchanged.
     template <class Row, class F>
     const Row& update(const Row& row, F&& fn) {
         using T = typename Store::template table_of_row<Row>;
-        using state = detail::table_state<T>;
         mut();
-        Row changed = row;
-        std::forward<F>(fn)(changed);
-        if (!(state::key_of(changed) == state::key_of(row)))
-            throw constraint_error(errc::key_changed, std::string(T::name),
-                                   detail::columns_traits<typename T::key::columns>::names(),
-                                   std::string(T::name) + "." + detail::columns_traits<typename T::key::columns>::names() +
-                                       " = " + detail::display(state::key_of(row)) +
-                                       " cannot be changed by update (erase and insert instead)");
-        check_references<T>(changed, &row);
-        check_nullable_uniques<T>(changed, &row);
-        replace_logged<T>(row, std::move(changed));
-        return row;
+        this->require_stored(row, "update");
+        return update_stored<T>(row, std::forward<F>(fn));
     }
 
     /// Sets one column of a stored row: `tx.set<&Post::title>(post, "New")`.
     /// A column that no key, index or foreign key covers is changed in place
     /// and only its old value is logged, not a copy of the row (in W8, about
     /// 2.5 times the rate of update() for a new title); any other column goes through
-    /// update() with all its checks. Returns the stored row.
-    /// @throws constraint_error as update() does; the row is unchanged.
+    /// update() with all its checks. The value must have the column's type or
+    /// convert to it without narrowing. Returns the stored row.
+    /// @throws usage_error and constraint_error as update() does; the row is unchanged.
     template <auto Member, class V>
     const typename member_traits<Member>::row_type& set(
         const typename member_traits<Member>::row_type& row, V&& value) {
@@ -178,16 +172,20 @@ public:
                       "relstore: set<&Row::column>: the column is not listed in the row type's RELSTORE_FIELDS");
         static_assert(std::is_constructible_v<Value, V&&>, "relstore: set<&Row::column>: the value does not convert "
                                                            "to the column's type");
+        static_assert(!std::is_constructible_v<Value, V&&> || detail::value_check<Member, V>::ok);
+        mut();
+        this->require_stored(row, "set");
         if constexpr (column_indexed<T, Member>() || !std::is_nothrow_move_constructible_v<Value> ||
                       !std::is_nothrow_move_assignable_v<Value>) {
-            return update(row, [&](Row& r) { r.*Member = Value(std::forward<V>(value)); });
+            return update_stored<T>(row, [&](Row& r) { r.*Member = Value(std::forward<V>(value)); });
         } else {
-            auto& st = mut()->template state<T>();
+            auto& st = db_mut_->template state<T>();
             Value fresh(std::forward<V>(value));  // may throw: nothing is changed yet
             st.template reserve_column<field>();
             auto& stored = const_cast<Row&>(row);
             st.template log_column<field>(stored);
             stored.*Member = std::move(fresh);
+            touch();
             return row;
         }
     }
@@ -196,16 +194,83 @@ public:
     /// @throws not_found_error when there is none.
     template <class T, class K, class F>
     const typename T::row_type& update(const K& key, F&& fn) {
-        return update(this->template get<T>(key), std::forward<F>(fn));
+        mut();
+        return update_stored<T>(this->template get<T>(key), std::forward<F>(fn));
     }
 
     /// Erases a stored row and applies every referential action (cascade,
     /// set null, association links) in one step; returns the number of rows
-    /// erased. @throws constraint_error when restricting rows exist; nothing changes.
+    /// erased. @throws usage_error when row is not this store's stored row;
+    /// constraint_error when restricting rows exist; nothing changes.
     template <class Row>
     std::size_t erase(const Row& row) {
         using T = typename Store::template table_of_row<Row>;
         mut();
+        this->require_stored(row, "erase");
+        return erase_stored<T>(row);
+    }
+
+    /// Erases the row of T with this key; returns the number of rows erased
+    /// (0 when there is no such row).
+    template <class T, class... K>
+    std::size_t erase(const K&... key) {
+        mut();
+        if (const auto* row = this->template find<T>(key...)) return erase_stored<T>(*row);
+        return 0;
+    }
+
+    /// Erases every row of T, with the referential actions of each.
+    template <class T>
+    std::size_t clear() {
+        mut();
+        erase_plan<Store> plan = this->new_plan();
+        for (const auto& r : this->template all<T>()) this->template add_root<T>(plan, r);
+        this->complete(plan);
+        return apply_plan(plan);
+    }
+
+    /// Applies a plan made by plan_erase() on this store since its last
+    /// change (in this transaction before any other write, or in a read
+    /// scope with no commit since).
+    /// @throws usage_error when the plan is stale or of another store (its
+    /// rows may be gone); constraint_error when the plan is blocked.
+    std::size_t apply(const erase_plan<Store>& plan) {
+        mut();
+        if (plan.store_ != db_mut_ || plan.stamp_ != db_mut_->changes_) [[unlikely]]
+            detail::throw_usage(plan.store_ != db_mut_
+                                    ? "relstore: apply(plan) was given an erase plan made on another store"
+                                    : "relstore: apply(plan) was given a stale erase plan: the store changed since "
+                                      "plan_erase() made it, so its rows may be gone; make the plan again");
+        return apply_plan(plan);
+    }
+
+private:
+    friend Store;
+    friend class relstore::savepoint<Store>;
+
+    /// update(row, fn) once row is known to be a stored row of T.
+    template <class T, class F>
+    const typename T::row_type& update_stored(const typename T::row_type& row, F&& fn) {
+        using Row = typename T::row_type;
+        using state = detail::table_state<T>;
+        Row changed = row;
+        std::forward<F>(fn)(changed);
+        if (!(state::key_of(changed) == state::key_of(row)))
+            throw constraint_error(errc::key_changed, std::string(T::name),
+                                   detail::columns_traits<typename T::key::columns>::names(),
+                                   std::string(T::name) + "." + detail::columns_traits<typename T::key::columns>::names() +
+                                       " = " + detail::display(state::key_of(row)) +
+                                       " cannot be changed by update (erase and insert instead)");
+        check_values<T>(changed);
+        check_references<T>(changed, &row);
+        check_nullable_uniques<T>(changed, &row);
+        replace_logged<T>(row, std::move(changed));
+        return row;
+    }
+
+    /// erase(row) once row is known to be a stored row of T.
+    template <class T>
+    std::size_t erase_stored(const typename T::row_type& row) {
         if constexpr (!referenced<T>()) {
             erase_one<T>(row);
             return 1;
@@ -234,33 +299,15 @@ public:
             sp.release();
             return n + 1;
         } else {
-            auto plan = this->plan_erase(row);
-            return apply(plan);
+            erase_plan<Store> plan = this->new_plan();
+            this->template add_root<T>(plan, row);
+            this->complete(plan);
+            return apply_plan(plan);
         }
     }
 
-    /// Erases the row of T with this key; returns the number of rows erased
-    /// (0 when there is no such row).
-    template <class T, class... K>
-    std::size_t erase(const K&... key) {
-        if (const auto* row = this->template find<T>(key...)) return erase(*row);
-        return 0;
-    }
-
-    /// Erases every row of T, with the referential actions of each.
-    template <class T>
-    std::size_t clear() {
-        mut();
-        erase_plan<Store> plan;
-        for (const auto& r : this->template all<T>()) this->template add_root<T>(plan, r);
-        this->complete(plan);
-        return apply(plan);
-    }
-
-    /// Applies a plan made by plan_erase() in this transaction, before any
-    /// other change. @throws constraint_error when the plan is blocked.
-    std::size_t apply(const erase_plan<Store>& plan) {
-        mut();
+    /// Applies a plan known to be current for this store.
+    std::size_t apply_plan(const erase_plan<Store>& plan) {
         if (!plan.allowed()) throw_restricted(plan);
         auto sp = savepoint();
         // Nulls first: a nulled row is never also erased (the plan excludes it).
@@ -276,9 +323,9 @@ public:
         return plan.erased_count();
     }
 
-private:
-    friend Store;
-    friend class relstore::savepoint<Store>;
+    /// Counts a change of the store, so that an erase plan made before it is
+    /// known to be stale.
+    void touch() noexcept { ++db_mut_->changes_; }
 
     explicit transaction(Store* db) : base(db, std::defer_lock), db_mut_(db) {
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())
@@ -321,6 +368,7 @@ private:
 
     void rollback_to_depth(std::size_t depth) noexcept {
         if (!db_mut_ || depth >= marks_.size()) return;
+        touch();
         auto& m = marks_[depth];
         std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, m); },
                    db_mut_->tables_);
@@ -438,6 +486,17 @@ private:
         }
     }
 
+    /// Values no column may hold: NaN in a column a key or index covers.
+    template <class T>
+    static void check_values(const typename T::row_type& row) {
+        const std::string_view col = detail::indexed_nan_column<T>(row);
+        if (!col.empty()) [[unlikely]]
+            throw constraint_error(errc::invalid_value, std::string(T::name), std::string(col),
+                                   where_text<T>(col, "NaN") +
+                                       ": an indexed column cannot hold NaN (it equals nothing and orders against "
+                                       "nothing, so the index would find wrong rows)");
+    }
+
     /// Unique specs over nullable columns are plain indexes (null must not
     /// clash with null), so their uniqueness is checked here.
     template <class T>
@@ -498,6 +557,7 @@ private:
             using std::swap;
             swap(const_cast<typename T::row_type&>(row), changed);
             st.log_replaced(std::move(changed));  // now the old row
+            touch();
         } else {
             // replace(), not modify(): for an index whose key changed it
             // unlinks and relinks directly, where modify() would first walk
@@ -506,6 +566,7 @@ private:
             if (!st.rows.replace(st.rows.iterator_to(row), std::move(changed)))
                 throw_unique_clash<T>(changed, &row);  // changed is intact on failure
             st.log_replaced(std::move(old));
+            touch();
         }
     }
 
@@ -514,6 +575,7 @@ private:
         auto& st = db_mut_->template state<T>();
         st.reserve_extract();
         st.log_extracted(st.rows.extract(st.rows.iterator_to(row)));
+        touch();
     }
 
     template <class C>

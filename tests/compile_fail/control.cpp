@@ -19,6 +19,19 @@ int main() {
     (void)tx.range<&User::age>(1, 99);
     (void)tx.order_by<&User::age>();
     tx.set<&User::age>(u, 31);
+    // Values of the column's type, or that convert to it without narrowing.
+    (void)tx.get<users>(1);                       // int to std::int64_t
+    (void)tx.find<users>(std::int64_t{1});
+    (void)tx.where<&User::age>(std::int16_t{30});  // widening
+    (void)tx.where<&User::name>(std::string_view("ann"));
+    (void)tx.where<&User::name>(std::string("ann"));
+    (void)tx.where<&Post::editor_id>(std::nullopt);
+    (void)tx.where<&Post::editor_id>(std::optional<std::int64_t>(1));
+    (void)tx.where<&Post::editor_id>(1);
+    (void)tx.exists<&User::age>(30);
+    (void)tx.children<&Post::author_id>(u.id);
+    tx.update<users>(1, [](User&) {});
+    tx.erase<users>(2);
     tx.set<&Post::title>(p, "hello again");
     tx.erase(u);
     tx.commit();

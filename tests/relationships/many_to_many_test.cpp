@@ -122,19 +122,38 @@ TEST_CASE("a duplicate link is refused by the association table's key", "[relati
     CHECK(rs::count_links<author_of, book_of>(tx, a1) == 1);
 }
 
-TEST_CASE("a link to a row that is not stored is a foreign-key error", "[relationship][many-to-many][integrity]") {
+TEST_CASE("linking a row this store does not hold is a usage error, and nothing is linked",
+          "[relationship][many-to-many][integrity][usage]") {
     shelf s;
     auto tx = s.db.write();
     const Author& a1 = tx.get<authors>(s.a1);
     const Book ghost{.id = 99, .title = "never inserted"};
+    const Book copy = tx.get<books>(s.b1);  // a copy of a stored row
 
-    auto e = constraint_error_from([&] { rs::link<author_of, book_of>(tx, a1, ghost); });
+    auto usage_message = [&](auto call) {
+        try {
+            call();
+        } catch (const rs::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no usage_error");
+    };
+    CHECK_THAT(usage_message([&] { rs::link<author_of, book_of>(tx, a1, ghost); }),
+               Catch::Matchers::Contains("a row of books (books.id = 99) that this store does not hold"));
+    CHECK_THAT(usage_message([&] { rs::link<author_of, book_of>(tx, a1, copy); }),
+               Catch::Matchers::Contains("another object with the key of the stored row books.id = " +
+                                         std::to_string(s.b1)));
+    CHECK_THAT(usage_message([&] { rs::unlink<author_of, book_of>(tx, a1, copy); }),
+               Catch::Matchers::StartsWith("relstore: unlink() takes the row stored in this store"));
+    CHECK(tx.count<authors_books>() == 0);
+    CHECK_FALSE(rs::is_linked<author_of, book_of>(tx, a1, ghost));
+
+    // The association row itself still has its foreign keys checked.
+    auto e = constraint_error_from([&] { tx.insert(AuthorBook{s.a1, 99}); });
     CHECK(e.code() == rs::make_error_code(rs::errc::foreign_key_violation));
     CHECK(e.table() == "authors_books");
     CHECK(e.columns() == "book_id");
     CHECK_THAT(e.what(), Catch::Matchers::StartsWith("authors_books.book_id = 99 references no row in books"));
-    CHECK(tx.count<authors_books>() == 0);
-    CHECK_FALSE(rs::is_linked<author_of, book_of>(tx, a1, ghost));
 }
 
 TEST_CASE("set_links replaces a row's whole set of links in one step", "[relationship][many-to-many][set_links]") {
@@ -176,11 +195,9 @@ TEST_CASE("set_links replaces a row's whole set of links in one step", "[relatio
         CHECK(rs::set_links<book_of, author_of>(tx, b1, ptrs) == rs::link_changes{1, 1});
         CHECK(rs::set_links<book_of, author_of>(tx, b1, tx.all<authors>()) == rs::link_changes{2, 0});
     }
-    SECTION("a target that is not stored undoes the whole replacement") {
+    SECTION("a target that is not stored is refused and nothing is replaced") {
         const Author ghost{.id = 77, .name = "ghost"};
-        auto e = constraint_error_from([&] { rs::set_links<book_of, author_of>(tx, b1, {&a3, &ghost}); });
-        CHECK(e.code() == rs::make_error_code(rs::errc::foreign_key_violation));
-        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("authors_books.author_id = 77 references no row in authors"));
+        CHECK_THROWS_AS((rs::set_links<book_of, author_of>(tx, b1, {&a3, &ghost})), rs::usage_error);
         CHECK(names(tx.linked<book_of, author_of>(b1)) == std::vector<std::string>{"Naruto Uzumaki", "Sasuke Uchiha"});
         CHECK(tx.linked<author_of, book_of>(a3).empty());
     }

@@ -128,6 +128,47 @@ constexpr void for_each_spec(F&& f) {
 template <auto M0, auto... Ms>
 inline constexpr auto first_of = M0;
 
+/// True when a value of type Arg may stand for a value of column type Column
+/// in a lookup or a set(): the column's own type, or one that converts to it
+/// without narrowing (a string column takes anything that converts to
+/// std::string_view; bool and enums take only themselves; a nullable column
+/// also takes std::nullopt and its own optional). Anything else is a mistake
+/// the compiler would otherwise let through: a pointer turned into an integer
+/// ("abc" for an integer key), 30.9 silently matching 30.
+template <class Column, class Arg>
+constexpr bool value_fits_column() {
+    using A = std::remove_cvref_t<Arg>;
+    using U = unwrap_optional_t<Column>;
+    if constexpr (std::is_same_v<A, Column> || std::is_same_v<A, U>) {
+        return true;
+    } else if constexpr (std::is_same_v<A, std::nullopt_t>) {
+        return is_optional_v<Column>;
+    } else if constexpr (is_optional_v<A>) {
+        return is_optional_v<Column> && value_fits_column<U, typename A::value_type>();
+    } else if constexpr (std::is_same_v<U, std::string>) {
+        return std::is_convertible_v<const A&, std::string_view> && !std::is_same_v<A, std::nullptr_t>;
+    } else if constexpr (std::is_same_v<U, bool> || std::is_same_v<A, bool> || std::is_enum_v<U> ||
+                         std::is_enum_v<A>) {
+        return false;  // only themselves, handled above
+    } else if constexpr (std::is_arithmetic_v<U> && std::is_arithmetic_v<A>) {
+        return requires(A a) { U{a}; };  // brace initialization refuses narrowing
+    } else {
+        return std::is_convertible_v<const A&, U>;
+    }
+}
+
+/// Checks one value given for column Member. The static_assert lives in a
+/// class template so that the compiler's message names the column and the
+/// value's type: "In instantiation of 'value_check<&User::age, double>'".
+template <auto Member, class Arg>
+struct value_check {
+    static constexpr bool ok = value_fits_column<typename member_traits<Member>::value_type, Arg>();
+    static_assert(ok,
+                  "relstore: a value given for a column must have the column's type or convert to it without "
+                  "narrowing (a string column takes anything convertible to std::string_view; bool and enum "
+                  "columns take only their own type); convert it first, e.g. std::int16_t{5} or 5u");
+};
+
 /// Converts a lookup argument to what the index compares with: strings stay
 /// string views (no allocation), values for nullable columns are unwrapped.
 template <class Column, class Arg>
@@ -139,8 +180,41 @@ decltype(auto) lookup_value(const Arg& a) {
         return (a);
     else if constexpr (std::is_same_v<Arg, std::nullopt_t>)
         return Column(std::nullopt);  // where<&Row::nullable>(std::nullopt): the null rows
+    else if constexpr (is_optional_v<Arg>)
+        return a ? Column(U(*a)) : Column(std::nullopt);
     else
         return U(a);
+}
+
+/// lookup_value for column Member, after checking the argument's type. A
+/// value that fails the check is not converted, so that the check's sentence
+/// is the only error the compiler prints.
+template <auto Member, class Arg>
+decltype(auto) lookup_value_for(const Arg& a) {
+    using V = typename member_traits<Member>::value_type;
+    if constexpr (value_check<Member, Arg>::ok)
+        return lookup_value<V>(a);
+    else
+        return unwrap_optional_t<V>{};
+}
+
+/// A value converted to column Member's type, after checking its type (as
+/// lookup_value_for).
+template <auto Member, class Arg>
+auto column_value_for(const Arg& a) {
+    using V = typename member_traits<Member>::value_type;
+    if constexpr (value_check<Member, Arg>::ok)
+        return V(a);
+    else
+        return V{};
+}
+
+/// True when any lookup argument is NaN: NaN equals no stored value, and an
+/// ordered index asked for it answers with every row (NaN is neither below
+/// nor above anything), so such a lookup finds nothing by definition.
+template <class... Args>
+bool any_nan(const Args&... args) noexcept {
+    return (is_nan_value(args) || ...);
 }
 
 /// The lookup key for a columns list from arguments, one per column.
@@ -152,9 +226,9 @@ struct lookup<column_list<Ms...>> {
     static auto make(const Args&... args) {
         static_assert(sizeof...(Args) == sizeof...(Ms), "relstore: give one value per column of the lookup");
         if constexpr (sizeof...(Ms) == 1)
-            return lookup_value<typename member_traits<first_of<Ms...>>::value_type>(args...);
+            return lookup_value_for<first_of<Ms...>>(args...);
         else
-            return std::make_tuple(lookup_value<typename member_traits<Ms>::value_type>(args)...);
+            return std::make_tuple(lookup_value_for<Ms>(args)...);
     }
 };
 

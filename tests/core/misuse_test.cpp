@@ -1,0 +1,286 @@
+// Misuse of the API is an error, never undefined behaviour: write verbs given
+// something other than this store's stored row, stale erase plans, scopes
+// that would wait for their own thread, NaN in an indexed column.
+#include "checks.hpp"
+#include "shop.hpp"
+
+#include <relstore/snapshot.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+using namespace shop;
+using relstore::errc;
+using relstore_test::refused;
+using relstore_test::refused_with;
+
+namespace {
+
+struct filled {
+    shop::store db;
+    filled() { shop::fill(db); }
+};
+
+/// The message of the usage_error call throws, checking that the store seen
+/// through scope is unchanged by it.
+template <class Scope, class Call>
+std::string usage_message(const Scope& scope, Call&& call) {
+    auto e = refused<relstore::usage_error>(scope, std::forward<Call>(call));
+    return e ? std::string(e->what()) : std::string("(no usage_error)");
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(filled, "a write verb given a copy of a stored row is a usage error and changes nothing",
+                 "[core][misuse][identity]") {
+    auto tx = db.write();
+    const Customer copy = tx.get<customers>(1);  // what `auto c = tx.get<...>(1)` makes
+    const std::string names_row = "another object with the key of the stored row customers.id = 1";
+
+    SECTION("update") {
+        const auto what = usage_message(tx, [&] { tx.update(copy, [](Customer& c) { c.note = "lost"; }); });
+        CHECK_THAT(what, Catch::StartsWith("relstore: update() takes the row stored in this store"));
+        CHECK_THAT(what, Catch::Contains(names_row));
+    }
+    SECTION("update of an indexed column (would corrupt the index)") {
+        CHECK_THAT(usage_message(tx, [&] { tx.update(copy, [](Customer& c) { c.age = 99; }); }),
+                   Catch::Contains(names_row));
+        CHECK(tx.where<&Customer::age>(99).empty());
+    }
+    SECTION("set of a column no index covers, and of an indexed one") {
+        CHECK_THAT(usage_message(tx, [&] { tx.set<&Customer::note>(copy, "lost"); }),
+                   Catch::StartsWith("relstore: set() takes the row stored in this store"));
+        CHECK_THAT(usage_message(tx, [&] { tx.set<&Customer::city>(copy, "Paris"); }), Catch::Contains(names_row));
+    }
+    SECTION("erase and plan_erase") {
+        CHECK_THAT(usage_message(tx, [&] { tx.erase(copy); }),
+                   Catch::StartsWith("relstore: erase() takes the row stored in this store"));
+        CHECK_THAT(usage_message(tx, [&] { (void)tx.plan_erase(copy); }),
+                   Catch::StartsWith("relstore: plan_erase() takes the row stored in this store"));
+    }
+    SECTION("the copy of a row erased since") {
+        const Customer gone = tx.get<customers>(2);
+        tx.erase<customers>(2);
+        CHECK_THAT(usage_message(tx, [&] { tx.update(gone, [](Customer& c) { c.note = "x"; }); }),
+                   Catch::Contains("a row of customers (customers.id = 2) that this store does not hold"));
+    }
+    SECTION("the stored row itself is accepted") {
+        const Customer& stored = tx.get<customers>(1);
+        CHECK(tx.holds(stored));
+        CHECK_FALSE(tx.holds(copy));
+        tx.set<&Customer::age>(stored, 37);
+        CHECK(tx.where<&Customer::age>(37).first() == &stored);
+    }
+}
+
+TEST_CASE_METHOD(filled, "a write verb given a row of another store is a usage error and changes neither store",
+                 "[core][misuse][identity]") {
+    shop::store other;
+    shop::fill(other);
+    auto theirs_tx = other.write();
+    const Customer& theirs = theirs_tx.get<customers>(2);
+    {
+        auto tx = db.write();
+        CHECK_THAT(usage_message(tx, [&] { tx.erase(theirs); }),
+                   Catch::Contains("another object with the key of the stored row customers.id = 2"));
+        CHECK_THAT(usage_message(tx, [&] { tx.update(theirs, [](Customer& c) { c.age = 1; }); }),
+                   Catch::Contains("customers.id = 2"));
+    }
+    CHECK(db.read().find<customers>(2) != nullptr);
+    CHECK(theirs_tx.holds(theirs));
+    CHECK(theirs.age == 41);
+}
+
+TEST_CASE_METHOD(filled, "an erase plan is applied only to the store and the state it was made on",
+                 "[core][misuse][plan]") {
+    auto tx = db.write();
+    const Tag& sale = tx.get<tags>(1);
+    SECTION("a plan made before another change is stale") {
+        auto plan = tx.plan_erase(sale);
+        tx.insert(Tag{0, "fresh"});
+        CHECK_THAT(usage_message(tx, [&] { tx.apply(plan); }), Catch::Contains("stale erase plan"));
+    }
+    SECTION("a plan made before a rolled-back savepoint is stale") {
+        auto plan = tx.plan_erase(sale);
+        {
+            auto sp = tx.savepoint();
+            tx.insert(Tag{0, "fresh"});
+        }
+        CHECK_THAT(usage_message(tx, [&] { tx.apply(plan); }), Catch::Contains("stale erase plan"));
+    }
+    SECTION("a plan made on another store is refused") {
+        shop::store other;
+        shop::fill(other);
+        auto plan = other.read().plan_erase(other.read().get<tags>(1));
+        CHECK_THAT(usage_message(tx, [&] { tx.apply(plan); }), Catch::Contains("erase plan made on another store"));
+    }
+    SECTION("a fresh plan applies") {
+        auto plan = tx.plan_erase(sale);
+        CHECK(tx.apply(plan) == 1);
+        CHECK(tx.find<tags>(1) == nullptr);
+    }
+}
+
+TEST_CASE("a plan made in a read scope applies in the next transaction when nothing committed in between",
+          "[core][misuse][plan]") {
+    shop::store db;
+    shop::fill(db);
+    auto plan = [&] {
+        auto q = db.read();
+        return q.plan_erase(q.get<tags>(2));
+    }();
+    auto tx = db.write();
+    CHECK(tx.apply(plan) == 1);
+}
+
+namespace {
+
+/// Runs op on a thread of its own, which first opens the scope `held`; the
+/// test fails (and the process ends, since the thread cannot be joined) if
+/// op neither returns nor throws within 10 s. Returns "ok", "usage_error"
+/// or another error's text.
+std::string on_one_thread(shop::store& db, shop::store& other, const std::string& held, const std::string& op,
+                          const std::filesystem::path& file) {
+    std::packaged_task<std::string()> task([&]() -> std::string {
+        std::optional<relstore::reader<shop::store>> read_scope;
+        std::optional<relstore::transaction<shop::store>> write_scope;
+        if (held == "read")
+            read_scope.emplace(db.read());
+        else
+            write_scope.emplace(db.write());
+        try {
+            if (op == "read")
+                (void)db.read();
+            else if (op == "write")
+                (void)db.write();
+            else if (op == "load")
+                (void)relstore::load(db, file);
+            else if (op == "save")
+                relstore::save(db, file);
+            else if (op == "swap_contents")
+                db.swap_contents(other);
+            else if (op == "swap_contents of the other store")
+                other.swap_contents(db);
+            return "ok";
+        } catch (const relstore::usage_error&) {
+            return "usage_error";
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+    });
+    auto result = task.get_future();
+    std::thread worker(std::move(task));
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        std::fprintf(stderr, "FAILED: holding a %s scope, %s did not return within 10 s (a deadlock)\n", held.c_str(),
+                     op.c_str());
+        std::_Exit(1);
+    }
+    worker.join();
+    return result.get();
+}
+
+}  // namespace
+
+TEST_CASE("every operation on a thread that holds a scope returns or throws usage_error, never waits for itself",
+          "[core][misuse][scopes]") {
+    shop::store db;
+    shop::store other;
+    shop::fill(db);
+    const auto file = std::filesystem::temp_directory_path() / ("relstore-scopes-" + std::to_string(::getpid()));
+    relstore::save(db, file);
+
+    struct expectation {
+        const char* held;
+        const char* op;
+        const char* outcome;
+    };
+    // A thread holding a read scope may read again (and so save); anything
+    // that needs the exclusive lock would wait for the thread itself.
+    const expectation table[] = {
+        {"read", "read", "ok"},
+        {"read", "write", "usage_error"},
+        {"read", "load", "usage_error"},
+        {"read", "save", "ok"},
+        {"read", "swap_contents", "usage_error"},
+        {"read", "swap_contents of the other store", "usage_error"},
+        {"write", "read", "usage_error"},
+        {"write", "write", "usage_error"},
+        {"write", "load", "usage_error"},
+        {"write", "save", "usage_error"},
+        {"write", "swap_contents", "usage_error"},
+        {"write", "swap_contents of the other store", "usage_error"},
+    };
+    for (const auto& e : table) {
+        INFO("holding a " << e.held << " scope, " << e.op);
+        CHECK(on_one_thread(db, other, e.held, e.op, file) == e.outcome);
+    }
+    CHECK(db.read().count<customers>() == 4);  // nothing was swapped or loaded
+    CHECK(other.read().count<customers>() == 0);
+    std::filesystem::remove(file);
+}
+
+namespace {
+
+struct Reading {
+    std::int64_t id{};
+    double value{};
+    std::optional<double> calibrated;
+    double unindexed{};
+};
+RELSTORE_FIELDS(Reading, id, value, calibrated, unindexed)
+
+using readings = relstore::table<"readings", Reading, relstore::auto_key<&Reading::id>,
+                                 relstore::ordered<&Reading::value>, relstore::index<&Reading::calibrated>>;
+using reading_store = relstore::store<readings>;
+
+constexpr double not_a_number = std::numeric_limits<double>::quiet_NaN();
+
+}  // namespace
+
+TEST_CASE("NaN cannot be stored in an indexed floating-point column, and a NaN lookup finds nothing",
+          "[core][misuse][nan]") {
+    reading_store db;
+    auto tx = db.write();
+    for (int i = 0; i < 23; ++i) tx.insert(Reading{0, i + 0.5, i * 2.0, 0});
+    const Reading& first = tx.get<readings>(1);
+    const std::string why = ": an indexed column cannot hold NaN (it equals nothing and orders against nothing, so "
+                            "the index would find wrong rows)";
+
+    SECTION("insert") {
+        refused_with(tx, errc::invalid_value, "readings", "value", "readings.value = NaN" + why,
+                     [&] { tx.insert(Reading{0, not_a_number, 1.0, 0}); });
+        refused_with(tx, errc::invalid_value, "readings", "calibrated", "readings.calibrated = NaN" + why,
+                     [&] { tx.insert(Reading{0, 1.0, not_a_number, 0}); });
+    }
+    SECTION("update and set") {
+        refused_with(tx, errc::invalid_value, "readings", "value", "readings.value = NaN" + why,
+                     [&] { tx.update(first, [](Reading& r) { r.value = not_a_number; }); });
+        refused_with(tx, errc::invalid_value, "readings", "value", "readings.value = NaN" + why,
+                     [&] { tx.set<&Reading::value>(first, not_a_number); });
+        refused_with(tx, errc::invalid_value, "readings", "calibrated", "readings.calibrated = NaN" + why,
+                     [&] { tx.set<&Reading::calibrated>(first, std::optional<double>(not_a_number)); });
+    }
+    SECTION("a column no index covers may hold NaN") {
+        tx.set<&Reading::unindexed>(first, not_a_number);
+        CHECK(std::isnan(first.unindexed));
+        tx.insert(Reading{0, 100.0, std::nullopt, not_a_number});
+    }
+    SECTION("lookups") {
+        CHECK(tx.range<&Reading::value>(0.0, 100.0).count() == 23);
+        CHECK(tx.where<&Reading::value>(not_a_number).empty());
+        CHECK_FALSE(tx.exists<&Reading::value>(not_a_number));
+        CHECK(tx.where<&Reading::calibrated>(not_a_number).empty());
+        CHECK(tx.range<&Reading::value>(not_a_number, 100.0).empty());
+        CHECK(tx.range<&Reading::value>(0.0, not_a_number).empty());
+        CHECK(tx.where<&Reading::value>(3.5).count() == 1);
+    }
+    CHECK(tx.range<&Reading::value>(0.0, 100.0).count() >= 23);
+}
