@@ -26,6 +26,7 @@ public:
         case errc::incompatible_platform: return "snapshot written on an incompatible platform";
         case errc::schema_mismatch: return "snapshot schema does not match the store";
         case errc::invalid_value: return "value not allowed in its column";
+        case errc::check_violation: return "check constraint violated";
         }
         return "unknown relstore error";
     }

@@ -30,6 +30,7 @@ enum class errc {
     incompatible_platform,  ///< a snapshot was written with another endianness or word size
     schema_mismatch,        ///< a snapshot's schema cannot be loaded into this store
     invalid_value,          ///< a value its column cannot hold (NaN in an indexed floating-point column)
+    check_violation,        ///< a check (validator) declared on the table refused a row
 };
 
 }  // namespace relstore

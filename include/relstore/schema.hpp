@@ -14,7 +14,10 @@
 #include <relstore/fields.hpp>
 #include <relstore/schema_info.hpp>
 
+#include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace relstore {
 
@@ -28,6 +31,7 @@ struct column_list {
 struct key_tag {};
 struct index_tag {};
 struct fk_tag {};
+struct check_tag {};
 
 template <bool Unique, bool Hashed, auto... Members>
 struct index_spec {
@@ -138,7 +142,54 @@ using unique_references = foreign_key<Parent, fk_options{Action, true}, Member>;
 template <auto Member, on_delete Action = on_delete::restrict>
 using acyclic_references = foreign_key<self, fk_options{Action, false, true}, Member>;
 
+/// A column check (a validator): every value the column stores must satisfy
+/// Pred, a function or captureless lambda of the column's value, e.g.
+///     relstore::check<&User::age, [](auto v) { return v >= 0; }, "non_negative">
+/// Checked on insert, update and set; a value that fails is a
+/// constraint_error (errc::check_violation) naming the table, the column,
+/// the value and the check's name, and the store is unchanged. Costs one
+/// call of Pred per write of the column.
+template <auto Member, auto Pred, detail::fixed_string Name = "">
+struct check {
+    using spec_kind = detail::check_tag;
+    using columns = detail::column_list<Member>;
+    static constexpr std::string_view name = Name.view();
+    template <class Row>
+    static bool holds(const Row& row) {
+        return static_cast<bool>(Pred(row.*Member));
+    }
+};
+
+/// A row check (a validator over several columns): every stored row must
+/// satisfy Pred(const Row&), e.g.
+///     relstore::row_check<[](const Booking& b) { return b.from < b.to; }, "from_before_to">
+/// Checked as check is; a failure names the table, the row's key and the
+/// check's name.
+template <auto Pred, detail::fixed_string Name = "">
+struct row_check {
+    using spec_kind = detail::check_tag;
+    using columns = detail::column_list<>;
+    static constexpr std::string_view name = Name.view();
+    template <class Row>
+    static bool holds(const Row& row) {
+        return static_cast<bool>(Pred(row));
+    }
+};
+
+namespace detail {
+
+template <class Spec>
+inline constexpr bool is_check = std::is_same_v<typename Spec::spec_kind, check_tag>;
+
+/// The specs of a list that are (Checks = true) or are not checks.
+template <bool Checks, class... Specs>
+using specs_where = decltype(std::tuple_cat(
+    std::declval<std::conditional_t<is_check<Specs> == Checks, std::tuple<Specs>, std::tuple<>>>()...));
+
+}  // namespace detail
+
 /// A table: a name, a row type and its specs, the first of which is the key.
+/// Specs are indexes, unique constraints, foreign keys and checks.
 template <detail::fixed_string Name, class Row, class Key, class... Specs>
 struct table {
     static_assert(described_row<Row>,
@@ -151,7 +202,10 @@ struct table {
 
     using row_type = Row;
     using key = Key;
-    using specs = std::tuple<Key, Specs...>;
+    /// The key, indexes and foreign keys: what the container is built from.
+    using specs = decltype(std::tuple_cat(std::tuple<Key>{}, std::declval<detail::specs_where<false, Specs...>>()));
+    /// The column and row checks, in declaration order.
+    using checks = detail::specs_where<true, Specs...>;
 
     /// The table's name, e.g. "users".
     static constexpr std::string_view name = Name.view();

@@ -10,6 +10,7 @@
 /// so a stream of readers cannot starve it; a thread that already holds a read
 /// scope may open another without waiting (no self-deadlock).
 
+#include <relstore/changes.hpp>
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/table_state.hpp>
@@ -17,9 +18,12 @@
 #include <relstore/fwd.hpp>
 #include <relstore/schema.hpp>
 #include <relstore/schema_info.hpp>
+#include <relstore/subscription.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <concepts>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <shared_mutex>
@@ -93,6 +97,108 @@ public:
         std::swap(tables_, other.tables_);
     }
 
+    /// Calls fn(const changes<store>&) after every commit that changed
+    /// something, on the committing thread, while the committed state is
+    /// still what readers see; c.read() reads it. Destroying the returned
+    /// token unsubscribes. See README "Change notifications" for the rules
+    /// (exceptions, subscribing and unsubscribing from a callback).
+    template <class Fn>
+        requires std::invocable<Fn&, const changes<store>&>
+    [[nodiscard]] subscription subscribe(Fn fn) {
+        return listeners_->add(false, std::move(fn));
+    }
+
+    /// Calls fn(const table_changes<T>&) after every commit that changed T.
+    template <class T, class Fn>
+        requires(has_table<T>)
+    [[nodiscard]] subscription subscribe(Fn fn) {
+        return listeners_->add(false, [fn = std::move(fn)](const changes<store>& c) mutable {
+            const auto& t = c.template table<T>();
+            if (!t.empty()) fn(t);
+        });
+    }
+
+    /// Calls fn(const row_change<Row>&) after every commit that inserted,
+    /// updated or erased the row with row's key. Costs a scan of the table's
+    /// changes per commit that changed the table.
+    template <class Row, class Fn>
+        requires described_row<Row>
+    [[nodiscard]] subscription subscribe(const Row& row, Fn fn) {
+        using T = table_of_row<Row>;
+        using state = detail::table_state<T>;
+        return listeners_->add(false, [key = state::key_of(row), fn = std::move(fn)](const changes<store>& c) mutable {
+            const auto& t = c.template table<T>();
+            if (t.empty()) return;
+            for (const Row& r : t.inserted())
+                if (state::key_of(r) == key) return fn(row_change<Row>(nullptr, &r, {}));
+            for (const auto& u : t.updated())
+                if (state::key_of(u.row()) == key) return fn(row_change<Row>(&u.old(), &u.row(), u.columns()));
+            for (const Row& r : t.erased())
+                if (state::key_of(r) == key) return fn(row_change<Row>(&r, nullptr, {}));
+        });
+    }
+
+    /// Calls fn(const children_change<Child>&) after every commit that
+    /// changed the set of parent's children along the foreign key FkMembers
+    /// (a child added, removed, re-parented, or changed). `parent` is a row
+    /// of the referenced table or its key. Costs a scan of the child table's
+    /// changes per commit that changed it.
+    template <auto... FkMembers, class ParentRow, class Fn>
+    [[nodiscard]] subscription subscribe_children(const ParentRow& parent, Fn fn) {
+        using Child = table_of_row<typename member_traits<detail::first_of<FkMembers...>>::row_type>;
+        using fk = typename detail::fk_spec<Child, detail::column_list<FkMembers...>>::type;
+        static_assert(!std::is_void_v<fk>,
+                      "relstore: no relationship is declared on these columns; declare a foreign key with "
+                      "relstore::references<&Child::column, Parent> in the child table");
+        using Parent = detail::parent_of<fk, Child>;
+        using parent_key = typename detail::table_state<Parent>::key_type;
+        using row_t = typename Child::row_type;
+        constexpr bool by_row = std::is_same_v<ParentRow, typename Parent::row_type>;
+        static_assert(by_row || detail::value_fits_column<parent_key, ParentRow>(),
+                      "relstore: subscribe_children<>() takes a row of the table the foreign key references, or a "
+                      "value of that table's key type (converted without narrowing)");
+        parent_key key = [&] {
+            if constexpr (by_row)
+                return detail::table_state<Parent>::key_of(parent);
+            else if constexpr (detail::value_fits_column<parent_key, ParentRow>())
+                return parent_key(parent);
+            else
+                return parent_key{};
+        }();
+        return listeners_->add(false, [key = std::move(key), fn = std::move(fn)](const changes<store>& c) mutable {
+            const auto& t = c.template table<Child>();
+            if (t.empty()) return;
+            using traits = detail::columns_traits<typename fk::columns>;
+            const auto child_of = [&](const row_t& r) {
+                return !traits::has_null(traits::get(r)) && detail::fk_value_as_parent_key<fk, parent_key>(r) == key;
+            };
+            children_change<row_t> ch;
+            for (const row_t& r : t.inserted())
+                if (child_of(r)) ch.added_.push_back(&r);
+            for (const auto& u : t.updated()) {
+                const bool was = child_of(u.old()), is = child_of(u.row());
+                if (was && is)
+                    ch.changed_.push_back(u);
+                else if (is)
+                    ch.added_.push_back(&u.row());
+                else if (was)
+                    ch.removed_.push_back(&u.old());
+            }
+            for (const row_t& r : t.erased())
+                if (child_of(r)) ch.removed_.push_back(&r);
+            if (!ch.empty()) fn(std::as_const(ch));
+        });
+    }
+
+    /// Calls fn(const changes<store>&) inside every commit that changed
+    /// something, before the commit takes effect: an exception from fn
+    /// vetoes it (the whole transaction rolls back and commit() throws it).
+    template <class Fn>
+        requires std::invocable<Fn&, const changes<store>&>
+    [[nodiscard]] subscription before_commit(Fn fn) {
+        return listeners_->add(true, std::move(fn));
+    }
+
     /// Calls f((Table*)nullptr) for every table, in declaration order.
     template <class F>
     static constexpr void for_each_table(F&& f) {
@@ -142,6 +248,10 @@ private:
     }
 
     std::tuple<detail::table_state<Tables>...> tables_;
+    /// Subscribers and before_commit hooks; shared with their tokens, which
+    /// may outlive the store.
+    std::shared_ptr<detail::listener_registry<store>> listeners_ =
+        std::make_shared<detail::listener_registry<store>>();
     /// Counts changes (under the write lock), so that an erase plan can tell
     /// whether the store changed since it was made.
     std::uint64_t changes_ = 0;

@@ -3,6 +3,7 @@
 /// transaction<Store>: a write transaction (insert, update, set, erase,
 /// savepoints, commit, rollback). Begun with store::write().
 
+#include <relstore/changes.hpp>
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/table_state.hpp>
@@ -14,8 +15,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <ranges>
 #include <shared_mutex>
 #include <string>
@@ -57,8 +60,17 @@ public:
     }
 
     /// Makes every change permanent and releases the lock.
+    /// When someone listens (store::subscribe, store::before_commit), the
+    /// transaction's change set is built first and the before_commit hooks
+    /// see it; then the commit takes effect, and every subscriber is called
+    /// while this thread still holds the store.
+    /// @throws whatever a before_commit hook throws: the transaction is then
+    /// rolled back. @throws the first exception a subscriber threw: the
+    /// commit has happened and stays, and every subscriber was called.
     void commit() {
         auto* db = mut();
+        if (db->listeners_->any()) [[unlikely]]
+            return commit_observed();
         Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
         end();
     }
@@ -116,7 +128,7 @@ public:
         st.reserve_log(1);
         auto [it, inserted] = st.rows.insert(std::move(row));
         if (!inserted) throw_unique_clash<T>(row, nullptr);
-        st.log_inserted(state::key_of(*it));
+        st.log_inserted(*it);
         touch();
         if constexpr (T::key::is_auto) {
             const auto key = state::key_of(*it);
@@ -175,7 +187,8 @@ public:
         static_assert(!std::is_constructible_v<Value, V&&> || detail::value_check<Member, V>::ok);
         mut();
         this->require_stored(row, "set");
-        if constexpr (column_indexed<T, Member>() || !std::is_nothrow_move_constructible_v<Value> ||
+        if constexpr (column_indexed<T, Member>() || column_checked<T, Member>() ||
+                      !std::is_nothrow_move_constructible_v<Value> ||
                       !std::is_nothrow_move_assignable_v<Value>) {
             return update_stored<T>(row, [&](Row& r) { r.*Member = Value(std::forward<V>(value)); });
         } else {
@@ -304,6 +317,28 @@ private:
             this->complete(plan);
             return apply_plan(plan);
         }
+    }
+
+    void commit_observed() {
+        auto* db = db_mut_;
+        std::exception_ptr failed;
+        {
+            std::optional<changes<Store>> c;
+            try {
+                c.emplace(detail::built_by_library{}, *db, *this, marks_.front());
+                if (!c->empty()) db->listeners_->run_before(*c);
+            } catch (...) {
+                c.reset();
+                rollback();
+                throw;
+            }
+            // The commit takes effect here. The change set points into the
+            // undo log, which lives until the subscribers have run.
+            if (!c->empty()) failed = db->listeners_->run_after(*c);
+        }
+        Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
+        end();
+        if (failed) std::rethrow_exception(failed);
     }
 
     /// Applies a plan known to be current for this store.
@@ -486,7 +521,8 @@ private:
         }
     }
 
-    /// Values no column may hold: NaN in a column a key or index covers.
+    /// Values no column may hold: NaN in a column a key or index covers, and
+    /// whatever a check declared on the table refuses.
     template <class T>
     static void check_values(const typename T::row_type& row) {
         const std::string_view col = detail::indexed_nan_column<T>(row);
@@ -495,6 +531,50 @@ private:
                                    where_text<T>(col, "NaN") +
                                        ": an indexed column cannot hold NaN (it equals nothing and orders against "
                                        "nothing, so the index would find wrong rows)");
+        std::apply([&](auto... checks) { (run_check<T>(checks, row), ...); }, typename T::checks{});
+    }
+
+    template <class T, class Check>
+    static void run_check(Check, const typename T::row_type& row) {
+        if (Check::holds(row)) [[likely]]
+            return;
+        throw check_error<T, Check>(row);
+    }
+
+    template <class T, class Check>
+    static constraint_error check_error(const typename T::row_type& row) {
+        const std::string named = Check::name.empty() ? std::string() : " \"" + std::string(Check::name) + "\"";
+        if constexpr (Check::columns::size == 1) {
+            using traits = detail::columns_traits<typename Check::columns>;
+            return constraint_error(errc::check_violation, std::string(T::name), traits::names(),
+                                    where_text<T>(traits::names(), detail::display(traits::get(row))) +
+                                        " violates the check" + (named.empty() ? " on " + std::string(T::name) +
+                                                                                    "." + traits::names()
+                                                                              : named));
+        } else {
+            using key_traits = detail::columns_traits<typename T::key::columns>;
+            return constraint_error(
+                errc::check_violation, std::string(T::name), "",
+                "the row " + where_text<T>(key_traits::names(), detail::display(detail::table_state<T>::key_of(row))) +
+                    " violates the row check" + (named.empty() ? " of " + std::string(T::name) : named));
+        }
+    }
+
+    /// True when a check of T reads column M (so set() must run it): a
+    /// column check on M, or any row check.
+    template <class T, auto M>
+    static constexpr bool column_checked() {
+        bool any = false;
+        std::apply(
+            [&](auto... checks) {
+                ((any = any || decltype(checks)::columns::size == 0 ||
+                        []<auto... Ms>(detail::column_list<Ms...>) {
+                            return (detail::same_member<Ms, M>() || ...);
+                        }(typename decltype(checks)::columns{})),
+                 ...);
+            },
+            typename T::checks{});
+        return any;
     }
 
     /// Unique specs over nullable columns are plain indexes (null must not
@@ -590,6 +670,7 @@ private:
                         []<auto... Ms>(detail::column_list<Ms...>, auto& r) {
                             ((r.*Ms = std::nullopt), ...);
                         }(typename S::columns{}, changed);
+                        check_values<C>(changed);
                         replace_logged<C>(row, std::move(changed));
                     }
                 }

@@ -232,7 +232,7 @@ public:
 
     struct mark {
         std::size_t entries;
-        std::size_t keys;
+        std::size_t inserted;
         std::size_t rows;
         key_type next_key;
     };
@@ -247,11 +247,13 @@ public:
     const auto& key_index() const { return rows.template get<key_spec>(); }
     auto& key_index() { return rows.template get<key_spec>(); }
 
-    [[nodiscard]] mark current_mark() const { return {entries_.size(), keys_.size(), rows_.size(), next_key}; }
+    [[nodiscard]] mark current_mark() const { return {entries_.size(), inserted_.size(), rows_.size(), next_key}; }
 
-    void log_inserted(const key_type& k) {
-        keys_.push_back(k);
-        entries_.push_back({undo_kind::inserted, 0, keys_.size() - 1});
+    /// Logs an inserted row by its address: rows never move while they
+    /// exist, so rollback finds the node without a lookup.
+    void log_inserted(const row_type& row) noexcept {
+        inserted_.push_back(&row);
+        entries_.push_back({undo_kind::inserted, 0, inserted_.size() - 1});
     }
     void unlog_last() {
         if (entries_.back().kind != undo_kind::inserted) rows_.pop_back();
@@ -289,7 +291,7 @@ public:
     }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
-        reserve_more(keys_, n);
+        reserve_more(inserted_, n);
     }
 
     /// Undoes every change logged since m, newest first.
@@ -299,10 +301,8 @@ public:
             const entry e = entries_.back();
             switch (e.kind) {
             case undo_kind::inserted: {
-                auto it = idx.find(keys_[e.index]);
-                assert(it != idx.end());
-                idx.erase(it);
-                keys_.pop_back();
+                rows.erase(rows.iterator_to(*inserted_[e.index]));
+                inserted_.pop_back();
                 break;
             }
             case undo_kind::extracted: {
@@ -336,24 +336,30 @@ public:
     /// as a bulk load's, gives its memory back.
     void clear_log() noexcept {
         const std::size_t keep = std::max<std::size_t>(std::size_t{1} << 20, 8 * rows.size());
-        std::size_t bytes = entries_.capacity() * sizeof(entry) + keys_.capacity() * sizeof(key_type) +
+        std::size_t bytes = entries_.capacity() * sizeof(entry) + inserted_.capacity() * sizeof(const row_type*) +
                             rows_.capacity() * sizeof(row_type) + nodes_.capacity() * sizeof(node_type);
         std::apply([&](auto&... logs) { ((bytes += logs.capacity() * sizeof(logs[0])), ...); }, columns_);
         destroy_nodes();
         entries_.clear();
-        keys_.clear();
+        inserted_.clear();
         rows_.clear();
         std::apply([](auto&... logs) { (logs.clear(), ...); }, columns_);
         if (bytes > keep) {
             std::vector<entry>().swap(entries_);
-            std::vector<key_type>().swap(keys_);
+            std::vector<const row_type*>().swap(inserted_);
             std::vector<row_type>().swap(rows_);
             std::vector<node_type>().swap(nodes_);
             std::apply([](auto&... logs) { ((std::remove_reference_t<decltype(logs)>().swap(logs)), ...); }, columns_);
         }
     }
 
+    /// True when no change is logged (nothing to commit or roll back).
+    [[nodiscard]] bool log_empty() const noexcept { return entries_.empty(); }
+
 private:
+    template <class>
+    friend class change_builder;
+
     /// Frees the erased rows. Their nodes went cold since the erase, so each
     /// one is fetched a few ahead of its destruction rather than waited for.
     void destroy_nodes() noexcept {
@@ -407,7 +413,7 @@ private:
     static_assert(sizeof(entry) == 2 * sizeof(std::size_t));
     using column_logs = typename column_logs_for<decltype(fields_of<row_type>())>::type;
     std::vector<entry> entries_;
-    std::vector<key_type> keys_;
+    std::vector<const row_type*> inserted_;
     std::vector<row_type> rows_;
     std::vector<node_type> nodes_;
     column_logs columns_;
