@@ -11,12 +11,14 @@
 #include <boost/preprocessor/variadic/to_seq.hpp>
 #include <boost/serialization/nvp.hpp>
 
+#include <charconv>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 
@@ -206,58 +208,141 @@ constexpr std::string_view column_name() {
 
 namespace detail {
 
-inline void append_display(std::string& out, std::string_view s) {
+/// How many bytes of a string value a message shows. A longer one is cut at a
+/// character boundary and followed by its length, so that a huge value cannot
+/// make a huge what() (a duplicate 100 MB string once made a 100 MB message).
+inline constexpr std::size_t display_limit = 64;
+/// A limit that shows every byte, for text that must tell any two values apart
+/// (the tests' images of a store); messages never use it.
+inline constexpr std::size_t display_whole = static_cast<std::size_t>(-1);
+
+/// The length of the well-formed UTF-8 sequence s starts with, or 0 when it
+/// starts with a byte that is not one (overlong forms, surrogates and code
+/// points above U+10FFFF are not).
+[[nodiscard]] constexpr std::size_t utf8_sequence_length(std::string_view s) noexcept {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned lead = byte(0);
+    if (lead < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        n = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        n = 3;
+        if (lead == 0xE0) lo = 0xA0;  // overlong below
+        if (lead == 0xED) hi = 0x9F;  // surrogates above
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        n = 4;
+        if (lead == 0xF0) lo = 0x90;  // overlong below
+        if (lead == 0xF4) hi = 0x8F;  // beyond U+10FFFF above
+    } else {
+        return 0;
+    }
+    if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+    return n;
+}
+
+/// Appends one character (a well-formed UTF-8 sequence, or a single byte when
+/// valid is false) as messages show it: quotes and backslashes escaped, and
+/// everything that would break the line or reorder it (C0 and C1 controls,
+/// DEL, U+2028/2029, bidirectional controls) or that is not UTF-8 written as
+/// an escape, so a message is always one line of valid UTF-8.
+inline void append_display_char(std::string& out, std::string_view c, bool valid) {
+    constexpr char hex[] = "0123456789abcdef";
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(c[i]); };
+    if (!valid || (c.size() == 1 && (byte(0) < 0x20 || byte(0) == 0x7F))) {
+        switch (c[0]) {
+        case '\n': out += "\\n"; return;
+        case '\r': out += "\\r"; return;
+        case '\t': out += "\\t"; return;
+        default:
+            out += "\\x";
+            out += hex[byte(0) >> 4];
+            out += hex[byte(0) & 0xF];
+            return;
+        }
+    }
+    unsigned code = 0;
+    if (c.size() == 2 && byte(0) == 0xC2 && byte(1) < 0xA0) code = byte(1);  // U+0080..U+009F
+    if (c.size() == 3 && byte(0) == 0xE2 &&
+        ((byte(1) == 0x80 && byte(2) >= 0xA8 && byte(2) <= 0xAE) ||   // U+2028..U+202E
+         (byte(1) == 0x81 && byte(2) >= 0xA6 && byte(2) <= 0xA9)))    // U+2066..U+2069
+        code = 0x2000u | ((byte(1) & 0x3Fu) << 6) | (byte(2) & 0x3Fu);
+    if (code != 0) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += hex[(code >> shift) & 0xF];
+        return;
+    }
+    if (c[0] == '"' || c[0] == '\\') out += '\\';
+    out += c;
+}
+
+/// Appends a string as messages show it: quoted and escaped, and when it is
+/// longer than limit bytes, its first characters that fit in limit bytes (a
+/// character is never cut in two), an ellipsis and its length in bytes.
+inline void append_display(std::string& out, std::string_view s, std::size_t limit = display_limit) {
+    const bool cut = s.size() > limit;
     out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_sequence_length(s.substr(i));
+        const std::size_t step = n == 0 ? 1 : n;
+        if (cut && i + step > limit) break;
+        append_display_char(out, s.substr(i, step), n != 0);
+        i += step;
     }
     out += '"';
+    if (cut) {
+        out += "\xE2\x80\xA6 (";  // U+2026, the ellipsis
+        out += std::to_string(s.size());
+        out += " bytes)";
+    }
 }
 
 template <class T>
-void append_display(std::string& out, const T& v) {
+void append_display(std::string& out, const T& v, std::size_t limit = display_limit) {
     if constexpr (is_optional_v<T>) {
         if (v)
-            append_display(out, *v);
+            append_display(out, *v, limit);
         else
             out += "NULL";
     } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
         // Strings, and the string literals a lookup key may be given as.
-        append_display(out, std::string_view(v));
+        append_display(out, std::string_view(v), limit);
     } else if constexpr (std::is_same_v<T, bool>) {
         out += v ? "true" : "false";
     } else if constexpr (std::is_enum_v<T>) {
-        out += std::to_string(static_cast<std::underlying_type_t<T>>(v));
+        append_display(out, static_cast<std::underlying_type_t<T>>(v), limit);
     } else if constexpr (std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> ||
                          std::is_same_v<T, char>) {
         out += std::to_string(static_cast<int>(v));
-    } else if constexpr (std::is_floating_point_v<T>) {
-        std::ostringstream os;
-        os.precision(17);
-        os << v;
-        out += os.str();
     } else {
-        out += std::to_string(v);
+        // Numbers are never cut. to_chars gives the shortest text that reads
+        // back as the same value, whatever the global locale (a stream would
+        // write 1234567.5 as "1.234.567,5" under de_DE).
+        char text[64];
+        const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+        out.append(text, ec == std::errc{} ? end : text);
     }
 }
 
-/// Renders a value as error messages show it: strings quoted, null as NULL,
-/// tuples as (a, b).
+/// Renders a value as error messages show it: strings quoted, escaped and cut
+/// after limit bytes, null as NULL, tuples as (a, b), numbers exactly.
 template <class T>
-std::string display(const T& v) {
+std::string display(const T& v, std::size_t limit = display_limit) {
     std::string out;
     if constexpr (requires { std::tuple_size<T>::value; }) {
         out += '(';
         std::apply(
             [&](const auto&... xs) {
                 bool first = true;
-                ((out += first ? "" : ", ", first = false, append_display(out, xs)), ...);
+                ((out += first ? "" : ", ", first = false, append_display(out, xs, limit)), ...);
             },
             v);
         out += ')';
     } else {
-        append_display(out, v);
+        append_display(out, v, limit);
     }
     return out;
 }
