@@ -8,6 +8,7 @@
 #include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/seq/for_each_i.hpp>
 #include <boost/preprocessor/stringize.hpp>
+#include <boost/preprocessor/variadic/size.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
 #include <boost/serialization/nvp.hpp>
 
@@ -15,12 +16,14 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace relstore {
 
@@ -148,6 +151,97 @@ constexpr auto make_fields(field<Row, Values>... fs) {
 
 template <class Row>
 concept has_fields = requires { relstore_fields(type_tag<Row>{}); };
+
+// RELSTORE_FIELDS is checked against the row type itself, since a member left
+// out of the list would be silently dropped by snapshots and the CLI. Boost
+// 1.74 has no PFR, so the members are counted here the way PFR counts them:
+// Row{x, x, ..., x} is well-formed for up to as many x as Row has members,
+// where x converts to any type.
+//
+// Only aggregates without base classes can be counted that way, so only those
+// are rows (as the README says: a row is a plain aggregate struct). A
+// constructor hides which members it sets, and a base takes one initializer
+// for all of its members; instead of trusting an unchecked list for such
+// types, RELSTORE_FIELDS refuses them with a sentence. Rows are read back by
+// `Row row{}` and field assignment anyway, so a constructor buys nothing.
+
+/// Stands for a value of any type in Row{any_member{}, ...}. Its conversion
+/// is const&&-qualified so that a member's own converting constructor
+/// template (std::optional's, which takes any U&&) binds the probe better and
+/// wins, instead of the two being ambiguous and the count stopping there; a
+/// std::string or an enum takes the conversion. Declared only: it is only used
+/// in unevaluated operands.
+struct any_member {
+    any_member() = default;
+    any_member(const any_member&) = delete;  // so std::any's constructor template does not take it either
+    template <class U>
+    operator U() const&& noexcept;
+};
+
+template <std::size_t>
+using any_member_at = any_member;
+
+template <class Row, std::size_t... I>
+constexpr bool initializable_from(std::index_sequence<I...>) noexcept {
+    return requires { Row{any_member_at<I>{}...}; };
+}
+
+/// Converts to a base class of Row and to nothing else: Row{base_member<Row>{}}
+/// is well-formed only when Row's first element is a base.
+template <class Row>
+struct base_member {
+    base_member() = default;
+    base_member(const base_member&) = delete;
+    template <class U>
+        requires(std::is_base_of_v<U, Row> && !std::is_same_v<U, Row>)
+    operator U() const&& noexcept;
+};
+
+/// True when relstore can count Row's members, and so accepts it as a row:
+/// an aggregate class without base classes.
+template <class Row>
+constexpr bool countable_row() noexcept {
+    if constexpr (!std::is_class_v<Row> || !std::is_aggregate_v<Row>)
+        return false;
+    else
+        return !requires { Row{base_member<Row>{}}; };
+}
+
+/// The number of members of Row, given that it has at least Listed (the
+/// RELSTORE_FIELDS list, whose names are distinct members). In the usual case
+/// of a complete list this is a single check; Listed itself when Row cannot be
+/// counted (the static_assert on countable_row reports that). The search
+/// stops 64 past Listed, which is enough to say that members are missing.
+template <class Row, std::size_t Listed, std::size_t N = Listed>
+constexpr std::size_t member_count() noexcept {
+    if constexpr (!countable_row<Row>())
+        return Listed;
+    else if constexpr (N >= Listed + 64 || !initializable_from<Row>(std::make_index_sequence<N + 1>{}))
+        return N;
+    else
+        return member_count<Row, Listed, N + 1>();
+}
+
+/// Carries the count into the diagnostic: clang prints the template
+/// arguments of members_of<Row, Count>::count, and gcc the comparison.
+template <class Row, std::size_t Count>
+struct members_of {
+    static constexpr std::size_t count = Count;
+};
+
+/// True when no name appears twice in a RELSTORE_FIELDS list.
+template <class Fields>
+constexpr bool distinct_names(const Fields& fields) noexcept {
+    return std::apply(
+        [](const auto&... f) {
+            const std::string_view names[] = {std::string_view(), f.name...};
+            for (std::size_t i = 1; i < std::size(names); ++i)
+                for (std::size_t j = 1; j < i; ++j)
+                    if (names[i] == names[j]) return false;
+            return true;
+        },
+        fields);
+}
 
 }  // namespace detail
 
@@ -358,12 +452,29 @@ std::string display(const T& v, std::size_t limit = display_limit) {
 ///     RELSTORE_FIELDS(User, id, name, email)
 /// It gives relstore the field names and types (for messages and snapshots) and
 /// gives the type a Boost.Serialization serialize(), so it works with Boost's archives.
-#define RELSTORE_FIELDS(Row, ...)                                                                      \
-    [[maybe_unused]] inline constexpr auto relstore_fields(::relstore::detail::type_tag<Row>) {      \
-        return ::relstore::detail::make_fields<Row>(                                                  \
-            BOOST_PP_SEQ_FOR_EACH_I(RELSTORE_DETAIL_FIELD, Row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))); \
-    }                                                                                                 \
-    template <class Archive>                                                                          \
-    [[maybe_unused]] void serialize(Archive& ar, Row& row, const unsigned int /*version*/) {         \
-        ar BOOST_PP_SEQ_FOR_EACH(RELSTORE_DETAIL_NVP, row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__));    \
+/// The type must be an aggregate without base classes, and the list must name
+/// every member (in any order): a member left out would be silently dropped
+/// by snapshots and the CLI, so it is a compile error.
+#define RELSTORE_FIELDS(Row, ...)                                                                        \
+    [[maybe_unused]] inline constexpr auto relstore_fields(::relstore::detail::type_tag<Row>) {        \
+        return ::relstore::detail::make_fields<Row>(                                                    \
+            BOOST_PP_SEQ_FOR_EACH_I(RELSTORE_DETAIL_FIELD, Row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));   \
+    }                                                                                                   \
+    static_assert(::relstore::detail::countable_row<Row>() || !::std::is_aggregate_v<Row>,              \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...): " #Row " has a base class, whose members "     \
+                  "relstore cannot count to check the list; declare every column in " #Row " itself");     \
+    static_assert(::std::is_aggregate_v<Row>,                                                           \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...): " #Row " is not an aggregate (it declares a " \
+                  "constructor, or has private members or virtual functions), so relstore cannot check "    \
+                  "that the list names every member; make it a plain struct");                             \
+    static_assert(::relstore::detail::distinct_names(relstore_fields(::relstore::detail::type_tag<Row>{})), \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...) lists a member twice; list each member once");  \
+    static_assert(::relstore::detail::members_of<Row, ::relstore::detail::member_count<Row,                \
+                      BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)>()>::count == BOOST_PP_VARIADIC_SIZE(__VA_ARGS__), \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...) does not list every member of " #Row            \
+                  " (it lists " BOOST_PP_STRINGIZE(BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)) "); list every "    \
+                  "member (snapshots and the CLI would silently drop the others)");                        \
+    template <class Archive>                                                                            \
+    [[maybe_unused]] void serialize(Archive& ar, Row& row, const unsigned int /*version*/) {           \
+        ar BOOST_PP_SEQ_FOR_EACH(RELSTORE_DETAIL_NVP, row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__));      \
     }
