@@ -259,7 +259,7 @@ constexpr auto fields_of() {
 template <described_row Row>
 inline constexpr std::size_t field_count = std::tuple_size_v<decltype(fields_of<Row>())>;
 
-/// Calls f(field) for every field of Row, in declaration order.
+/// Calls f(field) for every field of Row, in the order RELSTORE_FIELDS lists them.
 template <described_row Row, class F>
 constexpr void for_each_field(F&& f) {
     std::apply([&](const auto&... fs) { (f(fs), ...); }, fields_of<Row>());
