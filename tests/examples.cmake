@@ -7,3 +7,9 @@ foreach(target ${RELSTORE_EXAMPLE_TARGETS})
                 -P ${CMAKE_CURRENT_SOURCE_DIR}/run_example.cmake)
     set_tests_properties(${target} PROPERTIES LABELS "examples")
 endforeach()
+
+# The headers are held to the examples' standard: no warning under the strict
+# flags (tests/headers/CMakeLists.txt).
+if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/headers/CMakeLists.txt")
+    add_subdirectory(headers)
+endif()

@@ -8,17 +8,22 @@
 #include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/seq/for_each_i.hpp>
 #include <boost/preprocessor/stringize.hpp>
+#include <boost/preprocessor/variadic/size.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
 #include <boost/serialization/nvp.hpp>
 
+#include <charconv>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace relstore {
 
@@ -147,6 +152,97 @@ constexpr auto make_fields(field<Row, Values>... fs) {
 template <class Row>
 concept has_fields = requires { relstore_fields(type_tag<Row>{}); };
 
+// RELSTORE_FIELDS is checked against the row type itself, since a member left
+// out of the list would be silently dropped by snapshots and the CLI. Boost
+// 1.74 has no PFR, so the members are counted here the way PFR counts them:
+// Row{x, x, ..., x} is well-formed for up to as many x as Row has members,
+// where x converts to any type.
+//
+// Only aggregates without base classes can be counted that way, so only those
+// are rows (as the README says: a row is a plain aggregate struct). A
+// constructor hides which members it sets, and a base takes one initializer
+// for all of its members; instead of trusting an unchecked list for such
+// types, RELSTORE_FIELDS refuses them with a sentence. Rows are read back by
+// `Row row{}` and field assignment anyway, so a constructor buys nothing.
+
+/// Stands for a value of any type in Row{any_member{}, ...}. Its conversion
+/// is const&&-qualified so that a member's own converting constructor
+/// template (std::optional's, which takes any U&&) binds the probe better and
+/// wins, instead of the two being ambiguous and the count stopping there; a
+/// std::string or an enum takes the conversion. Declared only: it is only used
+/// in unevaluated operands.
+struct any_member {
+    any_member() = default;
+    any_member(const any_member&) = delete;  // so std::any's constructor template does not take it either
+    template <class U>
+    operator U() const&& noexcept;
+};
+
+template <std::size_t>
+using any_member_at = any_member;
+
+template <class Row, std::size_t... I>
+constexpr bool initializable_from(std::index_sequence<I...>) noexcept {
+    return requires { Row{any_member_at<I>{}...}; };
+}
+
+/// Converts to a base class of Row and to nothing else: Row{base_member<Row>{}}
+/// is well-formed only when Row's first element is a base.
+template <class Row>
+struct base_member {
+    base_member() = default;
+    base_member(const base_member&) = delete;
+    template <class U>
+        requires(std::is_base_of_v<U, Row> && !std::is_same_v<U, Row>)
+    operator U() const&& noexcept;
+};
+
+/// True when relstore can count Row's members, and so accepts it as a row:
+/// an aggregate class without base classes.
+template <class Row>
+constexpr bool countable_row() noexcept {
+    if constexpr (!std::is_class_v<Row> || !std::is_aggregate_v<Row>)
+        return false;
+    else
+        return !requires { Row{base_member<Row>{}}; };
+}
+
+/// The number of members of Row, given that it has at least Listed (the
+/// RELSTORE_FIELDS list, whose names are distinct members). In the usual case
+/// of a complete list this is a single check; Listed itself when Row cannot be
+/// counted (the static_assert on countable_row reports that). The search
+/// stops 64 past Listed, which is enough to say that members are missing.
+template <class Row, std::size_t Listed, std::size_t N = Listed>
+constexpr std::size_t member_count() noexcept {
+    if constexpr (!countable_row<Row>())
+        return Listed;
+    else if constexpr (N >= Listed + 64 || !initializable_from<Row>(std::make_index_sequence<N + 1>{}))
+        return N;
+    else
+        return member_count<Row, Listed, N + 1>();
+}
+
+/// Carries the count into the diagnostic: clang prints the template
+/// arguments of members_of<Row, Count>::count, and gcc the comparison.
+template <class Row, std::size_t Count>
+struct members_of {
+    static constexpr std::size_t count = Count;
+};
+
+/// True when no name appears twice in a RELSTORE_FIELDS list.
+template <class Fields>
+constexpr bool distinct_names(const Fields& fields) noexcept {
+    return std::apply(
+        [](const auto&... f) {
+            const std::string_view names[] = {std::string_view(), f.name...};
+            for (std::size_t i = 1; i < std::size(names); ++i)
+                for (std::size_t j = 1; j < i; ++j)
+                    if (names[i] == names[j]) return false;
+            return true;
+        },
+        fields);
+}
+
 }  // namespace detail
 
 /// True when RELSTORE_FIELDS was declared for Row.
@@ -163,7 +259,7 @@ constexpr auto fields_of() {
 template <described_row Row>
 inline constexpr std::size_t field_count = std::tuple_size_v<decltype(fields_of<Row>())>;
 
-/// Calls f(field) for every field of Row, in declaration order.
+/// Calls f(field) for every field of Row, in the order RELSTORE_FIELDS lists them.
 template <described_row Row, class F>
 constexpr void for_each_field(F&& f) {
     std::apply([&](const auto&... fs) { (f(fs), ...); }, fields_of<Row>());
@@ -206,58 +302,141 @@ constexpr std::string_view column_name() {
 
 namespace detail {
 
-inline void append_display(std::string& out, std::string_view s) {
+/// How many bytes of a string value a message shows. A longer one is cut at a
+/// character boundary and followed by its length, so that a huge value cannot
+/// make a huge what() (a duplicate 100 MB string once made a 100 MB message).
+inline constexpr std::size_t display_limit = 64;
+/// A limit that shows every byte, for text that must tell any two values apart
+/// (the tests' images of a store); messages never use it.
+inline constexpr std::size_t display_whole = static_cast<std::size_t>(-1);
+
+/// The length of the well-formed UTF-8 sequence s starts with, or 0 when it
+/// starts with a byte that is not one (overlong forms, surrogates and code
+/// points above U+10FFFF are not).
+[[nodiscard]] constexpr std::size_t utf8_sequence_length(std::string_view s) noexcept {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned lead = byte(0);
+    if (lead < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        n = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        n = 3;
+        if (lead == 0xE0) lo = 0xA0;  // overlong below
+        if (lead == 0xED) hi = 0x9F;  // surrogates above
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        n = 4;
+        if (lead == 0xF0) lo = 0x90;  // overlong below
+        if (lead == 0xF4) hi = 0x8F;  // beyond U+10FFFF above
+    } else {
+        return 0;
+    }
+    if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+    return n;
+}
+
+/// Appends one character (a well-formed UTF-8 sequence, or a single byte when
+/// valid is false) as messages show it: quotes and backslashes escaped, and
+/// everything that would break the line or reorder it (C0 and C1 controls,
+/// DEL, U+2028/2029, bidirectional controls) or that is not UTF-8 written as
+/// an escape, so a message is always one line of valid UTF-8.
+inline void append_display_char(std::string& out, std::string_view c, bool valid) {
+    constexpr char hex[] = "0123456789abcdef";
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(c[i]); };
+    if (!valid || (c.size() == 1 && (byte(0) < 0x20 || byte(0) == 0x7F))) {
+        switch (c[0]) {
+        case '\n': out += "\\n"; return;
+        case '\r': out += "\\r"; return;
+        case '\t': out += "\\t"; return;
+        default:
+            out += "\\x";
+            out += hex[byte(0) >> 4];
+            out += hex[byte(0) & 0xF];
+            return;
+        }
+    }
+    unsigned code = 0;
+    if (c.size() == 2 && byte(0) == 0xC2 && byte(1) < 0xA0) code = byte(1);  // U+0080..U+009F
+    if (c.size() == 3 && byte(0) == 0xE2 &&
+        ((byte(1) == 0x80 && byte(2) >= 0xA8 && byte(2) <= 0xAE) ||   // U+2028..U+202E
+         (byte(1) == 0x81 && byte(2) >= 0xA6 && byte(2) <= 0xA9)))    // U+2066..U+2069
+        code = 0x2000u | ((byte(1) & 0x3Fu) << 6) | (byte(2) & 0x3Fu);
+    if (code != 0) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += hex[(code >> shift) & 0xF];
+        return;
+    }
+    if (c[0] == '"' || c[0] == '\\') out += '\\';
+    out += c;
+}
+
+/// Appends a string as messages show it: quoted and escaped, and when it is
+/// longer than limit bytes, its first characters that fit in limit bytes (a
+/// character is never cut in two), an ellipsis and its length in bytes.
+inline void append_display(std::string& out, std::string_view s, std::size_t limit = display_limit) {
+    const bool cut = s.size() > limit;
     out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_sequence_length(s.substr(i));
+        const std::size_t step = n == 0 ? 1 : n;
+        if (cut && i + step > limit) break;
+        append_display_char(out, s.substr(i, step), n != 0);
+        i += step;
     }
     out += '"';
+    if (cut) {
+        out += "\xE2\x80\xA6 (";  // U+2026, the ellipsis
+        out += std::to_string(s.size());
+        out += " bytes)";
+    }
 }
 
 template <class T>
-void append_display(std::string& out, const T& v) {
+void append_display(std::string& out, const T& v, std::size_t limit = display_limit) {
     if constexpr (is_optional_v<T>) {
         if (v)
-            append_display(out, *v);
+            append_display(out, *v, limit);
         else
             out += "NULL";
     } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
         // Strings, and the string literals a lookup key may be given as.
-        append_display(out, std::string_view(v));
+        append_display(out, std::string_view(v), limit);
     } else if constexpr (std::is_same_v<T, bool>) {
         out += v ? "true" : "false";
     } else if constexpr (std::is_enum_v<T>) {
-        out += std::to_string(static_cast<std::underlying_type_t<T>>(v));
+        append_display(out, static_cast<std::underlying_type_t<T>>(v), limit);
     } else if constexpr (std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> ||
                          std::is_same_v<T, char>) {
         out += std::to_string(static_cast<int>(v));
-    } else if constexpr (std::is_floating_point_v<T>) {
-        std::ostringstream os;
-        os.precision(17);
-        os << v;
-        out += os.str();
     } else {
-        out += std::to_string(v);
+        // Numbers are never cut. to_chars gives the shortest text that reads
+        // back as the same value, whatever the global locale (a stream would
+        // write 1234567.5 as "1.234.567,5" under de_DE).
+        char text[64];
+        const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+        out.append(text, ec == std::errc{} ? end : text);
     }
 }
 
-/// Renders a value as error messages show it: strings quoted, null as NULL,
-/// tuples as (a, b).
+/// Renders a value as error messages show it: strings quoted, escaped and cut
+/// after limit bytes, null as NULL, tuples as (a, b), numbers exactly.
 template <class T>
-std::string display(const T& v) {
+std::string display(const T& v, std::size_t limit = display_limit) {
     std::string out;
     if constexpr (requires { std::tuple_size<T>::value; }) {
         out += '(';
         std::apply(
             [&](const auto&... xs) {
                 bool first = true;
-                ((out += first ? "" : ", ", first = false, append_display(out, xs)), ...);
+                ((out += first ? "" : ", ", first = false, append_display(out, xs, limit)), ...);
             },
             v);
         out += ')';
     } else {
-        append_display(out, v);
+        append_display(out, v, limit);
     }
     return out;
 }
@@ -273,12 +452,29 @@ std::string display(const T& v) {
 ///     RELSTORE_FIELDS(User, id, name, email)
 /// It gives relstore the field names and types (for messages and snapshots) and
 /// gives the type a Boost.Serialization serialize(), so it works with Boost's archives.
-#define RELSTORE_FIELDS(Row, ...)                                                                      \
-    [[maybe_unused]] inline constexpr auto relstore_fields(::relstore::detail::type_tag<Row>) {      \
-        return ::relstore::detail::make_fields<Row>(                                                  \
-            BOOST_PP_SEQ_FOR_EACH_I(RELSTORE_DETAIL_FIELD, Row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))); \
-    }                                                                                                 \
-    template <class Archive>                                                                          \
-    [[maybe_unused]] void serialize(Archive& ar, Row& row, const unsigned int /*version*/) {         \
-        ar BOOST_PP_SEQ_FOR_EACH(RELSTORE_DETAIL_NVP, row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__));    \
+/// The type must be an aggregate without base classes, and the list must name
+/// every member (in any order): a member left out would be silently dropped
+/// by snapshots and the CLI, so it is a compile error.
+#define RELSTORE_FIELDS(Row, ...)                                                                        \
+    [[maybe_unused]] inline constexpr auto relstore_fields(::relstore::detail::type_tag<Row>) {        \
+        return ::relstore::detail::make_fields<Row>(                                                    \
+            BOOST_PP_SEQ_FOR_EACH_I(RELSTORE_DETAIL_FIELD, Row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));   \
+    }                                                                                                   \
+    static_assert(::relstore::detail::countable_row<Row>() || !::std::is_aggregate_v<Row>,              \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...): " #Row " has a base class, whose members "     \
+                  "relstore cannot count to check the list; declare every column in " #Row " itself");     \
+    static_assert(::std::is_aggregate_v<Row>,                                                           \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...): " #Row " is not an aggregate (it declares a " \
+                  "constructor, or has private members or virtual functions), so relstore cannot check "    \
+                  "that the list names every member; make it a plain struct");                             \
+    static_assert(::relstore::detail::distinct_names(relstore_fields(::relstore::detail::type_tag<Row>{})), \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...) lists a member twice; list each member once");  \
+    static_assert(::relstore::detail::members_of<Row, ::relstore::detail::member_count<Row,                \
+                      BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)>()>::count == BOOST_PP_VARIADIC_SIZE(__VA_ARGS__), \
+                  "relstore: RELSTORE_FIELDS(" #Row ", ...) does not list every member of " #Row            \
+                  " (it lists " BOOST_PP_STRINGIZE(BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)) "); list every "    \
+                  "member (snapshots and the CLI would silently drop the others)");                        \
+    template <class Archive>                                                                            \
+    [[maybe_unused]] void serialize(Archive& ar, Row& row, const unsigned int /*version*/) {           \
+        ar BOOST_PP_SEQ_FOR_EACH(RELSTORE_DETAIL_NVP, row, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__));      \
     }

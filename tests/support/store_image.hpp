@@ -16,6 +16,10 @@
 
 namespace relstore_test {
 
+// Values in full: messages cut long strings, but two images must differ
+// whenever two values do.
+inline constexpr std::size_t whole = relstore::detail::display_whole;
+
 /// A row as text: {id=1, name="Ada", nickname=NULL}.
 template <class Row>
 std::string render(const Row& row) {
@@ -24,7 +28,7 @@ std::string render(const Row& row) {
     relstore::for_each_field<Row>([&](const auto& f) {
         out += first ? "" : ", ";
         first = false;
-        out += std::string(f.name) + "=" + relstore::detail::display(row.*(f.member));
+        out += std::string(f.name) + "=" + relstore::detail::display(row.*(f.member), whole);
     });
     return out + "}";
 }
@@ -65,11 +69,11 @@ index_image capture_index(const State& st, std::size_t ordinal) {
         std::vector<std::string> hit;
         bool found_self = false;
         for (; first != last; ++first) {
-            hit.push_back(relstore::detail::display(State::key_of(*first)));
+            hit.push_back(relstore::detail::display(State::key_of(*first), whole));
             found_self = found_self || &*first == &r;
         }
         if (S::is_hashed) std::sort(hit.begin(), hit.end());
-        std::string line = relstore::detail::display(State::key_of(r)) + " -> [";
+        std::string line = relstore::detail::display(State::key_of(r), whole) + " -> [";
         for (std::size_t i = 0; i < hit.size(); ++i) line += (i ? ", " : "") + hit[i];
         line += found_self ? "]" : "] (row missing from its own lookup)";
         img.lookups.push_back(std::move(line));
@@ -99,7 +103,7 @@ store_image capture(const Scope& scope) {
             t.rows.push_back(text);
             t.addresses.push_back(addr);
         }
-        t.next_key = relstore::detail::display(st.next_key);
+        t.next_key = relstore::detail::display(st.next_key, whole);
         std::size_t ordinal = 0;
         relstore::detail::for_each_spec<T>([&]<class S>(S*) {
             t.indexes.push_back(detail::capture_index<T, S>(st, ordinal++));
