@@ -11,3 +11,4 @@
 #include <relstore/schema_dot.hpp>
 #include <relstore/schema_info.hpp>
 #include <relstore/store.hpp>
+#include <relstore/version.hpp>
