@@ -1,7 +1,7 @@
 # The two commands of the README, plus the benchmark run. Each installs the
 # Debian packages it needs first (.ci/install-deps), then drives the CMake
 # presets in CMakePresets.json.
-.PHONY: demo test test-asan test-tsan test-fuzz test-bench bench deps clean
+.PHONY: demo test test-asan test-tsan test-fuzz test-bench bench docs deps clean
 
 SCALE ?= 1.0
 FUZZ_SECONDS ?= 30
@@ -54,6 +54,12 @@ test-bench:
 bench:
 	@.ci/install-deps --bench
 	bench/run.sh $(SCALE)
+
+## make docs: render docs/tutorial-schema.svg, the README's schema picture
+## (needs Graphviz's dot, which is optional: without it this says so).
+docs: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target docs
 
 clean:
 	rm -rf build

@@ -6,6 +6,7 @@
 //   relstore dump FILE [--table T] [--format csv|json]
 //   relstore schema FILE [--dot]                text, or a Graphviz graph
 
+#include <relstore/schema_dot.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <CLI/CLI.hpp>
@@ -341,74 +342,13 @@ int cmd_dump(const std::string& file, const std::string& table, const std::strin
     }
 }
 
-// Graphviz HTML-like labels need &, <, > and " escaped.
-std::string html(std::string_view s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-        case '&': o += "&amp;"; break;
-        case '<': o += "&lt;"; break;
-        case '>': o += "&gt;"; break;
-        case '"': o += "&quot;"; break;
-        default: o += c;
-        }
-    }
-    return o;
-}
-
-std::string dot_id(std::string_view s) {
-    std::string o = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        o += c;
-    }
-    return o + '"';
-}
-
-std::size_t column_index(const table_info& t, const std::string& name) {
-    for (std::size_t i = 0; i < t.columns.size(); ++i)
-        if (t.columns[i].name == name) return i;
-    return 0;
-}
-
-void print_dot(out_buffer& out, const snapshot_reader& r) {
-    const auto& tables = r.schema().tables;
-    out << "digraph relstore {\n  rankdir=LR;\n  node [shape=plain, fontname=\"Helvetica\"];\n"
-           "  edge [fontname=\"Helvetica\", fontsize=10];\n";
-    for (std::size_t i = 0; i < tables.size(); ++i) {
-        const auto& t = tables[i];
-        out << "  " << dot_id(t.name) << " [label=<<table border=\"0\" cellborder=\"1\" cellspacing=\"0\">\n"
-            << "    <tr><td bgcolor=\"lightgrey\"><b>" << html(t.name) << "</b> (" << r.table(i).row_count
-            << (r.table(i).row_count == 1 ? " row" : " rows") << ")</td></tr>\n";
-        for (std::size_t c = 0; c < t.columns.size(); ++c) {
-            const auto& col = t.columns[c];
-            const bool key = std::find(t.key.begin(), t.key.end(), col.name) != t.key.end();
-            out << "    <tr><td port=\"c" << c << "\" align=\"left\">" << (key ? "<u>" : "") << html(col.name)
-                << (key ? "</u>" : "") << " : " << html(type_name(col.type)) << "</td></tr>\n";
-        }
-        out << "  </table>>];\n";
-    }
-    for (const auto& t : tables) {
-        for (const auto& fk : t.foreign_keys) {
-            const auto parent = std::find_if(tables.begin(), tables.end(),
-                                             [&](const table_info& p) { return p.name == fk.parent_table; });
-            const std::size_t to =
-                parent != tables.end() && !parent->key.empty() ? column_index(*parent, parent->key.front()) : 0;
-            out << "  " << dot_id(t.name) << ":c" << column_index(t, fk.columns.front()) << " -> "
-                << dot_id(fk.parent_table) << ":c" << to << " [label=" << dot_id(join(fk.columns) + " (on delete " +
-                                                                                   std::string(to_string(fk.action)) + ")")
-                << "];\n";
-        }
-    }
-    out << "}\n";
-}
-
 int cmd_schema(const std::string& file, bool dot) {
     try {
         const auto r = snapshot_reader::open(file);
         out_buffer out;
+        // The library draws the graph, so this prints what schema_dot<Store>() returns.
         if (dot)
-            print_dot(out, r);
+            out << schema_dot(r.schema());
         else
             print_schema_text(out, r);
         return exit_ok;

@@ -8,5 +8,7 @@
 #include <relstore/relationships.hpp>
 #include <relstore/rows.hpp>
 #include <relstore/schema.hpp>
+#include <relstore/schema_dot.hpp>
 #include <relstore/schema_info.hpp>
 #include <relstore/store.hpp>
+#include <relstore/version.hpp>
