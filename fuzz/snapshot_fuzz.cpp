@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             cur.finish();
         }
         // And into a store, through schema matching and the integrity checks.
-        const relstore::load_options drop{.drop_unknown_columns = (size & 2) != 0, .drop_unknown_tables = true};
+        const relstore::load_options drop{
+            .drop_unknown_columns = (size & 2) != 0, .drop_unknown_tables = true, .empty_missing_tables = true};
         (void)relstore::detail::decode_store<fuzz_schema::store>(r, drop);
     } catch (const relstore::snapshot_error&) {
         // Rejection is the expected outcome for most inputs; anything else escaping is a bug.
