@@ -383,24 +383,30 @@ void for_each_loaded_row(const snapshot_reader& r, const load_plan::table& plan,
 }
 
 template <class T>
-inline constexpr bool has_hashed_index = std::apply([](auto... s) { return (decltype(s)::is_hashed || ...); },
-                                                    typename T::specs{});
+inline constexpr std::size_t hashed_index_count =
+    std::apply([](auto... s) { return (std::size_t{decltype(s)::is_hashed} + ... + 0); }, typename T::specs{});
 
 /// Sizes T's hashed indexes ahead of the rows that arrive. The row count a
-/// file declares is only a claim until its rows are decoded (a file of a few
-/// MiB may declare millions of one-byte rows and be refused at the second),
-/// so buckets are reserved in steps of 8 times the rows present, up to the
-/// declared count: never more than 8 buckets per row loaded, and a handful of
-/// rehashes of a fraction of the rows instead of the one reserve up front.
+/// file declares is only a claim until its rows are decoded: a file of a few
+/// MiB may declare millions of one-byte rows and be refused at the second,
+/// and reserving buckets for all of them cost 25 times the file. So the first
+/// reserve is only what half of the table's bytes in the file would take in
+/// bucket pointers (the declared count, for rows of a realistic size, so the
+/// index is sized once), and beyond that buckets grow in steps of 8 times the
+/// rows present, up to the declared count: a few rehashes instead of the one
+/// reserve, never more than 8 buckets per row loaded.
 template <class T>
 class index_growth {
 public:
-    explicit index_growth(std::uint64_t declared) noexcept : declared_(declared) {}
+    index_growth(std::uint64_t declared, std::uint64_t bytes) noexcept
+        : declared_(declared),
+          first_(std::max<std::uint64_t>(
+              first_step, bytes / (2 * sizeof(void*) * std::max<std::size_t>(hashed_index_count<T>, 1)))) {}
     void before_insert(table_state<T>& st) {
-        if constexpr (has_hashed_index<T>) {
+        if constexpr (hashed_index_count<T> > 0) {
             if (st.rows.size() < room_) return;
-            room_ = static_cast<std::size_t>(
-                std::min<std::uint64_t>(declared_, std::max<std::uint64_t>(first_step, 8 * st.rows.size())));
+            const std::uint64_t want = room_ == 0 ? first_ : 8 * std::uint64_t{st.rows.size()};
+            room_ = static_cast<std::size_t>(std::min(declared_, std::max(want, first_step)));
             for_each_spec<T>([&]<class S>(S*) {
                 if constexpr (S::is_hashed) st.rows.template get<S>().reserve(room_);
             });
@@ -410,6 +416,7 @@ public:
 private:
     static constexpr std::uint64_t first_step = 1024;
     std::uint64_t declared_;
+    std::uint64_t first_;
     std::size_t room_ = 0;
 };
 
@@ -514,7 +521,7 @@ template <class Store, class T>
 void decode_table(Store& fresh, const snapshot_reader& r, const load_plan::table& plan) {
     auto& st = fresh.template state<T>();
     const auto& stats = r.table(*plan.source);
-    index_growth<T> growth(stats.row_count);
+    index_growth<T> growth(stats.row_count, stats.rows_size);
     for_each_loaded_row<T>(r, plan, [&](typename T::row_type& row, std::uint64_t at) {
         growth.before_insert(st);
         insert_loaded<T>(r, st, row, at);

@@ -125,8 +125,10 @@ TEST_CASE("a crafted file declaring millions of tiny rows costs about its size w
     }
     const std::size_t extra = peak.load() - before;
     INFO("file " << file_size << " bytes, load's peak " << extra << " bytes above the start");
-    // The file itself is read whole; anything beyond is what the decoder allocated.
-    CHECK(extra <= file_size + file_size / 2);
+    // The file itself is read whole; beyond it, the decoder may reserve what
+    // half of the file's bytes would take in hash buckets (the one reserve of
+    // a file with rows of a realistic size), and no more.
+    CHECK(extra <= 2 * file_size);
 }
 
 TEST_CASE("a load's peak heap is a small multiple of the store it builds", "[snapshot][load][memory]") {
