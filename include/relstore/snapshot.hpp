@@ -621,7 +621,8 @@ load_report load_from(Store& db, const snapshot_reader& r, const load_options& o
 }  // namespace detail
 
 /// Saves the whole store to path, crash-safely (a temporary file in the same
-/// directory, fsync, rename, fsync of the directory). Rows are encoded inside
+/// directory, fsync, rename, fsync of the directory; then the temporary files
+/// of killed saves of path are removed, see write_snapshot_file). Rows are encoded inside
 /// a read scope, so readers keep reading, while a second thread writes the
 /// encoded part; the fsyncs happen after the scope ends.
 /// @throws relstore::snapshot_error (io) naming the failed operation; the old file stays.

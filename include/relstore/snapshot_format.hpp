@@ -549,8 +549,10 @@ struct load_plan {
 /// @throws relstore::snapshot_error (io, also for a directory or another non-regular file).
 [[nodiscard]] std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path);
 
-/// Replaces target with bytes, crash-safely: writes a temporary file in the
-/// target's directory, fsyncs it, renames it over target, fsyncs the directory.
+/// Replaces target with bytes, crash-safely: writes a temporary file
+/// ".NAME.tmp-<random>" in the target's directory under an flock, fsyncs it,
+/// renames it over target, fsyncs the directory, then removes the target's
+/// temporary files that no live save holds (left by killed saves).
 /// On failure before the rename the old target is untouched and the temporary
 /// file is removed.
 /// @throws relstore::snapshot_error (io) naming the operation and the file.
