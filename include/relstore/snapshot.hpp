@@ -448,14 +448,16 @@ void insert_loaded(const snapshot_reader& r, table_state<T>& st, typename T::row
     // Before the insert: NaN in an ordered index breaks its order for every other row.
     if (const auto col = indexed_nan_column<T>(row); !col.empty())
         load_fail(r, errc::bad_snapshot, at, integrity_text::nan_in_indexed_column(T::name, col));
-    auto [it, inserted] = st.rows.insert(std::move(row));
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    const auto result = st.rows.insert(std::move(row));
+    const bool inserted = result.second;
     if constexpr (!has_store_checked_unique<T>) {
         if (inserted) return;
     }
     // Boost.MultiIndex does not move from a row it refuses, so row is intact
     // when it was refused. A unique spec over nullable columns is a non-unique
     // index: it clashes when the row just inserted has company.
-    const auto& probe = inserted ? *it : row;
+    const auto& probe = inserted ? *result.first : row;
     std::string why;
     for_each_spec_in_schema_order<T>([&]<class S>(S*) {
         if constexpr (S::is_unique) {
