@@ -394,7 +394,7 @@ inline constexpr std::size_t hashed_index_count =
 /// bucket pointers (the declared count, for rows of a realistic size, so the
 /// index is sized once), and beyond that buckets grow in steps of 8 times the
 /// rows present, up to the declared count: a few rehashes instead of the one
-/// reserve, never more than 8 buckets per row loaded.
+/// reserve, and past the first never more than 8 buckets per row loaded.
 template <class T>
 class index_growth {
 public:
