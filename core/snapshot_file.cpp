@@ -8,6 +8,7 @@
 #include <relstore/snapshot_format.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -16,7 +17,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -25,6 +28,7 @@
 #include <mutex>
 #include <new>
 #include <ostream>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -117,8 +121,51 @@ std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path) {
 
 namespace {
 
+// The name of every temporary file of a target starts with this:
+// ".NAME.tmp-", followed by 16 random hex digits. A target name too long for
+// that within NAME_MAX is cut, and a hash of the whole name keeps the
+// prefixes of two such targets apart.
+std::string temp_prefix(const std::string& filename) {
+    constexpr std::size_t name_max = 255;
+    constexpr std::size_t suffix = 16;
+    std::string p = "." + filename + ".tmp-";
+    if (p.size() + suffix <= name_max) return p;
+    const std::size_t keep = name_max - suffix - std::string(".~.tmp-").size() - 16;
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(filename.data(), filename.size())));
+    return "." + filename.substr(0, keep) + "~" + hash + ".tmp-";
+}
+
+// 64 random bits, fresh from the system for every name: a counter or a pid
+// repeats (a restarted container's process is pid 1 again), and a seeded
+// generator would repeat in a forked child.
+std::string random_suffix() {
+    std::uint64_t v = 0;
+    try {
+        std::random_device rd;
+        v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    } catch (const std::exception&) {
+        // No entropy source: a clash is still caught by O_EXCL and retried.
+        static std::atomic<std::uint64_t> counter{0};
+        v = XXH3_64bits_withSeed(&counter, sizeof counter,
+                                 static_cast<std::uint64_t>(::getpid()) ^ counter.fetch_add(1) ^
+                                     static_cast<std::uint64_t>(
+                                         std::chrono::steady_clock::now().time_since_epoch().count()));
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
 // A temporary file next to the target, replaced over it by commit(). Until
 // then any failure removes it and leaves the target as it was.
+//
+// The writer holds an flock on its temporary file from creation until after
+// the rename, through a second descriptor (so that closing the written one,
+// whose error matters, does not release it). A temporary file whose lock can
+// be taken therefore belongs to no live save: a killed one's. Each
+// successful save removes those of its target.
 class temp_file {
 public:
     explicit temp_file(const std::filesystem::path& target) : ops_(current_file_ops()), name_(target.string()) {
@@ -126,24 +173,33 @@ public:
             detail::snapshot_fail(errc::io, name_, std::nullopt, "cannot save: the path does not name a file");
         dir_ = target.parent_path();
         if (dir_.empty()) dir_ = ".";
-        // Unique per process and call, so concurrent saves never share a temporary.
-        static std::atomic<unsigned long> counter{0};
-        tmp_ = (dir_ / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(counter.fetch_add(1))))
-                   .string();
-        fd_ = open_retrying(tmp_, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd_ < 0) {
-            const int err = errno;
-            // Nothing was created (or O_EXCL met someone else's file): nothing of ours to unlink.
-            detail::snapshot_fail(errc::io, name_, std::nullopt,
-                                  "cannot save: open failed on temporary file '" + tmp_ + "': " + std::strerror(err) +
-                                      "; the previous snapshot is unchanged");
+        prefix_ = temp_prefix(target.filename().string());
+        for (int attempt = 0;; ++attempt) {
+            tmp_ = (dir_ / (prefix_ + random_suffix())).string();
+            fd_ = open_retrying(tmp_, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd_ < 0) {
+                const int err = errno;
+                if (err == EEXIST && attempt < 16) continue;
+                // Nothing was created (or O_EXCL met another file): nothing of ours to unlink.
+                const std::string tmp = std::exchange(tmp_, {});
+                detail::snapshot_fail(errc::io, name_, std::nullopt,
+                                      "cannot save: open failed on temporary file '" + tmp + "': " +
+                                          std::strerror(err) + "; the previous snapshot is unchanged");
+            }
+            if (lock()) break;
+            // The cleaner of another save took the lock in the moment between
+            // the create and the lock, and removes the file: take another name.
+            (void)ops_.close(std::exchange(fd_, -1));
+            const std::string tmp = std::exchange(tmp_, {});
+            if (attempt >= 16)
+                detail::snapshot_fail(errc::io, name_, std::nullopt,
+                                      "cannot save: lock failed on temporary file '" + tmp + "': " +
+                                          std::strerror(EWOULDBLOCK) + "; the previous snapshot is unchanged");
         }
     }
     temp_file(const temp_file&) = delete;
     temp_file& operator=(const temp_file&) = delete;
     ~temp_file() { discard(); }
-
     // Starts writeback of what is written so far (Linux). Only a hint: the
     // disk then works while the rest is still being encoded, so commit()'s
     // fsync waits for the tail alone; errors surface at that fsync.
@@ -183,7 +239,7 @@ public:
         if (const int err = write_at(bytes.data(), bytes.size(), offset)) fail("write", err);
     }
 
-    // fsync, close, rename over the target, fsync the directory.
+    // fsync, close, rename over the target, fsync the directory, remove stale temporaries.
     void commit() {
         if (ops_.fsync(fd_) != 0) fail("fsync", errno);
         // close() errors matter (NFS reports deferred write errors there); on
@@ -191,6 +247,7 @@ public:
         if (ops_.close(std::exchange(fd_, -1)) != 0) fail("close", errno);
         if (ops_.rename(tmp_.c_str(), name_.c_str()) != 0) fail("rename", errno);
         tmp_.clear();
+        unlock();
 
         // Without this the rename itself may not survive a power loss.
         const std::string dir_name = dir_.string();
@@ -207,20 +264,64 @@ public:
             not_durable("fsync", err);
         }
         (void)ops_.close(dfd);
+        remove_stale();
     }
 
 private:
     void discard() noexcept {
         if (fd_ >= 0) (void)ops_.close(std::exchange(fd_, -1));
-        if (!tmp_.empty()) (void)ops_.unlink(tmp_.c_str());
+        if (!tmp_.empty()) (void)ops_.unlink(tmp_.c_str());  // still locked: no cleaner touches it
         tmp_.clear();
+        unlock();
+    }
+
+    // Locks the new temporary file; false when a cleaner got to it first.
+    bool lock() {
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK) return false;
+            // No flock here (some file systems): cleaners cannot lock either, so they leave it alone.
+            return true;
+        }
+        // A cleaner may have locked, checked and unlinked it before we locked it.
+        struct stat st {};
+        if (ops_.fstat(fd_, &st) == 0 && st.st_nlink == 0) return false;
+        lock_fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+        if (lock_fd_ < 0) fail("dup", errno);
+        return true;
+    }
+
+    void unlock() noexcept {
+        if (lock_fd_ >= 0) (void)ops_.close(std::exchange(lock_fd_, -1));
+    }
+
+    // Removes the temporary files of this target that no live save holds
+    // (left by saves killed mid-way). Best effort: the save has succeeded,
+    // and a file that cannot be examined is left for the next one.
+    void remove_stale() noexcept {
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string file = it->path().filename().string();
+            if (!file.starts_with(prefix_)) continue;
+            const std::string path = it->path().string();
+            const int fd = open_retrying(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+            if (fd < 0) continue;
+            // Locked, and still the file of that name (not one renamed away
+            // and replaced since it was opened), it is nobody's.
+            struct stat held {}, named {};
+            if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ops_.fstat(fd, &held) == 0 && S_ISREG(held.st_mode) &&
+                ::lstat(path.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino)
+                (void)ops_.unlink(path.c_str());
+            (void)ops_.close(fd);
+        }
     }
 
     const detail::file_ops& ops_;
     std::string name_;
     std::filesystem::path dir_;
+    std::string prefix_;
     std::string tmp_;
     int fd_ = -1;
+    int lock_fd_ = -1;  // the same open file as fd_, holding its flock until after the rename
 };
 
 // Writes an image's finished bytes while the encoder goes on. Two locks: the

@@ -24,6 +24,11 @@ void snapshot_fail(errc code, const std::string& name, std::optional<std::uint64
     throw snapshot_error(code, name, offset, what);
 }
 
+void throw_snapshot_error(errc code, const std::string& name, std::optional<std::uint64_t> offset,
+                          const std::string& msg) {
+    snapshot_fail(code, name, offset, msg);
+}
+
 std::string hex64(std::uint64_t v) {
     char buf[19];
     std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));

@@ -2,7 +2,7 @@
 // snapshot header describes every column, so the tool needs no row types.
 //
 //   relstore info FILE                          header, schema, row counts, checksum status
-//   relstore verify FILE                        exit 0 only for a sound snapshot
+//   relstore verify FILE                        exit 0 only for a snapshot that loads (integrity included)
 //   relstore dump FILE [--table T] [--format csv|json]
 //   relstore schema FILE [--dot]                text, or a Graphviz graph
 
@@ -151,7 +151,7 @@ int cmd_info(const std::string& file) {
 int cmd_verify(const std::string& file) {
     try {
         const auto r = snapshot_reader::open(file);
-        r.check_rows();
+        r.check_integrity();  // what a load checks, so "ok" means a program with this schema can load it
         std::uint64_t rows = 0;
         for (std::size_t i = 0; i < r.schema().tables.size(); ++i) rows += r.table(i).row_count;
         std::cout << "ok: " << file << ": format " << r.format_version() << ", " << r.schema().tables.size()
@@ -370,7 +370,7 @@ int main(int argc, char** argv) {
 
     auto* info = app.add_subcommand("info", "Show a snapshot's format version, schema, row counts, size and checksum");
     info->add_option("FILE", file, "snapshot file")->required();
-    auto* verify = app.add_subcommand("verify", "Check a snapshot completely; exit status 0 only when it is sound");
+    auto* verify = app.add_subcommand("verify", "Check a snapshot completely, integrity included (keys, unique indexes, foreign keys, next keys), as a load does; exit status 0 only when it is sound");
     verify->add_option("FILE", file, "snapshot file")->required();
     auto* dump = app.add_subcommand("dump", "Print a snapshot's rows as CSV (RFC 4180) or JSON");
     dump->add_option("FILE", file, "snapshot file")->required();

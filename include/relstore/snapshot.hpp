@@ -8,19 +8,24 @@
 ///     relstore::save(db, "cache.snap");        // inside a read scope
 ///     relstore::load(db, "cache.snap");        // all or nothing
 ///
-/// Loading matches columns by name, so a snapshot from an older schema loads
-/// into a newer one: a column added since takes its default (the value of a
-/// value-initialized member), a table added since loads empty; a column or
-/// table the program no longer has is an error unless load_options allows
-/// dropping it; a column whose type changed is an error.
+/// Loading matches tables and columns by name, so a snapshot from an older
+/// schema loads into a newer one: a column added since takes its default (the
+/// value of a value-initialized member); a table added since, or a column or
+/// table the program no longer has, is an error unless load_options allows
+/// it; a column whose type changed is an error, and so is a snapshot that
+/// shares no table with the program. load() returns a load_report of what it
+/// applied.
 
 #include <relstore/snapshot_format.hpp>
 #include <relstore/store.hpp>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <filesystem>
 #include <iosfwd>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -31,16 +36,6 @@
 #include <vector>
 
 namespace relstore {
-
-/// What a load may do when the snapshot has more than the program's schema.
-struct load_options {
-    /// Drop snapshot columns that the program's row types no longer have
-    /// (otherwise such a column is a schema_mismatch error naming it).
-    bool drop_unknown_columns = false;
-    /// Drop snapshot tables that the program's store no longer has
-    /// (otherwise such a table is a schema_mismatch error naming it).
-    bool drop_unknown_tables = false;
-};
 
 namespace detail {
 
@@ -329,211 +324,307 @@ snapshot_writer encode_store(const Store& db) {
 
 [[noreturn]] inline void load_fail(const snapshot_reader& r, errc code, std::optional<std::uint64_t> offset,
                                    const std::string& msg) {
-    std::string what = "snapshot '" + r.name() + "'";
-    if (offset) what += " at byte " + std::to_string(*offset);
-    throw snapshot_error(code, r.name(), offset, what + ": " + msg);
+    throw_snapshot_error(code, r.name(), offset, msg);
+}
+
+/// Decodes the rows of one snapshot table into Row, through the load plan's
+/// column mapping when the columns differ from the program's (an indirect
+/// call per cell only on that path).
+template <class Row>
+class row_decoder {
+public:
+    row_decoder(const table_info& have, const load_plan::table& plan) : same_(plan.same_columns) {
+        if (same_) return;
+        static constexpr auto getters = field_getters<Row>();
+        steps_.reserve(have.columns.size());
+        for (std::size_t i = 0; i < have.columns.size(); ++i) {
+            const auto to = plan.column_target[i];
+            steps_.push_back({to == load_plan::no_column ? nullptr : getters[to], have.columns[i].type});
+        }
+    }
+    void read(row_cursor& cur, Row& row) const {
+        if (same_) {
+            for_each_field<Row>([&](const auto& f) { get_cell(cur, row.*(f.member)); });
+            return;
+        }
+        for (const auto& s : steps_) {
+            if (s.get != nullptr)
+                s.get(cur, row);
+            else
+                cur.skip_value(s.type);
+        }
+    }
+
+private:
+    struct step {
+        void (*get)(row_cursor&, Row&);
+        column_type type;
+    };
+    bool same_;
+    std::vector<step> steps_;
+};
+
+/// Calls f(row, offset) for every row of T's table in the snapshot, in file
+/// order, then checks that the table's bytes were used up.
+template <class T, class F>
+void for_each_loaded_row(const snapshot_reader& r, const load_plan::table& plan, F&& f) {
+    using Row = typename T::row_type;
+    const std::size_t fi = *plan.source;
+    const row_decoder<Row> decoder(r.schema().tables[fi], plan);
+    auto cur = r.rows(fi);
+    const std::uint64_t n = r.table(fi).row_count;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto at = cur.offset();
+        Row row{};
+        decoder.read(cur, row);
+        f(row, at);
+    }
+    cur.finish();
 }
 
 template <class T>
-void insert_loaded(const snapshot_reader& r, table_state<T>& st, typename T::row_type&& row, std::uint64_t at) {
-    auto [it, inserted] = st.rows.insert(std::move(row));
-    if (inserted) return;
-    // Boost.MultiIndex does not move from a row it refuses, so row is intact here.
-    std::string why = "a row is refused by an index";
+inline constexpr std::size_t hashed_index_count =
+    std::apply([](auto... s) { return (std::size_t{decltype(s)::is_hashed} + ... + 0); }, typename T::specs{});
+
+/// Sizes T's hashed indexes ahead of the rows that arrive. The row count a
+/// file declares is only a claim until its rows are decoded: a file of a few
+/// MiB may declare millions of one-byte rows and be refused at the second,
+/// and reserving buckets for all of them cost 25 times the file. So the first
+/// reserve is only what half of the table's bytes in the file would take in
+/// bucket pointers (the declared count, for rows of a realistic size, so the
+/// index is sized once), and beyond that buckets grow in steps of 8 times the
+/// rows present, up to the declared count: a few rehashes instead of the one
+/// reserve, and past the first never more than 8 buckets per row loaded.
+template <class T>
+class index_growth {
+public:
+    index_growth(std::uint64_t declared, std::uint64_t bytes) noexcept
+        : declared_(declared),
+          first_(std::max<std::uint64_t>(
+              first_step, bytes / (2 * sizeof(void*) * std::max<std::size_t>(hashed_index_count<T>, 1)))) {}
+    void before_insert(table_state<T>& st) {
+        if constexpr (hashed_index_count<T> > 0) {
+            if (st.rows.size() < room_) return;
+            const std::uint64_t want = room_ == 0 ? first_ : 8 * std::uint64_t{st.rows.size()};
+            room_ = static_cast<std::size_t>(std::min(declared_, std::max(want, first_step)));
+            for_each_spec<T>([&]<class S>(S*) {
+                if constexpr (S::is_hashed) st.rows.template get<S>().reserve(room_);
+            });
+        }
+    }
+
+private:
+    static constexpr std::uint64_t first_step = 1024;
+    std::uint64_t declared_;
+    std::uint64_t first_;
+    std::size_t room_ = 0;
+};
+
+/// Calls f((Spec*)nullptr) for T's key, then its other indexes, then its
+/// foreign keys: the order in which the snapshot's schema lists them, and
+/// the order in which a row's clashes are reported (as verify does).
+template <class T, class F>
+void for_each_spec_in_schema_order(F&& f) {
     for_each_spec<T>([&]<class S>(S*) {
-        if constexpr (index_for_spec<S>::enforced_by_container) {
+        if constexpr (std::is_same_v<typename S::spec_kind, key_tag>) f(static_cast<S*>(nullptr));
+    });
+    for_each_spec<T>([&]<class S>(S*) {
+        if constexpr (std::is_same_v<typename S::spec_kind, index_tag>) f(static_cast<S*>(nullptr));
+    });
+    for_each_spec<T>([&]<class S>(S*) {
+        if constexpr (is_fk<S>) f(static_cast<S*>(nullptr));
+    });
+}
+
+template <class T>
+inline constexpr bool has_store_checked_unique = std::apply(
+    [](auto... s) { return (index_for_spec<decltype(s)>::checked_by_store || ...); }, typename T::specs{});
+
+/// Inserts a decoded row, refusing NaN in a column an index covers and the
+/// first clash with a row before it: the key, then each unique index and
+/// one-to-one foreign key (nulls never clash).
+template <class T>
+void insert_loaded(const snapshot_reader& r, table_state<T>& st, typename T::row_type& row, std::uint64_t at) {
+    // Before the insert: NaN in an ordered index breaks its order for every other row.
+    if (const auto col = indexed_nan_column<T>(row); !col.empty())
+        load_fail(r, errc::bad_snapshot, at, integrity_text::nan_in_indexed_column(T::name, col));
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    const auto result = st.rows.insert(std::move(row));
+    const bool inserted = result.second;
+    if constexpr (!has_store_checked_unique<T>) {
+        if (inserted) return;
+    }
+    // Boost.MultiIndex does not move from a row it refuses, so row is intact
+    // when it was refused. A unique spec over nullable columns is a non-unique
+    // index: it clashes when the row just inserted has company.
+    const auto& probe = inserted ? *result.first : row;
+    std::string why;
+    for_each_spec_in_schema_order<T>([&]<class S>(S*) {
+        if constexpr (S::is_unique) {
+            if (!why.empty() || (inserted && !index_for_spec<S>::checked_by_store)) return;
             using traits = columns_traits<typename S::columns>;
-            const auto v = traits::get(row);
-            const auto& idx = st.rows.template get<S>();
-            if (idx.find(v) != idx.end() && why.starts_with("a row"))
-                why = std::string(std::is_same_v<typename S::spec_kind, key_tag> ? "duplicate key " : "duplicate ") +
-                      traits::names() + " = " + display(v) +
-                      (std::is_same_v<typename S::spec_kind, key_tag> ? "" : " in a unique index");
+            const auto v = traits::get(probe);
+            if (traits::has_null(v)) return;
+            const auto [first, last] = st.rows.template get<S>().equal_range(v);
+            if (std::distance(first, last) > (inserted ? 1 : 0))
+                why = std::is_same_v<typename S::spec_kind, key_tag>
+                          ? integrity_text::duplicate_key(T::name, traits::names(), display(v))
+                          : integrity_text::duplicate_unique(T::name, traits::names(), display(v));
         }
     });
-    load_fail(r, errc::bad_snapshot, at, "table '" + std::string(T::name) + "': " + why);
+    if (!why.empty()) load_fail(r, errc::bad_snapshot, at, why);
+    if (!inserted)  // every unique index was asked: a library bug, but not a silent one
+        load_fail(r, errc::bad_snapshot, at, "table '" + std::string(T::name) + "': a row is refused by an index");
+}
+
+/// Checks a table's next auto key against its type and its rows, or, when
+/// the snapshot's key was not an auto key, continues after the largest key.
+template <class T>
+void load_next_key(const snapshot_reader& r, table_state<T>& st, const table_info& have,
+                   const snapshot_table_stats& stats) {
+    using K = typename table_state<T>::key_type;
+    std::optional<K> largest;
+    const auto& idx = st.key_index();
+    if constexpr (T::key::is_hashed) {
+        for (const auto& row : idx)
+            if (!largest || *largest < table_state<T>::key_of(row)) largest = table_state<T>::key_of(row);
+    } else if (!idx.empty()) {
+        largest = table_state<T>::key_of(*std::prev(idx.end()));
+    }
+    if (!have.auto_key) {
+        // The key became an auto key since the snapshot: continue after the largest.
+        if (largest && !(*largest < st.next_key)) st.next_key = *largest + 1;
+        return;
+    }
+    const std::string_view table = T::name;
+    const std::uint64_t raw = stats.next_auto_key;
+    if constexpr (std::is_signed_v<K>) {
+        const auto n = std::bit_cast<std::int64_t>(raw);
+        if (n < std::numeric_limits<K>::min() || n > std::numeric_limits<K>::max())
+            load_fail(r, errc::bad_snapshot, std::nullopt,
+                      integrity_text::next_key_unfit(table, display(n), to_string(column_type_of<K>.kind)));
+    } else if (raw > std::numeric_limits<K>::max()) {
+        load_fail(r, errc::bad_snapshot, std::nullopt,
+                  integrity_text::next_key_unfit(table, display(raw), to_string(column_type_of<K>.kind)));
+    }
+    // A next key at or below a stored key would hand out that key again.
+    const K next = static_cast<K>(raw);
+    const K first = st.next_key;  // a fresh table's
+    if (next < first)
+        load_fail(r, errc::bad_snapshot, std::nullopt,
+                  integrity_text::next_key_below_first(table, display(next), display(first)));
+    if (largest && !(*largest < next))
+        load_fail(r, errc::bad_snapshot, std::nullopt,
+                  integrity_text::next_key_not_above(table, display(next), display(*largest)));
+    st.next_key = next;
 }
 
 template <class Store, class T>
-void decode_table(Store& fresh, const snapshot_reader& r, std::size_t fi, const table_info& want,
-                  const load_options& opt) {
-    using Row = typename T::row_type;
+void decode_table(Store& fresh, const snapshot_reader& r, const load_plan::table& plan) {
     auto& st = fresh.template state<T>();
-    const auto& have = r.schema().tables[fi];
-    const auto& stats = r.table(fi);
-    auto cur = r.rows(fi);
-    // Size hashed indexes once instead of rehashing as they grow. The row
-    // count was checked against the bytes present, so this is no larger than
-    // the rows themselves will need.
-    for_each_spec<T>([&]<class S>(S*) {
-        if constexpr (S::is_hashed) st.rows.template get<S>().reserve(static_cast<std::size_t>(stats.row_count));
+    const auto& stats = r.table(*plan.source);
+    index_growth<T> growth(stats.row_count, stats.rows_size);
+    for_each_loaded_row<T>(r, plan, [&](typename T::row_type& row, std::uint64_t at) {
+        growth.before_insert(st);
+        insert_loaded<T>(r, st, row, at);
     });
-
-    if (have.columns == want.columns) {
-        for (std::uint64_t i = 0; i < stats.row_count; ++i) {
-            const auto at = cur.offset();
-            Row row{};
-            for_each_field<Row>([&](const auto& f) { get_cell(cur, row.*(f.member)); });
-            insert_loaded<T>(r, st, std::move(row), at);
-        }
-    } else {
-        static constexpr auto getters = field_getters<Row>();
-        struct step {
-            void (*get)(row_cursor&, Row&);
-            column_type type;
-        };
-        std::vector<step> plan;
-        plan.reserve(have.columns.size());
-        for (const auto& c : have.columns) {
-            const auto it = std::find_if(want.columns.begin(), want.columns.end(),
-                                         [&](const column_info& w) { return w.name == c.name; });
-            const std::string col = "column '" + have.name + "." + c.name + "'";
-            if (it == want.columns.end()) {
-                if (!opt.drop_unknown_columns)
-                    load_fail(r, errc::schema_mismatch, std::nullopt,
-                              col + " is not in the program's schema; load with "
-                                    "load_options{.drop_unknown_columns = true} to drop it");
-                plan.push_back({nullptr, c.type});
-            } else if (it->type != c.type) {
-                auto name = [](column_type t) { return std::string(to_string(t.kind)) + (t.nullable ? "?" : ""); };
-                load_fail(r, errc::schema_mismatch, std::nullopt,
-                          col + " changed type: " + name(c.type) + " in the snapshot, " + name(it->type) +
-                              " in the program");
-            } else {
-                plan.push_back({getters[static_cast<std::size_t>(it - want.columns.begin())], c.type});
-            }
-        }
-        for (std::uint64_t i = 0; i < stats.row_count; ++i) {
-            const auto at = cur.offset();
-            Row row{};
-            for (const auto& s : plan) {
-                if (s.get != nullptr)
-                    s.get(cur, row);
-                else
-                    cur.skip_value(s.type);
-            }
-            insert_loaded<T>(r, st, std::move(row), at);
-        }
-    }
-    cur.finish();
-
-    if constexpr (T::key::is_auto) {
-        using K = typename table_state<T>::key_type;
-        const auto& idx = st.key_index();
-        if (have.auto_key) {
-            // A next key at or below a stored key would hand out that key again.
-            const K first = st.next_key;  // a fresh table's
-            const auto next = static_cast<K>(stats.next_auto_key);
-            if (next < first)
-                load_fail(r, errc::bad_snapshot, std::nullopt,
-                          "table '" + std::string(T::name) + "': next key " + display(next) +
-                              " is below the first key " + display(first));
-            for (const auto& row : idx)
-                if (!(table_state<T>::key_of(row) < next))
-                    load_fail(r, errc::bad_snapshot, std::nullopt,
-                              "table '" + std::string(T::name) + "': next key " + display(next) +
-                                  " is not above stored key " + display(table_state<T>::key_of(row)));
-            st.next_key = next;
-        } else {
-            // The key became an auto key since the snapshot: continue after the largest.
-            for (const auto& row : idx)
-                if (!(table_state<T>::key_of(row) < st.next_key)) st.next_key = table_state<T>::key_of(row) + 1;
-        }
-    }
+    if constexpr (T::key::is_auto) load_next_key<T>(r, st, r.schema().tables[*plan.source], stats);
 }
 
-/// Integrity of a decoded store: unique nullable columns, every foreign key
-/// resolves, acyclic self-references have no cycle.
+/// Checks every foreign key of a decoded store, and that acyclic
+/// self-references have no cycle. Both are first checked over the containers;
+/// only a store that fails is read again in file order, so that the error
+/// names the first offending row of the file and its offset, as verify does.
 template <class Store>
-void check_loaded(const Store& db, const snapshot_reader& r) {
+void check_references(const Store& db, const snapshot_reader& r, const load_plan& plan) {
+    std::size_t ti = 0;
     Store::for_each_table([&]<class T>(T*) {
+        using Row = typename T::row_type;
+        const auto& tp = plan.tables[ti++];
         const auto& st = db.template state<T>();
-        const std::string table = "table '" + std::string(T::name) + "': ";
         for_each_spec<T>([&]<class S>(S*) {
-            using traits = columns_traits<typename S::columns>;
             if constexpr (is_fk<S>) {
+                using traits = columns_traits<typename S::columns>;
                 using P = parent_of<S, T>;
                 using PK = typename table_state<P>::key_type;
                 const auto& pidx = db.template state<P>().key_index();
-                for (const auto& row : st.rows) {
-                    const auto v = traits::get(row);
-                    if (traits::has_null(v)) continue;
-                    if (pidx.find(fk_value_as_parent_key<S, PK>(row)) == pidx.end())
-                        load_fail(r, errc::bad_snapshot, std::nullopt,
-                                  table + traits::names() + " = " + display(v) + " references no row in " +
-                                      std::string(P::name));
-                }
+                const auto dangles = [&](const Row& row) {
+                    return !traits::has_null(traits::get(row)) &&
+                           pidx.find(fk_value_as_parent_key<S, PK>(row)) == pidx.end();
+                };
+                if (std::any_of(st.rows.begin(), st.rows.end(), dangles))
+                    for_each_loaded_row<T>(r, tp, [&](const Row& row, std::uint64_t at) {
+                        if (dangles(row))
+                            load_fail(r, errc::bad_snapshot, at,
+                                      integrity_text::dangling_reference(T::name, traits::names(),
+                                                                         display(traits::get(row)), P::name));
+                    });
                 if constexpr (S::is_acyclic) {
                     using K = typename table_state<T>::key_type;
                     const auto& idx = st.key_index();
                     std::set<K> rooted;  // rows whose chain of parents is known to end
                     std::set<K> path;
-                    for (const auto& start : st.rows) {
+                    // The key at which the chain of parents from start meets itself, if it does.
+                    const auto closes_at = [&](const Row& start) -> std::optional<K> {
                         path.clear();
-                        const typename T::row_type* row = &start;
+                        const Row* row = &start;
                         for (;;) {
                             const K k = table_state<T>::key_of(*row);
                             if (rooted.contains(k)) break;
-                            if (!path.insert(k).second)
-                                load_fail(r, errc::bad_snapshot, std::nullopt,
-                                          table + traits::names() + " forms a cycle through key " + display(k));
+                            if (!path.insert(k).second) return k;
                             if (traits::has_null(traits::get(*row))) break;
                             const auto up = idx.find(fk_value_as_parent_key<S, K>(*row));
                             if (up == idx.end()) break;
                             row = &*up;
                         }
                         rooted.insert(path.begin(), path.end());
+                        return std::nullopt;
+                    };
+                    if (std::any_of(st.rows.begin(), st.rows.end(), [&](const Row& row) { return closes_at(row); })) {
+                        rooted.clear();
+                        for_each_loaded_row<T>(r, tp, [&](const Row& row, std::uint64_t at) {
+                            if (const auto k = closes_at(row))
+                                load_fail(r, errc::bad_snapshot, at,
+                                          integrity_text::cycle(T::name, traits::names(), display(*k)));
+                        });
                     }
-                }
-            } else if constexpr (index_for_spec<S>::checked_by_store) {
-                const auto& idx = st.rows.template get<S>();
-                for (const auto& row : st.rows) {
-                    const auto v = traits::get(row);
-                    if (traits::has_null(v)) continue;
-                    auto [first, last] = idx.equal_range(v);
-                    if (first != last && std::next(first) != last)
-                        load_fail(r, errc::bad_snapshot, std::nullopt,
-                                  table + "duplicate " + traits::names() + " = " + display(v) + " in a unique index");
                 }
             }
         });
     });
 }
 
-/// Decodes a validated snapshot into a fresh store and checks it.
+/// Decodes a validated snapshot into a fresh store and checks it; report,
+/// when given, receives the schema evolution applied.
 template <class Store>
-std::unique_ptr<Store> decode_store(const snapshot_reader& r, const load_options& opt) {
-    const schema_info want = describe<Store>();
-    for (const auto& t : r.schema().tables) {
-        const bool known = std::any_of(want.tables.begin(), want.tables.end(),
-                                       [&](const table_info& w) { return w.name == t.name; });
-        if (!known && !opt.drop_unknown_tables)
-            load_fail(r, errc::schema_mismatch, std::nullopt,
-                      "table '" + t.name +
-                          "' is not in the program's schema; load with load_options{.drop_unknown_tables = true} "
-                          "to drop it");
-    }
+std::unique_ptr<Store> decode_store(const snapshot_reader& r, const load_options& opt,
+                                    load_report* report = nullptr) {
+    auto plan = plan_load(r, describe<Store>(), opt);
     auto fresh = std::make_unique<Store>();
     std::size_t ti = 0;
     Store::for_each_table([&]<class T>(T*) {
-        const auto& w = want.tables[ti++];
-        if (const auto fi = r.find_table(w.name)) decode_table<Store, T>(*fresh, r, *fi, w, opt);
+        const auto& p = plan.tables[ti++];
+        if (p.source) decode_table<Store, T>(*fresh, r, p);
     });
-    check_loaded(*fresh, r);
+    check_references(*fresh, r, plan);
+    if (report != nullptr) *report = std::move(plan.report);
     return fresh;
 }
 
 template <class Store>
-void load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
-    auto fresh = decode_store<Store>(r, opt);
+load_report load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
+    load_report report;
+    auto fresh = decode_store<Store>(r, opt, &report);
     db.swap_contents(*fresh);
     // The old contents are destroyed here, after the store's lock is released.
+    return report;
 }
 
 }  // namespace detail
 
 /// Saves the whole store to path, crash-safely (a temporary file in the same
-/// directory, fsync, rename, fsync of the directory). Rows are encoded inside
+/// directory, fsync, rename, fsync of the directory; then the temporary files
+/// of killed saves of path are removed, see write_snapshot_file). Rows are encoded inside
 /// a read scope, so readers keep reading, while a second thread writes the
 /// encoded part; the fsyncs happen after the scope ends.
 /// @throws relstore::snapshot_error (io) naming the failed operation; the old file stays.
@@ -564,20 +655,28 @@ void save(const Store& db, std::ostream& out) {
 }
 
 /// Replaces the store's contents with a snapshot file's. The whole file is
-/// read, its checksum verified, rows decoded into a fresh store and checked
-/// (keys unique, every foreign key resolving) before the contents are swapped
-/// in under the store's write lock; on any error the store is unchanged.
-/// @throws relstore::snapshot_error naming the file and, where it applies, the byte offset.
+/// read, its checksum verified, its schema matched to the program's (see
+/// load_options), rows decoded into a fresh store and checked (no NaN in an
+/// indexed column, keys and unique columns unique, next keys above every
+/// key, every foreign key resolving, no cycle through an acyclic
+/// self-reference) before the contents are swapped in under the store's
+/// write lock; on any error the store is unchanged. Memory: the file, the
+/// new contents, and the old ones until the swap.
+/// @returns the schema evolution applied (empty for an unchanged schema).
+/// @throws relstore::snapshot_error naming the file and, where it applies, the
+/// byte offset, table, column and value: schema_mismatch when the snapshot
+/// shares no table with the program or options do not allow a difference,
+/// bad_snapshot for a malformed or inconsistent file.
 template <class Store>
-void load(Store& db, const std::filesystem::path& path, const load_options& options = {}) {
-    detail::load_from(db, snapshot_reader::open(path), options);
+load_report load(Store& db, const std::filesystem::path& path, const load_options& options = {}) {
+    return detail::load_from(db, snapshot_reader::open(path), options);
 }
 
 /// As load from a file, reading the stream to its end.
 /// @throws relstore::snapshot_error (path "<stream>").
 template <class Store>
-void load(Store& db, std::istream& in, const load_options& options = {}) {
-    detail::load_from(db, snapshot_reader::from_stream(in), options);
+load_report load(Store& db, std::istream& in, const load_options& options = {}) {
+    return detail::load_from(db, snapshot_reader::from_stream(in), options);
 }
 
 }  // namespace relstore

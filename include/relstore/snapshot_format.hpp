@@ -162,6 +162,37 @@ private:
 /// The smallest number of bytes a value of this type can take in a row.
 [[nodiscard]] std::uint64_t min_encoded_size(column_type t) noexcept;
 
+/// Throws snapshot_error with the message "snapshot 'NAME' at byte N: MSG"
+/// (no "at byte" without an offset): the one format of every snapshot error,
+/// the reader's and the store loader's alike.
+[[noreturn]] void throw_snapshot_error(errc code, const std::string& name, std::optional<std::uint64_t> offset,
+                                       const std::string& msg);
+
+/// A cell as error messages show it, as detail::display shows the same value
+/// of a row type: strings quoted, null as NULL.
+[[nodiscard]] std::string display_value(const value& v);
+/// Cells as detail::display shows a column or a tuple: one alone, several as "(a, b)".
+[[nodiscard]] std::string display_values(std::span<const value> v);
+/// Column names as messages show them: "name", or "(author_id, book_id)".
+[[nodiscard]] std::string column_names_text(std::span<const std::string> names);
+
+/// The texts of the integrity errors, shared by relstore::load (typed rows)
+/// and snapshot_reader::check_integrity (the `relstore verify` tool's
+/// dynamic rows), so that the two report a bad file in the same words.
+/// Columns and values come as column_names_text and display_value(s) give them.
+namespace integrity_text {
+[[nodiscard]] std::string nan_in_indexed_column(std::string_view table, std::string_view column);
+[[nodiscard]] std::string duplicate_key(std::string_view table, std::string_view columns, std::string_view value);
+[[nodiscard]] std::string duplicate_unique(std::string_view table, std::string_view columns, std::string_view value);
+[[nodiscard]] std::string dangling_reference(std::string_view table, std::string_view columns, std::string_view value,
+                                             std::string_view parent);
+[[nodiscard]] std::string cycle(std::string_view table, std::string_view columns, std::string_view key);
+[[nodiscard]] std::string next_key_unfit(std::string_view table, std::string_view next, std::string_view key_type);
+[[nodiscard]] std::string next_key_below_first(std::string_view table, std::string_view next, std::string_view first);
+[[nodiscard]] std::string next_key_not_above(std::string_view table, std::string_view next,
+                                             std::string_view largest);
+}  // namespace integrity_text
+
 }  // namespace detail
 
 /// Encodes a snapshot image in memory: the header and schema first, then each
@@ -429,6 +460,17 @@ public:
     /// Decodes every row of every table, checking each cell.
     /// @throws relstore::snapshot_error at the first malformed cell.
     void check_rows() const;
+    /// Decodes every row and checks the constraints the snapshot's own schema
+    /// records, in the order relstore::load checks a program's: per table, row
+    /// by row, no NaN in a column that a key, index or foreign key covers, the
+    /// key unique, then each unique index and one-to-one foreign key (nulls
+    /// never clash); the next auto key fitting its column and above every
+    /// key; then every foreign key resolving and no cycle through an acyclic
+    /// self-reference. Loading the file into a program with the snapshot's
+    /// schema fails with the same message. Memory: a set of every key and
+    /// unique value, a few dozen bytes per row and constraint.
+    /// @throws relstore::snapshot_error (bad_snapshot) at the first problem.
+    void check_integrity() const;
     /// The raw image.
     [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return image_; }
 
@@ -443,6 +485,62 @@ private:
     std::vector<snapshot_table_stats> stats_;
 };
 
+/// What a load may do when the snapshot's schema differs from the program's
+/// (columns and tables are matched by name). Whatever it allows, a snapshot
+/// that shares no table with the program is refused.
+struct load_options {
+    /// Drop snapshot columns that the program's row types no longer have
+    /// (otherwise such a column is a schema_mismatch error naming it).
+    bool drop_unknown_columns = false;
+    /// Drop snapshot tables that the program's store no longer has
+    /// (otherwise such a table is a schema_mismatch error naming it).
+    bool drop_unknown_tables = false;
+    /// Load a table of the program that the snapshot does not have as empty
+    /// (otherwise such a table is a schema_mismatch error naming it: an empty
+    /// table is often a sign of the wrong file, not of a new table).
+    bool empty_missing_tables = false;
+};
+
+/// The schema evolution a load applied, for the application to log; every
+/// list is empty when the snapshot's tables and columns are the program's.
+/// Columns are named "table.column".
+struct load_report {
+    std::vector<std::string> tables_filled_empty;  ///< program tables the snapshot lacks, loaded empty
+    std::vector<std::string> tables_dropped;       ///< snapshot tables the program lacks, not loaded
+    std::vector<std::string> columns_defaulted;    ///< program columns the snapshot lacks, given their defaults
+    std::vector<std::string> columns_dropped;      ///< snapshot columns the program lacks, not loaded
+
+    /// True when the load applied no schema evolution.
+    [[nodiscard]] bool empty() const noexcept {
+        return tables_filled_empty.empty() && tables_dropped.empty() && columns_defaulted.empty() &&
+               columns_dropped.empty();
+    }
+    friend bool operator==(const load_report&, const load_report&) = default;
+};
+
+namespace detail {
+
+/// How a snapshot's tables and columns map onto a program's schema.
+struct load_plan {
+    /// Marks a snapshot column the program does not have (skipped on load).
+    static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
+    struct table {
+        std::optional<std::size_t> source;        ///< the snapshot's table of that name, if any
+        bool same_columns = false;                ///< the same columns in the same order
+        std::vector<std::size_t> column_target;   ///< per snapshot column: the program's column, or no_column
+    };
+    std::vector<table> tables;  ///< per program table, in the program's order
+    load_report report;
+};
+
+/// Matches a snapshot's schema to a program's before any row is decoded.
+/// @throws relstore::snapshot_error (schema_mismatch) when they share no table,
+/// for a table or column that options do not allow to drop or fill, and for a
+/// column whose type changed.
+[[nodiscard]] load_plan plan_load(const snapshot_reader& r, const schema_info& program, const load_options& options);
+
+}  // namespace detail
+
 /// XXH3-64 of a byte range, as snapshots use it.
 [[nodiscard]] std::uint64_t snapshot_checksum(std::span<const std::byte> bytes) noexcept;
 
@@ -451,8 +549,10 @@ private:
 /// @throws relstore::snapshot_error (io, also for a directory or another non-regular file).
 [[nodiscard]] std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path);
 
-/// Replaces target with bytes, crash-safely: writes a temporary file in the
-/// target's directory, fsyncs it, renames it over target, fsyncs the directory.
+/// Replaces target with bytes, crash-safely: writes a temporary file
+/// ".NAME.tmp-<random>" in the target's directory under an flock, fsyncs it,
+/// renames it over target, fsyncs the directory, then removes the target's
+/// temporary files that no live save holds (left by killed saves).
 /// On failure before the rename the old target is untouched and the temporary
 /// file is removed.
 /// @throws relstore::snapshot_error (io) naming the operation and the file.

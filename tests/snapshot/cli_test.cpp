@@ -2,6 +2,8 @@
 
 #include "sample_snapshot.hpp"
 
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <catch2/catch.hpp>
@@ -12,7 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #ifndef RELSTORE_CLI
 #error "RELSTORE_CLI must name the relstore tool's path"
@@ -218,4 +224,199 @@ TEST_CASE("relstore rejects bad command lines", "[snapshot][cli]") {
     CHECK(run("frobnicate x").status != 0);
     CHECK(run("dump " + f.good.string() + " --format xml").status != 0);
     CHECK(run("--help").status == 0);
+}
+
+// verify against load: files whose checksum is right but whose rows break
+// the schema's constraints, built with snapshot_writer.
+namespace same {
+
+namespace rs = relstore;
+
+struct Person {
+    std::int64_t id{};
+    std::string email;
+    std::optional<std::string> nick;
+    std::string first;
+    std::string last;
+    double height{};
+};
+RELSTORE_FIELDS(Person, id, email, nick, first, last, height)
+
+struct Passport {
+    std::int64_t id{};
+    std::optional<std::int64_t> person_id;
+};
+RELSTORE_FIELDS(Passport, id, person_id)
+
+struct Visit {
+    std::int64_t person_id{};
+    std::int32_t day{};
+    std::string place;
+};
+RELSTORE_FIELDS(Visit, person_id, day, place)
+
+struct Node {
+    std::int64_t id{};
+    std::optional<std::int64_t> parent;
+};
+RELSTORE_FIELDS(Node, id, parent)
+
+struct Counter {
+    std::int32_t id{};
+};
+RELSTORE_FIELDS(Counter, id)
+
+using people = rs::table<"people", Person, rs::auto_key<&Person::id>, rs::unique<&Person::email>,
+                         rs::unique<&Person::nick>, rs::unique<&Person::first, &Person::last>,
+                         rs::ordered<&Person::height>>;
+using passports = rs::table<"passports", Passport, rs::hashed_primary_key<&Passport::id>,
+                            rs::unique_references<&Passport::person_id, people>>;
+using visits = rs::table<"visits", Visit, rs::primary_key<&Visit::person_id, &Visit::day>,
+                         rs::references<&Visit::person_id, people>>;
+using nodes = rs::table<"nodes", Node, rs::auto_key<&Node::id>, rs::acyclic_references<&Node::parent>>;
+using counters = rs::table<"counters", Counter, rs::auto_key<&Counter::id>>;
+using store = rs::store<people, passports, visits, nodes, counters>;
+
+using V = std::vector<value>;
+using rows = std::vector<V>;
+
+/// A person whose first name is its email unless given, so that (first, last) stays unique.
+V person(std::int64_t id, const std::string& email, value nick = std::monostate{}, const std::string& first = "",
+         double height = 1.0) {
+    return V{id, email, std::move(nick), first.empty() ? email : first, std::string("L"), height};
+}
+
+/// A snapshot of store's schema with these rows (tables not named are empty)
+/// and these next keys (100 for an auto-keyed table not named).
+fs::path write(const fs::path& dir, const std::string& name, const std::map<std::string, rows>& content,
+               const std::map<std::string, std::uint64_t>& next = {}) {
+    snapshot_writer w(describe<store>());
+    const auto schema = w.schema();
+    for (std::size_t t = 0; t < schema.tables.size(); ++t) {
+        const auto& table = schema.tables[t];
+        w.begin_table(t);
+        const auto it = content.find(table.name);
+        const rows none;
+        const rows& rs = it == content.end() ? none : it->second;
+        for (const auto& r : rs) w.put_row(r);
+        const auto n = next.find(table.name);
+        w.end_table(rs.size(), table.auto_key ? (n == next.end() ? 100 : n->second) : 0);
+    }
+    const auto p = dir / (name + ".snap");
+    write_snapshot_file(p, w.finish());
+    return p;
+}
+
+/// load's message for p, or "" when it loads.
+std::string load_message(const fs::path& p) {
+    store db;
+    try {
+        rs::load(db, p);
+    } catch (const snapshot_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace same
+
+TEST_CASE("relstore verify refuses what load refuses, with load's message", "[snapshot][cli][integrity]") {
+    files f;
+    using namespace same;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    fs::path p;
+    std::string expected;  // a part of the message, to know the right problem was found
+    SECTION("duplicate key") {
+        p = write(f.dir, "dup-key", {{"people", {person(1, "a"), person(2, "b"), person(2, "c")}}});
+        expected = "table 'people': duplicate key id = 2";
+    }
+    SECTION("duplicate composite key") {
+        p = write(f.dir, "dup-composite-key",
+                  {{"people", {person(1, "a")}},
+                   {"visits", {V{std::int64_t{1}, std::int64_t{5}, std::string("x")},
+                               V{std::int64_t{1}, std::int64_t{6}, std::string("y")},
+                               V{std::int64_t{1}, std::int64_t{5}, std::string("z")}}}});
+        expected = "table 'visits': duplicate key (person_id, day) = (1, 5)";
+    }
+    SECTION("duplicate in a unique index") {
+        p = write(f.dir, "dup-unique", {{"people", {person(1, "a@x"), person(2, "a@x")}}});
+        expected = "table 'people': duplicate email = \"a@x\" in a unique index";
+    }
+    SECTION("duplicate in a composite unique index") {
+        p = write(f.dir, "dup-unique-composite", {{"people", {person(1, "a", std::monostate{}, "Ada"),
+                                                              person(2, "b", std::monostate{}, "Bo"),
+                                                              person(3, "c", std::monostate{}, "Ada")}}});
+        expected = "table 'people': duplicate (first, last) = (\"Ada\", \"L\") in a unique index";
+    }
+    SECTION("duplicate in a nullable unique index, after two nulls that do not clash") {
+        p = write(f.dir, "dup-nullable", {{"people", {person(1, "a"), person(2, "b"), person(3, "c", std::string("x")),
+                                                      person(4, "d", std::string("x"))}}});
+        expected = "table 'people': duplicate nick = \"x\" in a unique index";
+    }
+    SECTION("two children of one parent through a one-to-one foreign key") {
+        p = write(f.dir, "dup-one-to-one",
+                  {{"people", {person(1, "a")}},
+                   {"passports", {V{std::int64_t{7}, std::int64_t{1}}, V{std::int64_t{8}, std::monostate{}},
+                                  V{std::int64_t{9}, std::int64_t{1}}}}});
+        expected = "table 'passports': duplicate person_id = 1 in a unique index";
+    }
+    SECTION("dangling foreign keys: the first in the file is named, in a hashed table too") {
+        p = write(f.dir, "dangling",
+                  {{"people", {person(1, "a")}},
+                   {"passports", {V{std::int64_t{30}, std::int64_t{1}}, V{std::int64_t{10}, std::int64_t{44}},
+                                  V{std::int64_t{20}, std::int64_t{33}}, V{std::int64_t{5}, std::int64_t{22}}}}});
+        expected = "table 'passports': person_id = 44 references no row in people";
+    }
+    SECTION("a dangling foreign key in a composite-keyed table") {
+        p = write(f.dir, "dangling-visit", {{"people", {person(1, "a")}},
+                                            {"visits", {V{std::int64_t{2}, std::int64_t{5}, std::string("x")}}}});
+        expected = "table 'visits': person_id = 2 references no row in people";
+    }
+    SECTION("a cycle through an acyclic self-reference") {
+        p = write(f.dir, "cycle",
+                  {{"nodes", {V{std::int64_t{1}, std::monostate{}}, V{std::int64_t{2}, std::int64_t{4}},
+                              V{std::int64_t{3}, std::int64_t{2}}, V{std::int64_t{4}, std::int64_t{3}}}}});
+        expected = "table 'nodes': parent forms a cycle through key 2";
+    }
+    SECTION("a next key not above the largest key") {
+        p = write(f.dir, "next-low", {{"people", {person(1, "a"), person(9, "b"), person(3, "c")}}},
+                  {{"people", 9}});
+        expected = "table 'people': next key 9 is not above the largest stored key 9";
+    }
+    SECTION("a next key of 0") {
+        p = write(f.dir, "next-zero", {}, {{"nodes", 0}});
+        expected = "table 'nodes': next key 0 is below the first key 1";
+    }
+    SECTION("a next key beyond the key's type") {
+        p = write(f.dir, "next-wide", {}, {{"counters", (std::uint64_t{1} << 32) + 5}});
+        expected = "table 'counters': next key 4294967301 does not fit the key's type int32";
+    }
+    SECTION("NaN in an indexed column") {
+        p = write(f.dir, "nan", {{"people", {person(1, "a"), person(2, "b", std::monostate{}, "", nan)}}});
+        expected = "table 'people': height = NaN, but a key, index or foreign key covers that column";
+    }
+    const std::string message = load_message(p);
+    INFO("load: " << message);
+    CHECK_THAT(message, Contains(expected));
+    const auto r = run("verify " + p.string());
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Contains("is not a sound snapshot\n  reason: " + message + "\n"));
+}
+
+TEST_CASE("relstore verify and load accept a sound file with nulls in unique columns", "[snapshot][cli][integrity]") {
+    files f;
+    using namespace same;
+    const auto p = write(f.dir, "sound",
+                         {{"people", {person(1, "a"), person(2, "b"), person(3, "c", std::string("x"), "Cy", -0.0)}},
+                          {"passports", {V{std::int64_t{7}, std::monostate{}}, V{std::int64_t{8}, std::monostate{}},
+                                         V{std::int64_t{9}, std::int64_t{2}}}},
+                          {"visits", {V{std::int64_t{1}, std::int64_t{5}, std::string("x")},
+                                      V{std::int64_t{1}, std::int64_t{6}, std::string("x")}}},
+                          {"nodes", {V{std::int64_t{1}, std::monostate{}}, V{std::int64_t{2}, std::int64_t{1}},
+                                     V{std::int64_t{3}, std::int64_t{2}}}}},
+                         {{"people", 4}, {"nodes", 4}, {"counters", 1}});
+    CHECK(load_message(p) == "");
+    const auto r = run("verify " + p.string());
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, StartsWith("ok: "));
 }

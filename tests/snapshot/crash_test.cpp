@@ -5,6 +5,8 @@
 
 #include "sample_snapshot.hpp"
 
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <catch2/catch.hpp>
@@ -13,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -105,4 +108,100 @@ TEST_CASE("a save killed at any moment leaves the old or the new snapshot", "[sn
     CHECK(kills >= 100);
     CHECK(saw_a > 0);
     CHECK(saw_b > 0);
+}
+
+namespace crash {
+
+struct Note {
+    std::int64_t id{};
+    std::string text;
+    std::int64_t version{};
+};
+RELSTORE_FIELDS(Note, id, text, version)
+using notes = relstore::table<"notes", Note, relstore::auto_key<&Note::id>>;
+using store = relstore::store<notes>;
+
+/// A store of a few MB; version tells two of them apart, and their sizes differ.
+void fill(store& db, std::size_t rows, std::int64_t version) {
+    auto tx = db.write();
+    for (std::size_t i = 0; i < rows; ++i)
+        (void)tx.insert(Note{0, std::string(60 + i % 40, static_cast<char>('a' + i % 26)), version});
+    tx.commit();
+}
+
+std::size_t count_temporaries(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().starts_with(".db.snap.tmp-")) ++n;
+    return n;
+}
+
+}  // namespace crash
+
+TEST_CASE("relstore::save killed at any moment leaves the old or the new snapshot, and the next save "
+          "removes the killed saves' temporary files",
+          "[snapshot][crash][temporary]") {
+    std::string templ = (fs::temp_directory_path() / "relstore-crash-XXXXXX").string();
+    REQUIRE(::mkdtemp(templ.data()) != nullptr);
+    const fs::path dir = templ;
+    const fs::path target = dir / "db.snap";
+
+    crash::store a, b;
+    crash::fill(a, 30000, 1);
+    crash::fill(b, 34000, 2);
+    relstore::save(a, dir / "a.ref");
+    relstore::save(b, dir / "b.ref");
+    const auto image_a = read_snapshot_file(dir / "a.ref");
+    const auto image_b = read_snapshot_file(dir / "b.ref");
+    REQUIRE(image_a.size() > (std::size_t{2} << 20));
+    fs::remove(dir / "a.ref");
+    fs::remove(dir / "b.ref");
+    relstore::save(a, target);
+
+    // How long a save takes here (build type, sanitizers, machine), so that kills land inside saves.
+    const auto t0 = std::chrono::steady_clock::now();
+    relstore::save(b, target);
+    const auto save_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+
+    std::mt19937_64 rng(977);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    int kills = 0, torn = 0, saw_a = 0, saw_b = 0;
+    std::size_t most_left = 0;
+    for (; kills < 60 && std::chrono::steady_clock::now() < deadline; ++kills) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            for (unsigned i = static_cast<unsigned>(kills);; ++i) {
+                try {
+                    relstore::save((i % 2) == 0 ? a : b, target);
+                } catch (...) {
+                    ::_exit(3);
+                }
+            }
+        }
+        ::usleep(static_cast<useconds_t>(rng() % static_cast<std::uint64_t>(2 * save_us.count() + 1000)));
+        REQUIRE(::kill(pid, SIGKILL) == 0);
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFSIGNALED(status));  // the child never failed a save on its own
+
+        const auto now = read_snapshot_file(target);
+        if (now == image_a)
+            ++saw_a;
+        else if (now == image_b)
+            ++saw_b;
+        else
+            ++torn;
+        // Left as they are: killed saves' files pile up until a save succeeds.
+        most_left = std::max(most_left, crash::count_temporaries(dir));
+    }
+    relstore::save(a, target);
+    const std::size_t left = crash::count_temporaries(dir);
+    fs::remove_all(dir);
+    INFO(kills << " kills (a save takes " << save_us.count() << " us): old " << saw_a << ", new " << saw_b
+               << ", at most " << most_left << " temporary files left before a save completed");
+    CHECK(torn == 0);
+    CHECK(left == 0);
+    CHECK(kills >= 10);
+    CHECK(most_left > 0);  // some kills did land inside a save
 }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -491,4 +492,144 @@ TEST_CASE("an exception from the encoder abandons the pipelined save", "[snapsho
                       "encoder gave up");
     CHECK(slurp(target) == other_image());
     CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+namespace {
+
+// The temporary files of target db.snap in dir, by name.
+std::vector<std::string> temporaries(const temp_dir& dir, const std::string& target = "db.snap") {
+    std::vector<std::string> out;
+    for (const auto& e : dir.entries())
+        if (e.starts_with("." + target + ".tmp-")) out.push_back(e);
+    return out;
+}
+
+void touch(const fs::path& p) { std::ofstream(p, std::ios::binary) << "partial snapshot"; }
+
+}  // namespace
+
+TEST_CASE("leftover temporary files with the names an earlier scheme reused neither fail a save nor stay",
+          "[snapshot][file][temporary]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    // Temporary files were named .db.snap.tmp-PID-N, N counting this process's
+    // saves from 0: a restarted process with the same pid (pid 1 in a
+    // container) met the files of its killed predecessor and failed with
+    // "File exists". These are the names of this process's first saves.
+    for (int n = 0; n < 4096; ++n)
+        touch(dir.path / (".db.snap.tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n)));
+    touch(dir.path / ".db.snap2.tmp-0123456789abcdef");  // another target's
+    touch(dir.path / "db.snap.tmp-1");                    // not a temporary name
+    REQUIRE(temporaries(dir).size() == 4096);
+
+    write_snapshot_file(target, other_image());
+    CHECK(slurp(target) == other_image());
+    // Nobody held them: all are gone, and nothing else.
+    CHECK(temporaries(dir).empty());
+    CHECK(dir.entries() == std::vector<std::string>{".db.snap2.tmp-0123456789abcdef", "db.snap", "db.snap.tmp-1"});
+}
+
+TEST_CASE("a temporary file whose lock a live process holds is not removed", "[snapshot][file][temporary]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    const auto live = dir.path / ".db.snap.tmp-00000000deadbeef";
+    touch(live);
+    // Another open file description conflicts with a cleaner's flock as a
+    // live save in another process would.
+    const int fd = ::open(live.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    write_snapshot_file(target, other_image());
+    CHECK(temporaries(dir) == std::vector<std::string>{live.filename().string()});
+    ::close(fd);  // its writer is gone: the next save removes it
+    write_snapshot_file(target, test::sample_image());
+    CHECK(temporaries(dir).empty());
+    CHECK(slurp(target) == test::sample_image());
+}
+
+namespace {
+// Set by the pwrite hook below: whether a save's own temporary file could be locked while it was written.
+std::atomic<int> lock_probe{0};  // 0 not probed, 1 lock refused (held), 2 lock taken (not held)
+std::string probe_dir;
+}  // namespace
+
+TEST_CASE("a save holds a lock on its temporary file while it writes it", "[snapshot][file][temporary]") {
+    temp_dir dir;
+    probe_dir = dir.path.string();
+    lock_probe = 0;
+    file_ops ops = real;
+    ops.pwrite = [](int fd, const void* b, size_t n, off_t off) -> ssize_t {
+        if (lock_probe == 0) {
+            for (const auto& e : fs::directory_iterator(probe_dir)) {
+                if (!e.path().filename().string().starts_with(".db.snap.tmp-")) continue;
+                const int probe = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+                if (probe < 0) continue;
+                lock_probe = ::flock(probe, LOCK_EX | LOCK_NB) == 0 ? 2 : 1;
+                ::close(probe);
+            }
+        }
+        return real.pwrite(fd, b, n, off);
+    };
+    {
+        scoped_file_ops inject(ops);
+        write_snapshot_file(dir.path / "db.snap", test::sample_image());
+    }
+    CHECK(lock_probe == 1);
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+TEST_CASE("concurrent saves of one target never remove each other's temporary files",
+          "[snapshot][file][temporary]") {
+    temp_dir dir;
+    const auto target = dir.path / "db.snap";
+    const auto a = test::sample_image();
+    const auto b = other_image();
+    std::atomic<int> failures{0};  // Catch2 assertions are not thread-safe: count, check later
+    auto saver = [&](const std::vector<std::byte>& img) {
+        for (int i = 0; i < 40; ++i) {
+            try {
+                write_snapshot_file(target, img);
+            } catch (const snapshot_error&) {
+                ++failures;
+            }
+        }
+    };
+    std::thread t1(saver, std::cref(a));
+    std::thread t2(saver, std::cref(b));
+    t1.join();
+    t2.join();
+    CHECK(failures == 0);
+    const auto now = slurp(target);
+    CHECK((now == a || now == b));
+    CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
+}
+
+TEST_CASE("a target name near the file-name limit still gets temporary files, and their cleanup",
+          "[snapshot][file][temporary]") {
+    temp_dir dir;
+    const std::string name(250, 'n');
+    const auto target = dir.path / name;
+    write_snapshot_file(target, other_image());
+    CHECK(slurp(target) == other_image());
+    CHECK(dir.entries() == std::vector<std::string>{name});
+    // A killed save's temporary file for it: the name a save would give one.
+    std::string temp;
+    file_ops ops = real;
+    static std::string* seen;
+    seen = &temp;
+    ops.open = [](const char* p, int f, mode_t m) {
+        if ((f & O_CREAT) != 0) *seen = fs::path(p).filename().string();
+        return real.open(p, f, m);
+    };
+    {
+        scoped_file_ops inject(ops);
+        write_snapshot_file(target, test::sample_image());
+    }
+    REQUIRE(!temp.empty());
+    CHECK(temp.size() <= 255);
+    CHECK(temp.find(".tmp-") != std::string::npos);
+    const std::string stale = temp.substr(0, temp.size() - 16) + "0000000000000000";
+    touch(dir.path / stale);
+    write_snapshot_file(target, other_image());
+    CHECK(dir.entries() == std::vector<std::string>{name});
 }

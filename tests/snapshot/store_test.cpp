@@ -462,7 +462,7 @@ TEST_CASE("a failed load leaves the store exactly as it was", "[snapshot][store]
         }
         rs::save(other, dir.path / "blog.snap");
         expect_refused(dir.path / "blog.snap", rs::errc::schema_mismatch,
-                       "table 'users' is not in the program's schema");
+                       "the snapshot shares no table with the program");
     }
 }
 
@@ -538,7 +538,7 @@ TEST_CASE("a snapshot whose rows break the schema's constraints is refused", "[s
             w.end_table(t == 0 ? 1 : 0, 5);
         }
         rs::write_snapshot_file(p, w.finish());
-        expected = "table 'authors': next key 5 is not above stored key 5";
+        expected = "table 'authors': next key 5 is not above the largest stored key 5";
     }
     try {
         rs::load(db, p);
@@ -616,7 +616,7 @@ TEST_CASE("snapshots load into an evolved schema by column name", "[snapshot][st
     SECTION("a dropped column is an error naming it unless allowed") {
         v2::store db;
         try {
-            rs::load(db, p, {.drop_unknown_columns = false, .drop_unknown_tables = true});
+            rs::load(db, p, {.drop_unknown_columns = false, .drop_unknown_tables = true, .empty_missing_tables = true});
             FAIL("loaded");
         } catch (const rs::snapshot_error& e) {
             CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
@@ -633,9 +633,15 @@ TEST_CASE("snapshots load into an evolved schema by column name", "[snapshot][st
             CHECK_THAT(e.what(), Contains("table 'logs' is not in the program's schema"));
         }
     }
-    SECTION("added columns take their defaults, added tables load empty") {
+    SECTION("added columns take their defaults, added tables load empty when allowed") {
         v2::store db;
-        rs::load(db, p, {.drop_unknown_columns = true, .drop_unknown_tables = true});
+        const auto report =
+            rs::load(db, p, {.drop_unknown_columns = true, .drop_unknown_tables = true, .empty_missing_tables = true});
+        CHECK(report.tables_filled_empty == std::vector<std::string>{"posts"});
+        CHECK(report.tables_dropped == std::vector<std::string>{"logs"});
+        CHECK(report.columns_defaulted == std::vector<std::string>{"users.email", "users.score"});
+        CHECK(report.columns_dropped == std::vector<std::string>{"users.nickname"});
+        CHECK(!report.empty());
         auto r = db.read();
         CHECK(r.count<v2::users>() == 2);
         CHECK(r.count<v2::posts>() == 0);
@@ -711,7 +717,244 @@ TEST_CASE("a table whose key became an auto key continues after its largest key"
         rs::save(db, p);
     }
     v1::store db;
-    rs::load(db, p);
+    CHECK(rs::load(db, p, {.empty_missing_tables = true}).tables_filled_empty == std::vector<std::string>{"logs"});
     auto tx = db.write();
     CHECK(tx.insert(v1::User{0, "Grace", 85, ""}).id == 8);
+}
+
+namespace {
+
+/// Loads p into db (from the file, or from a stream of its bytes) and
+/// returns the error; the store must be unchanged.
+template <class Store>
+rs::snapshot_error refused_load(Store& db, const fs::path& p, bool stream, const rs::load_options& opt = {}) {
+    const auto before = capture_store(db);
+    std::optional<rs::snapshot_error> caught;
+    try {
+        if (stream) {
+            std::ifstream in(p, std::ios::binary);
+            rs::load(db, in, opt);
+        } else {
+            rs::load(db, p, opt);
+        }
+    } catch (const rs::snapshot_error& e) {
+        caught = e;
+    }
+    REQUIRE(caught.has_value());
+    CHECK(diff(before, capture_store(db)) == "");
+    return *caught;
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot that shares no table with the program is refused", "[snapshot][load][evolution]") {
+    temp_dir dir;
+    const auto p = dir.path / "other.snap";
+    const bool stream = GENERATE(false, true);
+    // Even when every difference is allowed: nothing in common is no evolution.
+    const auto opt = GENERATE(rs::load_options{},
+                              rs::load_options{.drop_unknown_columns = true, .drop_unknown_tables = true,
+                                               .empty_missing_tables = true});
+    INFO((stream ? "stream" : "file") << ", options allowing " << (opt.empty_missing_tables ? "all" : "nothing"));
+    std::string snapshot_tables;
+    SECTION("a snapshot without tables") {
+        rs::snapshot_writer w(rs::schema_info{});
+        rs::write_snapshot_file(p, w.finish());
+        snapshot_tables = "none";
+    }
+    SECTION("another program's snapshot") {
+        blog::store other;
+        {
+            auto tx = other.write();
+            (void)tx.insert(blog::User{0, "ann", "ann@x.org"});
+            tx.commit();
+        }
+        rs::save(other, p);
+        snapshot_tables = "users, posts";
+    }
+    store db;
+    fill_random(db, 21);
+    REQUIRE(db.read().count<authors>() > 0);
+    const auto e = refused_load(db, p, stream, opt);
+    CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
+    CHECK_THAT(e.what(), Contains("the snapshot shares no table with the program (the snapshot's tables: " +
+                                  snapshot_tables +
+                                  "; the program's: authors, books, author_books, profiles, categories)"));
+}
+
+TEST_CASE("a table missing from the snapshot is loaded empty only when the caller allows it",
+          "[snapshot][load][evolution]") {
+    temp_dir dir;
+    const auto p = dir.path / "v4.snap";
+    {
+        v4::store old;  // users only
+        auto tx = old.write();
+        (void)tx.insert(v1::User{1, "Ada", 36, ""});
+        tx.commit();
+        rs::save(old, p);
+    }
+    const bool stream = GENERATE(false, true);
+    INFO((stream ? "stream" : "file"));
+    v1::store db;  // users and logs
+    {
+        auto tx = db.write();
+        (void)tx.insert(v1::Log{0, "kept unless the load succeeds"});
+        tx.commit();
+    }
+    const auto e = refused_load(db, p, stream);
+    CHECK(e.code() == rs::make_error_code(rs::errc::schema_mismatch));
+    CHECK_THAT(e.what(), Contains("table 'logs' of the program is not in the snapshot; load with "
+                                  "load_options{.empty_missing_tables = true} to load it empty"));
+
+    rs::load_report report;
+    if (stream) {
+        std::ifstream in(p, std::ios::binary);
+        report = rs::load(db, in, {.empty_missing_tables = true});
+    } else {
+        report = rs::load(db, p, {.empty_missing_tables = true});
+    }
+    CHECK(report == rs::load_report{.tables_filled_empty = {"logs"}});
+    auto r = db.read();
+    CHECK(r.count<v1::logs>() == 0);
+    CHECK(r.get<v1::users>(std::int64_t{1}).name == "Ada");
+}
+
+TEST_CASE("load reports the schema evolution it applied, and nothing for an unchanged schema",
+          "[snapshot][load][evolution]") {
+    temp_dir dir;
+    const auto p = dir.path / "v1.snap";
+    {
+        v1::store db;
+        auto tx = db.write();
+        (void)tx.insert(v1::User{0, "Ada", 36, "countess"});
+        (void)tx.insert(v1::Log{0, "started"});
+        tx.commit();
+        rs::save(db, p);
+    }
+    const bool stream = GENERATE(false, true);
+    INFO((stream ? "stream" : "file"));
+    auto load = [&](auto& db, const rs::load_options& opt) {
+        if (!stream) return rs::load(db, p, opt);
+        std::ifstream in(p, std::ios::binary);
+        return rs::load(db, in, opt);
+    };
+    SECTION("unchanged") {
+        v1::store db;
+        const auto report = load(db, {});
+        CHECK(report.empty());
+        CHECK(report == rs::load_report{});
+    }
+    SECTION("evolved: every kind of change at once") {
+        v2::store db;
+        const auto report =
+            load(db, {.drop_unknown_columns = true, .drop_unknown_tables = true, .empty_missing_tables = true});
+        CHECK(report.tables_filled_empty == std::vector<std::string>{"posts"});
+        CHECK(report.tables_dropped == std::vector<std::string>{"logs"});
+        CHECK(report.columns_defaulted == std::vector<std::string>{"users.email", "users.score"});
+        CHECK(report.columns_dropped == std::vector<std::string>{"users.nickname"});
+    }
+}
+
+namespace nan_case {
+struct Reading {
+    std::int64_t id{};
+    double value{};       // ordered index: NaN is refused
+    double raw{};         // no index: NaN loads
+    std::optional<float> level;  // unique: NaN is refused, null is not
+};
+RELSTORE_FIELDS(Reading, id, value, raw, level)
+using readings = rs::table<"readings", Reading, rs::auto_key<&Reading::id>, rs::ordered<&Reading::value>,
+                           rs::unique<&Reading::level>>;
+using store = rs::store<readings>;
+}  // namespace nan_case
+
+TEST_CASE("a snapshot row with NaN in an indexed column is refused, naming table, column and row",
+          "[snapshot][load][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "nan.snap";
+    using V = std::vector<rs::value>;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    auto write = [&](const V& second) {
+        rs::snapshot_writer w(rs::describe<nan_case::store>());
+        w.begin_table(0);
+        w.put_row(V{std::int64_t{1}, 1.5, 2.5, std::monostate{}});
+        w.put_row(second);
+        w.end_table(2, 3);
+        rs::write_snapshot_file(p, w.finish());
+    };
+    // The second row starts where the first (8 + 8 + 8 + 1 bytes) ends.
+    auto second_row_offset = [&] { return rs::snapshot_reader::open(p).table(0).rows_offset + 25; };
+    nan_case::store db;
+    {
+        auto tx = db.write();
+        (void)tx.insert(nan_case::Reading{0, 7.0, 7.0, 7.0f});
+        tx.commit();
+    }
+    SECTION("in an ordered index") {
+        write(V{std::int64_t{2}, nan, 0.0, std::monostate{}});
+        const auto e = refused_load(db, p, false);
+        CHECK(e.code() == rs::make_error_code(rs::errc::bad_snapshot));
+        CHECK(e.offset() == second_row_offset());
+        CHECK_THAT(e.what(), Contains("at byte " + std::to_string(second_row_offset()) +
+                                      ": table 'readings': value = NaN, but a key, index or foreign key covers"));
+    }
+    SECTION("in a nullable unique column") {
+        write(V{std::int64_t{2}, 0.0, 0.0, nan});
+        const auto e = refused_load(db, p, true);
+        CHECK(e.offset() == second_row_offset());
+        CHECK_THAT(e.what(), Contains("table 'readings': level = NaN, but"));
+    }
+    SECTION("in a column no index covers, NaN loads") {
+        write(V{std::int64_t{2}, 0.0, nan, std::monostate{}});
+        rs::load(db, p);
+        CHECK(std::isnan(db.read().get<nan_case::readings>(std::int64_t{2}).raw));
+    }
+}
+
+namespace one_to_one {
+struct Person {
+    std::int64_t id{};
+};
+RELSTORE_FIELDS(Person, id)
+struct Passport {
+    std::int64_t id{};
+    std::optional<std::int64_t> person_id;
+};
+RELSTORE_FIELDS(Passport, id, person_id)
+using people = rs::table<"people", Person, rs::primary_key<&Person::id>>;
+using passports = rs::table<"passports", Passport, rs::primary_key<&Passport::id>,
+                            rs::unique_references<&Passport::person_id, people>>;
+using store = rs::store<people, passports>;
+}  // namespace one_to_one
+
+TEST_CASE("a one-to-one foreign key over a nullable column refuses two children of one parent, not two nulls",
+          "[snapshot][load][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "passports.snap";
+    using V = std::vector<rs::value>;
+    const bool clash = GENERATE(false, true);
+    {
+        rs::snapshot_writer w(rs::describe<one_to_one::store>());
+        w.begin_table(0);
+        w.put_row(V{std::int64_t{1}});
+        w.end_table(1);
+        w.begin_table(1);
+        w.put_row(V{std::int64_t{10}, std::int64_t{1}});
+        w.put_row(V{std::int64_t{11}, std::monostate{}});
+        w.put_row(V{std::int64_t{12}, std::monostate{}});
+        w.put_row(V{std::int64_t{13}, clash ? rs::value(std::int64_t{1}) : rs::value(std::monostate{})});
+        w.end_table(4);
+        rs::write_snapshot_file(p, w.finish());
+    }
+    one_to_one::store db;
+    if (!clash) {
+        rs::load(db, p);
+        CHECK(db.read().count<one_to_one::passports>() == 4);
+        return;
+    }
+    const auto e = refused_load(db, p, false);
+    CHECK(e.code() == rs::make_error_code(rs::errc::bad_snapshot));
+    CHECK_THAT(e.what(), Contains("table 'passports': duplicate person_id = 1 in a unique index"));
+    // The fourth row: rows of 17, 9 and 9 bytes before it.
+    CHECK(e.offset() == rs::snapshot_reader::open(p).table(1).rows_offset + 35);
 }

@@ -1,0 +1,157 @@
+// Peak heap use of loads, measured by replacing the global operator new of
+// this binary (hence a binary of its own): a crafted file must not make a
+// load allocate far more than the file, and a normal load not far more than
+// the store it builds.
+
+#include "blog.hpp"
+
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <malloc.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <string>
+
+namespace {
+
+// Bytes in use through operator new, and the most there were since reset_peak().
+std::atomic<std::size_t> in_use{0};
+std::atomic<std::size_t> peak{0};
+
+void* allocate(std::size_t n) noexcept {
+    void* p = std::malloc(n ? n : 1);
+    if (p != nullptr) {
+        const std::size_t now = in_use.fetch_add(::malloc_usable_size(p), std::memory_order_relaxed) +
+                                ::malloc_usable_size(p);
+        std::size_t seen = peak.load(std::memory_order_relaxed);
+        while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+        }
+    }
+    return p;
+}
+
+void release(void* p) noexcept {
+    if (p == nullptr) return;
+    in_use.fetch_sub(::malloc_usable_size(p), std::memory_order_relaxed);
+    std::free(p);
+}
+
+/// Resets the peak to what is in use now, and returns that.
+std::size_t reset_peak() {
+    const std::size_t now = in_use.load();
+    peak.store(now);
+    return now;
+}
+
+}  // namespace
+
+void* operator new(std::size_t n) {
+    if (void* p = allocate(n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+    if (void* p = allocate(n)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+
+namespace rs = relstore;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace tiny {
+// A one-byte row, the smallest there is: a file may declare one row per byte.
+struct Flag {
+    std::uint8_t k{};
+};
+RELSTORE_FIELDS(Flag, k)
+// Two hashed indexes, each of which used to be reserved for the declared count.
+using flags = rs::table<"flags", Flag, rs::hashed_primary_key<&Flag::k>, rs::index<&Flag::k>>;
+using store = rs::store<flags>;
+}  // namespace tiny
+
+namespace {
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string templ = (fs::temp_directory_path() / "relstore-alloc-XXXXXX").string();
+        REQUIRE(::mkdtemp(templ.data()) != nullptr);
+        path = templ;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a crafted file declaring millions of tiny rows costs about its size when refused at the second row",
+          "[snapshot][load][memory]") {
+    temp_dir dir;
+    const auto p = dir.path / "tiny.snap";
+    constexpr std::size_t rows = std::size_t{4} << 20;  // 4 MiB of one-byte rows, all key 0
+    {
+        rs::snapshot_writer w(rs::describe<tiny::store>(), rows + 4096);
+        w.begin_table(0);
+        for (std::size_t i = 0; i < rows; ++i) w.put_u8(0);
+        w.end_table(rows);
+        rs::write_snapshot_file(p, w.finish());
+    }
+    const auto file_size = fs::file_size(p);
+    tiny::store db;
+    const std::size_t before = reset_peak();
+    try {
+        rs::load(db, p);
+        FAIL("loaded");
+    } catch (const rs::snapshot_error& e) {
+        CHECK_THAT(e.what(), Contains("table 'flags': duplicate key k = 0"));
+        CHECK(e.offset() == rs::snapshot_reader::open(p).table(0).rows_offset + 1);
+    }
+    const std::size_t extra = peak.load() - before;
+    INFO("file " << file_size << " bytes, load's peak " << extra << " bytes above the start");
+    // The file itself is read whole; beyond it, the decoder may reserve what
+    // half of the file's bytes would take in hash buckets (the one reserve of
+    // a file with rows of a realistic size), and no more.
+    CHECK(extra <= 2 * file_size);
+}
+
+TEST_CASE("a load's peak heap is a small multiple of the store it builds", "[snapshot][load][memory]") {
+    temp_dir dir;
+    const auto p = dir.path / "blog.snap";
+    {
+        blog::store src;
+        auto tx = src.write();
+        for (int u = 0; u < 2000; ++u) {
+            const auto id = tx.insert(blog::User{0, "user " + std::to_string(u), "u" + std::to_string(u) + "@x.org"}).id;
+            for (int k = 0; k < 10; ++k)
+                (void)tx.insert(blog::Post{0, "title " + std::to_string(k), "some content of a post", id});
+        }
+        tx.commit();
+        rs::save(src, p);
+    }
+    blog::store db;
+    const std::size_t before = reset_peak();
+    rs::load(db, p);
+    const std::size_t store_size = in_use.load() - before;
+    const std::size_t extra = peak.load() - before;
+    INFO("file " << fs::file_size(p) << " bytes, store " << store_size << " bytes, load's peak " << extra);
+    CHECK(db.read().count<blog::posts>() == 20000);
+    // The file, the store, and the step of a hashed index's growth.
+    CHECK(extra <= 2 * store_size);
+}
