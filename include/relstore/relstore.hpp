@@ -2,6 +2,7 @@
 /// @file relstore.hpp
 /// The umbrella header: everything but snapshots (<relstore/snapshot.hpp>).
 
+#include <relstore/changes.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fields.hpp>
 #include <relstore/graph.hpp>
@@ -11,4 +12,5 @@
 #include <relstore/schema_dot.hpp>
 #include <relstore/schema_info.hpp>
 #include <relstore/store.hpp>
+#include <relstore/subscription.hpp>
 #include <relstore/version.hpp>

@@ -448,6 +448,12 @@ void insert_loaded(const snapshot_reader& r, table_state<T>& st, typename T::row
     // Before the insert: NaN in an ordered index breaks its order for every other row.
     if (const auto col = indexed_nan_column<T>(row); !col.empty())
         load_fail(r, errc::bad_snapshot, at, integrity_text::nan_in_indexed_column(T::name, col));
+    // The program's checks hold for every stored row, loaded ones too (the
+    // file cannot say: relstore verify, without the program, does not run them).
+    if constexpr (std::tuple_size_v<typename T::checks> != 0) {
+        if (auto failed = failed_check<T>(row))
+            load_fail(r, errc::bad_snapshot, at, "table '" + std::string(T::name) + "': " + failed->message);
+    }
     // Not a structured binding: clang before 16 cannot capture one in the lambda below.
     const auto result = st.rows.insert(std::move(row));
     const bool inserted = result.second;

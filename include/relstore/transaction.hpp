@@ -531,32 +531,10 @@ private:
                                    where_text<T>(col, "NaN") +
                                        ": an indexed column cannot hold NaN (it equals nothing and orders against "
                                        "nothing, so the index would find wrong rows)");
-        std::apply([&](auto... checks) { (run_check<T>(checks, row), ...); }, typename T::checks{});
-    }
-
-    template <class T, class Check>
-    static void run_check(Check, const typename T::row_type& row) {
-        if (Check::holds(row)) [[likely]]
-            return;
-        throw check_error<T, Check>(row);
-    }
-
-    template <class T, class Check>
-    static constraint_error check_error(const typename T::row_type& row) {
-        const std::string named = Check::name.empty() ? std::string() : " \"" + std::string(Check::name) + "\"";
-        if constexpr (Check::columns::size == 1) {
-            using traits = detail::columns_traits<typename Check::columns>;
-            return constraint_error(errc::check_violation, std::string(T::name), traits::names(),
-                                    where_text<T>(traits::names(), detail::display(traits::get(row))) +
-                                        " violates the check" + (named.empty() ? " on " + std::string(T::name) +
-                                                                                    "." + traits::names()
-                                                                              : named));
-        } else {
-            using key_traits = detail::columns_traits<typename T::key::columns>;
-            return constraint_error(
-                errc::check_violation, std::string(T::name), "",
-                "the row " + where_text<T>(key_traits::names(), detail::display(detail::table_state<T>::key_of(row))) +
-                    " violates the row check" + (named.empty() ? " of " + std::string(T::name) : named));
+        if constexpr (std::tuple_size_v<typename T::checks> != 0) {
+            if (auto failed = detail::failed_check<T>(row)) [[unlikely]]
+                throw constraint_error(errc::check_violation, std::string(T::name), std::move(failed->columns),
+                                       failed->message);
         }
     }
 

@@ -4,6 +4,10 @@
 #include "blog.hpp"
 #include "checks.hpp"
 
+#include <relstore/snapshot.hpp>
+
+#include <sstream>
+
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -395,4 +399,39 @@ TEST_CASE("checks refuse invalid values on every write verb and leave the store 
         CHECK(ok.guests == 4);
         CHECK(ok.to == 9);
     }
+}
+
+namespace {
+
+// The same table without its checks: what an older program may have saved.
+using bookings_unchecked = rs::table<"bookings", Booking, rs::auto_key<&Booking::id>, rs::index<&Booking::guest>>;
+using unchecked_store = rs::store<bookings_unchecked>;
+
+}  // namespace
+
+TEST_CASE("a snapshot row that fails a check is refused on load, and the store keeps its contents",
+          "[core][changes][check][snapshot]") {
+    unchecked_store old;
+    {
+        auto tx = old.write();
+        tx.insert(Booking{0, "ann", 1, 3, 2});
+        tx.insert(Booking{0, "bob", 4, 2, 1});  // from after to: the newer program's row check refuses it
+        tx.commit();
+    }
+    std::stringstream file;
+    rs::save(old, file);
+    booking_store db;
+    {
+        auto tx = db.write();
+        tx.insert(Booking{0, "cid", 1, 2, 1});
+        tx.commit();
+    }
+    try {
+        (void)rs::load(db, file);
+        FAIL("loaded");
+    } catch (const rs::snapshot_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("table 'bookings': the row bookings.id = 2 violates the row check "
+                                             "\"from_before_to\""));
+    }
+    CHECK(db.read().count<bookings>() == 1);
 }

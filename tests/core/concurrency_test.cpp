@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -297,4 +299,97 @@ TEST_CASE("a thread that holds a read scope may open another while a writer wait
     { auto done = std::move(outer); }
     writer.join();
     CHECK(db.read().get<meta>(1).commits == 1);
+}
+
+TEST_CASE("subscribers see every commit once, in order, while other threads subscribe and unsubscribe",
+          "[concurrency][changes]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    // A copy of the balances kept by a subscriber: its sum must stay the
+    // total after every commit, and its commit counter must step by one.
+    std::map<std::int64_t, std::int64_t> balances;
+    for (const Account& a : db.read().all<accounts>()) balances[a.id] = a.balance;
+    std::int64_t seen_commits = 0;
+    std::string failure;
+    auto mirror = db.subscribe([&](const rs::changes<store>& c) {
+        for (const auto& u : c.updated<accounts>()) balances[u.row().id] = u.row().balance;
+        std::int64_t sum = 0;
+        for (const auto& [id, b] : balances) sum += b;
+        if (sum != total && failure.empty()) failure = "mirrored balances sum to " + std::to_string(sum);
+        for (const auto& u : c.updated<meta>()) {
+            if (u.row().commits != seen_commits + 1 && failure.empty()) failure = "a commit was missed or repeated";
+            seen_commits = u.row().commits;
+        }
+    });
+
+    std::atomic<bool> stop{false};
+    std::atomic<long> extra_calls{0};
+    std::atomic<long> commits{0};
+    auto writer = [&](unsigned seed) {
+        std::mt19937 rng(seed);
+        for (int i = 0; i < 300 && !stop; ++i) {
+            auto tx = db.write();
+            const Account& a = tx.get<accounts>(1 + static_cast<std::int64_t>(rng() % initial_accounts));
+            const Account& b = tx.get<accounts>(1 + static_cast<std::int64_t>(rng() % initial_accounts));
+            if (&a == &b) continue;
+            tx.set<&Account::balance>(a, a.balance - 1);
+            tx.set<&Account::balance>(b, b.balance + 1);
+            tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+            tx.commit();
+            ++commits;
+        }
+    };
+    auto churn = [&] {
+        while (!stop) {
+            auto sub = db.subscribe<accounts>([&](const rs::table_changes<accounts>&) { ++extra_calls; });
+            std::this_thread::yield();
+        }  // reset here, possibly while a writer runs it
+    };
+    std::vector<std::thread> threads;
+    threads.emplace_back(churn);
+    threads.emplace_back(churn);
+    threads.emplace_back(writer, 1u);
+    threads.emplace_back(writer, 2u);
+    threads[2].join();
+    threads[3].join();
+    stop = true;
+    threads[0].join();
+    threads[1].join();
+    CHECK(failure == "");
+    CHECK(seen_commits == commits.load());
+    CHECK(db.read().get<meta>(1).commits == commits.load());
+}
+
+TEST_CASE("resetting a token on another thread waits for its running callback", "[concurrency][changes]") {
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    for (int round = 0; round < 20; ++round) {
+        auto state = std::make_unique<std::atomic<int>>(0);  // 1: running, 2: finished
+        auto sub = db.subscribe([s = state.get()](const auto&) {
+            s->store(1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            s->store(2);
+        });
+        std::thread committer([&] {
+            auto tx = db.write();
+            tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+            tx.commit();
+        });
+        while (state->load() == 0) std::this_thread::yield();
+        sub.reset();  // must return only once the callback has finished
+        CHECK(state->load() == 2);
+        committer.join();
+        state.reset();  // what the callback captured is gone; it must not run again
+    }
 }

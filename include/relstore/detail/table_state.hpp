@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -196,6 +197,43 @@ std::string_view indexed_nan_column(const typename Table::row_type& row) noexcep
         },
         typename Table::specs{});
     return found;
+}
+
+/// A check (validator) of Table that a row fails: the columns it covers
+/// ("" for a row check) and the sentence that says so.
+struct check_failure {
+    std::string columns;
+    std::string message;
+};
+
+/// The first check of Table that row fails, in declaration order, or none.
+template <class Table>
+std::optional<check_failure> failed_check(const typename Table::row_type& row) {
+    std::optional<check_failure> out;
+    std::apply(
+        [&](auto... checks) {
+            (([&]<class Check>(Check) {
+                 if (out || Check::holds(row)) return;
+                 const std::string named =
+                     Check::name.empty() ? std::string() : " \"" + std::string(Check::name) + "\"";
+                 const std::string table(Table::name);
+                 if constexpr (Check::columns::size == 1) {
+                     using traits = columns_traits<typename Check::columns>;
+                     out = check_failure{traits::names(), table + "." + traits::names() + " = " +
+                                                              display(traits::get(row)) + " violates the check" +
+                                                              (named.empty() ? " on " + table + "." + traits::names()
+                                                                             : named)};
+                 } else {
+                     using key = columns_traits<typename Table::key::columns>;
+                     out = check_failure{"", "the row " + table + "." + key::names() + " = " +
+                                                 display(key::get(row)) + " violates the row check" +
+                                                 (named.empty() ? " of " + table : named)};
+                 }
+             }(checks)),
+             ...);
+        },
+        typename Table::checks{});
+    return out;
 }
 
 enum class undo_kind : std::uint8_t { inserted, updated, extracted, column };
