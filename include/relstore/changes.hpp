@@ -273,30 +273,35 @@ public:
         if constexpr (T::key::is_auto) {
             if (!(st.next_key == start.next_key)) out.next_key_ = st.next_key;
         }
+        // The log may begin with the entries of earlier commits still waiting
+        // for their journal's fsync: this transaction's start at start.entries.
         const auto& log = st.entries_;
-        if (log.empty()) return;
+        const auto first = log.begin() + static_cast<std::ptrdiff_t>(start.entries);
+        if (first == log.end()) return;
         // A log of inserts alone (a bulk load) or of erases alone (a cascade)
         // touches each key once: a key inserted twice was erased in between,
         // which the log would show. No grouping is needed.
         const bool all_inserted =
-            std::all_of(log.begin(), log.end(), [](const entry& e) { return e.kind == undo_kind::inserted; });
+            std::all_of(first, log.end(), [](const entry& e) { return e.kind == undo_kind::inserted; });
         if (all_inserted) {
-            out.inserted_.assign(st.inserted_.begin(), st.inserted_.end());
+            out.inserted_.assign(st.inserted_.begin() + static_cast<std::ptrdiff_t>(start.inserted),
+                                 st.inserted_.end());
             return;
         }
         const bool all_extracted =
-            std::all_of(log.begin(), log.end(), [](const entry& e) { return e.kind == undo_kind::extracted; });
+            std::all_of(first, log.end(), [](const entry& e) { return e.kind == undo_kind::extracted; });
         if (all_extracted) {
-            out.erased_.reserve(st.nodes_.size());
-            for (const auto& n : st.nodes_) out.erased_.push_back(&n.value());
+            out.erased_.reserve(static_cast<std::size_t>(log.end() - first));
+            for (auto e = first; e != log.end(); ++e) out.erased_.push_back(&st.nodes_[e->index].value());
             return;
         }
         // Otherwise group the entries by key (a stable sort keeps each key's
         // entries in the order they happened) and compare each key's state
         // before its first entry with its state now.
         std::vector<std::pair<key_type, std::size_t>> by_key;
-        by_key.reserve(log.size());
-        for (std::size_t i = 0; i < log.size(); ++i) by_key.emplace_back(state::key_of(logged_row(st, log[i])), i);
+        by_key.reserve(static_cast<std::size_t>(log.end() - first));
+        for (std::size_t i = start.entries; i < log.size(); ++i)
+            by_key.emplace_back(state::key_of(logged_row(st, log[i])), i);
         std::stable_sort(by_key.begin(), by_key.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });
         for (std::size_t a = 0; a < by_key.size();) {

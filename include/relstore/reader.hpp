@@ -6,6 +6,7 @@
 
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
+#include <relstore/detail/store_lock.hpp>
 #include <relstore/detail/table_state.hpp>
 #include <relstore/erase_plan.hpp>
 #include <relstore/error.hpp>
@@ -16,7 +17,6 @@
 #include <cstddef>
 #include <iterator>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -31,18 +31,19 @@ namespace relstore {
 template <class Store>
 class reader {
 public:
-    reader(reader&& other) noexcept : db_(std::exchange(other.db_, nullptr)), lock_(std::move(other.lock_)) {}
+    reader(reader&& other) noexcept
+        : db_(std::exchange(other.db_, nullptr)), shared_(std::exchange(other.shared_, nullptr)) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
     ~reader() {
-        if (!lock_.owns_lock()) return;
+        if (!shared_) return;
         auto& held = detail::read_scopes_held();
-        const void* self = lock_.mutex();
         for (auto it = held.rbegin(); it != held.rend(); ++it)
-            if (*it == self) {
+            if (*it == shared_) {
                 held.erase(std::next(it).base());
                 break;
             }
+        shared_->unlock_shared();
     }
 
     /// The row with this primary key (one value per key column).
@@ -291,11 +292,10 @@ protected:
         // Wait behind a writer that is waiting, unless this thread already
         // reads this store: that writer waits for this thread, so waiting
         // for it would deadlock.
-        if (std::find(held.begin(), held.end(), &db->mutex_) == held.end()) {
-            std::lock_guard gate(db->gate_);
-        }
-        lock_ = std::shared_lock(db->mutex_);
-        held.push_back(&db->mutex_);
+        const bool nested = std::find(held.begin(), held.end(), &db->lock_) != held.end();
+        db->lock_.lock_shared(nested);
+        shared_ = &db->lock_;
+        held.push_back(shared_);
     }
     /// For transactions: the lock is the transaction's own.
     reader(const Store* db, std::defer_lock_t) : db_(db) {}
@@ -478,7 +478,7 @@ protected:
     const Store* db_;
 
 private:
-    std::shared_lock<std::shared_mutex> lock_;
+    detail::store_lock* shared_ = nullptr;  // the lock this read scope holds shared
 };
 
 }  // namespace relstore

@@ -11,8 +11,10 @@
 /// scope may open another without waiting (no self-deadlock).
 
 #include <relstore/changes.hpp>
+#include <relstore/detail/commit_log.hpp>
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
+#include <relstore/detail/store_lock.hpp>
 #include <relstore/detail/table_state.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fwd.hpp>
@@ -26,7 +28,10 @@
 #include <memory>
 #include <cstdint>
 #include <mutex>
-#include <shared_mutex>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <vector>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -93,8 +98,15 @@ public:
                     "relstore: this thread holds a read scope or the transaction of a store whose contents are "
                     "being replaced (e.g. by load); end that scope first (waiting would deadlock)");
         }
-        std::scoped_lock lock(mutex_, other.mutex_);
+        // Both exclusively, in one global order, so that two swaps of the
+        // same pair in opposite directions cannot deadlock.
+        store* first = std::less<store*>{}(this, &other) ? this : &other;
+        store* second = first == this ? &other : this;
+        first->lock_exclusive();
+        second->lock_exclusive();
         std::swap(tables_, other.tables_);
+        second->unlock_exclusive();
+        first->unlock_exclusive();
     }
 
     /// Calls fn(const changes<store>&) after every commit that changed
@@ -199,6 +211,18 @@ public:
         return listeners_->add(true, std::move(fn));
     }
 
+    /// Attaches the journal every commit is written to, or detaches it
+    /// (nullptr); waits for the transaction in progress. For relstore::durable.
+    void attach_journal(detail::commit_log<store>* log) {
+        if (held_by_this_thread())
+            detail::throw_usage("relstore: attaching a journal on a thread that holds a scope of the store");
+        lock_exclusive();
+        auto group = finish_pending();  // records already appended are the old journal's to sync
+        journal_ = log;
+        lock_.unlock();
+        wake(group);
+    }
+
     /// Calls f((Table*)nullptr) for every table, in declaration order.
     template <class F>
     static constexpr void for_each_table(F&& f) {
@@ -244,7 +268,68 @@ private:
     bool held_by_this_thread() const {
         const auto& held = detail::read_scopes_held();
         return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
-               std::find(held.begin(), held.end(), &mutex_) != held.end();
+               std::find(held.begin(), held.end(), &lock_) != held.end();
+    }
+
+    using marks_type = std::tuple<typename detail::table_state<Tables>::mark...>;
+    using pending_type = detail::pending_commit<store, marks_type>;
+
+    void lock_exclusive() { lock_.lock(); }
+
+    /// Releases the exclusive lock, first finishing a group of commits that
+    /// wait for their journal records' fsync: whoever holds the lock last
+    /// makes the group durable (or rolls it back) before anyone reads it.
+    void unlock_exclusive() noexcept {
+        auto group = finish_pending();
+        lock_.unlock();
+        wake(group);
+    }
+
+    /// Makes the waiting group durable (or rolls it back); the caller holds
+    /// the lock, and wakes the group's committers once it has let go of it.
+    std::vector<pending_type*> finish_pending() noexcept {
+        std::vector<pending_type*> group;
+        if (!pending_.empty()) {
+            group.swap(pending_);
+            finish_group(group);
+        }
+        return group;
+    }
+
+    void wake(const std::vector<pending_type*>& group) noexcept {
+        if (group.empty()) return;
+        {
+            std::lock_guard l(pending_mu_);
+            for (auto* p : group) p->done = true;
+        }
+        pending_cv_.notify_all();
+    }
+
+    void finish_group(const std::vector<pending_type*>& group) noexcept {
+        std::exception_ptr failed;
+        try {
+            journal_->sync(group.back()->end);
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        if (failed) {
+            // Every commit of the group rolls back; the journal forgets their records.
+            const auto& start = group.front()->start;
+            std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, start); },
+                       tables_);
+            journal_->discard(group.front()->begin);
+            for (auto* p : group) p->result = failed;
+        } else {
+            for (auto* p : group) p->result = listeners_->run_after(*p->set);
+        }
+        std::apply([](auto&... st) { (st.clear_log(), ...); }, tables_);
+        ++changes_;
+    }
+
+    /// Waits until the group holding p is durable (or rolled back).
+    void wait_for_group(const pending_type& p) {
+        std::unique_lock l(pending_mu_);
+        pending_cv_.wait(l, [&] { return p.done; });
     }
 
     std::tuple<detail::table_state<Tables>...> tables_;
@@ -255,12 +340,14 @@ private:
     /// Counts changes (under the write lock), so that an erase plan can tell
     /// whether the store changed since it was made.
     std::uint64_t changes_ = 0;
-    mutable std::shared_mutex mutex_;
-    /// Held by a writer while it waits for mutex_, and passed through by new
-    /// readers: the platform's shared_mutex may prefer readers (glibc does),
-    /// and continuous read scopes would otherwise starve writers.
-    mutable std::mutex gate_;
+    mutable detail::store_lock lock_;
     std::atomic<std::thread::id> writer_{};
+    /// The journal this store's commits are written to, if any (relstore::durable).
+    detail::commit_log<store>* journal_ = nullptr;
+    /// Commits whose journal records wait for one fsync (under the exclusive lock).
+    std::vector<pending_type*> pending_;
+    std::mutex pending_mu_;
+    std::condition_variable pending_cv_;
 };
 
 /// The run-time description of a store's schema (what snapshots record).

@@ -20,7 +20,6 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -52,7 +51,6 @@ public:
     transaction(transaction&& o) noexcept
         : base(std::exchange(o.db_, nullptr), std::defer_lock),
           db_mut_(std::exchange(o.db_mut_, nullptr)),
-          lock_(std::move(o.lock_)),
           marks_(std::move(o.marks_)) {}
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
@@ -69,7 +67,7 @@ public:
     /// commit has happened and stays, and every subscriber was called.
     void commit() {
         auto* db = mut();
-        if (db->listeners_->any()) [[unlikely]]
+        if (db->listeners_->any() || db->journal_) [[unlikely]]
             return commit_observed();
         Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
         end();
@@ -324,14 +322,23 @@ private:
         std::exception_ptr failed;
         {
             std::optional<changes<Store>> c;
+            std::uint64_t begin = 0, end_pos = 0;
             try {
                 c.emplace(detail::built_by_library{}, *db, *this, marks_.front());
-                if (!c->empty()) db->listeners_->run_before(*c);
+                if (!c->empty()) {
+                    db->listeners_->run_before(*c);
+                    if (db->journal_) {
+                        begin = db->journal_->end_position();
+                        end_pos = db->journal_->append(*c);
+                    }
+                }
             } catch (...) {
                 c.reset();
                 rollback();
                 throw;
             }
+            if (db->journal_ && db->journal_->synchronous() && !c->empty())
+                return commit_durably(*c, begin, end_pos);
             // The commit takes effect here. The change set points into the
             // undo log, which lives until the subscribers have run.
             if (!c->empty()) failed = db->listeners_->run_after(*c);
@@ -339,6 +346,31 @@ private:
         Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
         end();
         if (failed) std::rethrow_exception(failed);
+    }
+
+    /// A commit whose journal record must be durable before commit()
+    /// returns. The record joins the group waiting for one fsync; if another
+    /// writer waits for the store, the lock goes straight to it (no reader
+    /// in between: nobody reads a commit before it is durable) and its
+    /// record will share the fsync; otherwise this thread syncs the group.
+    /// Subscribers of every commit in the group run after the fsync, on the
+    /// thread that did it. A failed fsync rolls the whole group back.
+    void commit_durably(const changes<Store>& c, std::uint64_t begin, std::uint64_t end_pos) {
+        Store* db = db_mut_;
+        typename Store::pending_type me{&c, marks_.front(), begin, end_pos, nullptr, false};
+        db->pending_.push_back(&me);
+        db->writer_.store(std::thread::id{}, std::memory_order_relaxed);  // before the next writer sets it
+        if (db->lock_.hand_off()) {
+            // The store is the next writer's now; this transaction is over
+            // but its reader stays valid for subscribers of the group.
+            db_mut_ = nullptr;
+            marks_.clear();
+            db->wait_for_group(me);
+            this->db_ = nullptr;
+        } else {
+            end();
+        }
+        if (me.result) std::rethrow_exception(me.result);
     }
 
     /// Applies a plan known to be current for this store.
@@ -366,14 +398,11 @@ private:
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())
             detail::throw_usage("relstore: this thread already holds the store's write transaction");
         const auto& held = detail::read_scopes_held();
-        if (std::find(held.begin(), held.end(), &db->mutex_) != held.end())
+        if (std::find(held.begin(), held.end(), &db->lock_) != held.end())
             detail::throw_usage(
                 "relstore: this thread holds a read scope of the store; end it before beginning a write transaction "
                 "(the transaction would wait for it forever)");
-        {
-            std::lock_guard gate(db->gate_);  // new readers wait behind this writer
-            lock_ = std::unique_lock(db->mutex_);
-        }
+        db->lock_exclusive();  // new readers wait behind this writer
         db->writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         marks_.push_back(current_marks());
     }
@@ -387,11 +416,11 @@ private:
     }
 
     void end() noexcept {
+        Store* db = std::exchange(db_mut_, nullptr);
         marks_.clear();
-        db_mut_->writer_.store(std::thread::id{}, std::memory_order_relaxed);
-        db_mut_ = nullptr;
+        db->writer_.store(std::thread::id{}, std::memory_order_relaxed);
         this->db_ = nullptr;
-        lock_.unlock();
+        db->unlock_exclusive();
     }
 
     auto current_marks() const {
@@ -683,7 +712,6 @@ private:
     }
 
     Store* db_mut_;
-    std::unique_lock<std::shared_mutex> lock_;
     std::vector<marks_type> marks_;
 };
 
