@@ -16,4 +16,11 @@ class savepoint;
 template <class Store>
 class erase_plan;
 
+namespace detail {
+/// Applies a decoded change set (a journal record) inside a transaction;
+/// relstore/journal.hpp defines it.
+template <class Store>
+struct record_applier;
+}  // namespace detail
+
 }  // namespace relstore

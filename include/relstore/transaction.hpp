@@ -258,6 +258,7 @@ public:
 private:
     friend Store;
     friend class relstore::savepoint<Store>;
+    friend struct detail::record_applier<Store>;
 
     /// update(row, fn) once row is known to be a stored row of T.
     template <class T, class F>
