@@ -434,14 +434,16 @@ public:
     static constexpr std::size_t chunk_size = std::size_t{1} << 20;
     static constexpr std::size_t chunk_count = 4;
 
-    explicit chunk_writer(temp_file& file) : file_(file) {
+    // threaded = false writes each piece as it is handed over, on this
+    // thread: for a save in a forked child, which must start no thread.
+    explicit chunk_writer(temp_file& file, bool threaded = true) : file_(file), threaded_(threaded) {
         for (auto& c : chunks_) {
             c = std::make_unique<std::byte[]>(chunk_size);
             free_.push_back(c.get());
         }
         if (!hash_) throw std::bad_alloc();
         XXH3_64bits_reset(hash_.get());
-        thread_ = std::thread([this] { run(); });
+        if (threaded_) thread_ = std::thread([this] { run(); });
     }
     chunk_writer(const chunk_writer&) = delete;
     chunk_writer& operator=(const chunk_writer&) = delete;
@@ -480,6 +482,17 @@ private:
     };
 
     void enqueue(const std::byte* data, std::size_t size, std::byte* chunk) {
+        if (!threaded_) {
+            const int err = file_.write_at(data, size, offset_);
+            if (err != 0) file_.fail("write", err);
+            if (offset_ + size - flushed_ >= writeback_step) {
+                file_.start_writeback(flushed_, offset_ + size - flushed_);
+                flushed_ = offset_ + size;
+            }
+            if (chunk != nullptr) free_.push_back(chunk);
+            offset_ += size;
+            return;
+        }
         int err;
         {
             std::lock_guard lock(state_);
@@ -557,20 +570,21 @@ private:
     std::uint64_t flushed_ = 0;  // writer side: writeback started up to here
     bool stopping_ = false;
     int error_ = 0;
+    bool threaded_;
     std::thread thread_;
 };
 
 }  // namespace
 
 void write_snapshot_file_streamed(const std::filesystem::path& target, std::span<const std::byte> header,
-                                  const std::function<void(detail::row_encoder&)>& encode) {
+                                  const std::function<void(detail::row_encoder&)>& encode, bool threaded) {
     std::uint64_t file_size = 0;
     if (header.size() >= 24) std::memcpy(&file_size, header.data() + 16, sizeof file_size);
     file_size = detail::to_le(file_size);
     temp_file file(target);
     std::array<std::byte, 8> sum{};
     {
-        chunk_writer out(file);
+        chunk_writer out(file, threaded);
         out.put(header.data(), header.size(), true);
         detail::row_encoder rows(out, out.first_chunk(), chunk_writer::chunk_size);
         encode(rows);

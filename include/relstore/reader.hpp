@@ -32,10 +32,14 @@ template <class Store>
 class reader {
 public:
     reader(reader&& other) noexcept
-        : db_(std::exchange(other.db_, nullptr)), shared_(std::exchange(other.shared_, nullptr)) {}
+        : db_(std::exchange(other.db_, nullptr)),
+          side_(other.side_),
+          shared_(std::exchange(other.shared_, nullptr)),
+          pinned_(std::exchange(other.pinned_, false)) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
     ~reader() {
+        if (pinned_) db_->unpin(side_);
         if (!shared_) return;
         auto& held = detail::read_scopes_held();
         for (auto it = held.rbegin(); it != held.rend(); ++it)
@@ -261,6 +265,13 @@ public:
     /// The store this scope reads.
     [[nodiscard]] const Store& store_ref() const { return *checked(); }
 
+    /// The storage of table T as this scope sees it. For the library's own
+    /// layers (snapshots, relationship helpers).
+    template <class T>
+    [[nodiscard]] const detail::table_state<T>& state() const {
+        return state_of<T>();
+    }
+
     /// True when row is one of this store's stored rows (the object a query
     /// or insert returned), not a copy or a row of another store. One key lookup.
     template <class Row>
@@ -287,6 +298,12 @@ protected:
             detail::throw_usage(
                 "relstore: this thread holds the store's write transaction; read through the transaction instead of "
                 "opening a read scope (that would deadlock)");
+        if (db->readers_never_wait()) {
+            // No lock: pin the last committed copy; a writer writes the other.
+            side_ = db->pin();
+            pinned_ = true;
+            return;
+        }
         auto& held = detail::read_scopes_held();
         held.reserve(held.size() + 1);
         // Wait behind a writer that is waiting, unless this thread already
@@ -297,7 +314,8 @@ protected:
         shared_ = &db->lock_;
         held.push_back(shared_);
     }
-    /// For transactions: the lock is the transaction's own.
+    /// For transactions: the lock is the transaction's own; it reads the
+    /// copy it writes.
     reader(const Store* db, std::defer_lock_t) : db_(db) {}
 
     const Store* checked() const {
@@ -309,7 +327,7 @@ protected:
     template <class T>
     const detail::table_state<T>& state_of() const {
         static_assert(Store::template has_table<T>, "relstore: this table is not part of the store");
-        return checked()->template state<T>();
+        return checked()->template state<T>(side_);
     }
 
     template <class T, auto Member>
@@ -377,7 +395,7 @@ protected:
 
     erase_plan<Store> new_plan() const {
         erase_plan<Store> plan;
-        plan.store_ = checked();
+        plan.store_ = &checked()->side(side_);  // the copy it was made on
         plan.stamp_ = checked()->changes_;
         return plan;
     }
@@ -476,9 +494,11 @@ protected:
     }
 
     const Store* db_;
+    int side_ = 0;  // the copy of the store this scope reads
 
 private:
     detail::store_lock* shared_ = nullptr;  // the lock this read scope holds shared
+    bool pinned_ = false;                   // side_ is pinned (readers_never_wait)
 };
 
 }  // namespace relstore

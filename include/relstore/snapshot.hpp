@@ -16,6 +16,7 @@
 /// shares no table with the program. load() returns a load_report of what it
 /// applied.
 
+#include <relstore/detail/child_process.hpp>
 #include <relstore/snapshot_format.hpp>
 #include <relstore/store.hpp>
 
@@ -270,9 +271,10 @@ ordered_rows<T> rows_in_key_order(const table_state<T>& st) {
     return out;
 }
 
+/// Every table's rows in key order, as the read scope q sees them.
 template <class... Tables>
-std::tuple<ordered_rows<Tables>...> rows_of_every_table(const store<Tables...>& db) {
-    return {rows_in_key_order(db.template state<Tables>())...};
+std::tuple<ordered_rows<Tables>...> rows_of_every_table(const reader<store<Tables...>>& q) {
+    return {rows_in_key_order(q.template state<Tables>())...};
 }
 
 /// Encodes rows in order. They are scattered over the heap: each is fetched
@@ -288,12 +290,12 @@ void encode_rows(W& w, const std::vector<const Row*>& rows) {
     }
 }
 
-/// Encodes a store; the caller holds a read scope.
+/// Encodes a store as the read scope q sees it.
 template <class Store>
-void encode_tables(const Store& db, snapshot_writer& w) {
+void encode_tables(const reader<Store>& q, snapshot_writer& w) {
     std::size_t ti = 0;
     Store::for_each_table([&]<class T>(T*) {
-        const auto& st = db.template state<T>();
+        const auto& st = q.template state<T>();
         w.begin_table(ti++);
         encode_rows(w, rows_in_key_order(st).rows);
         w.end_table(st.rows.size(), next_key_of(st));
@@ -305,10 +307,10 @@ void encode_tables(const Store& db, snapshot_writer& w) {
 /// large image copies it into fresh pages (28,000 page faults for 145 MB).
 /// Address space is cheap: pages never written are never faulted in.
 template <class Store>
-std::size_t size_estimate(const Store& db) {
+std::size_t size_estimate(const reader<Store>& q) {
     std::size_t n = 0;
     Store::for_each_table([&]<class T>(T*) {
-        n += db.template state<T>().rows.size() * 2 * (sizeof(typename T::row_type) + 8);
+        n += q.template state<T>().rows.size() * 2 * (sizeof(typename T::row_type) + 8);
     });
     return n + 4096;
 }
@@ -317,9 +319,31 @@ std::size_t size_estimate(const Store& db) {
 template <class Store>
 snapshot_writer encode_store(const Store& db) {
     auto scope = db.read();
-    snapshot_writer w(describe<Store>(), size_estimate(db));
-    encode_tables(db, w);
+    snapshot_writer w(describe<Store>(), size_estimate(scope));
+    encode_tables(scope, w);
     return w;
+}
+
+/// Writes the store as the read scope q sees it to path, front to back;
+/// calls release() once every row is encoded (the scope is no longer needed).
+/// threaded: a second thread writes while this one encodes.
+template <class Store, class Release>
+void save_view(const reader<Store>& q, const std::filesystem::path& path, bool threaded, Release&& release) {
+    snapshot_writer header(describe<Store>());
+    // Every table's rows are put in order and measured first, so the header
+    // is complete before the first row: the file is then written front to
+    // back as it is encoded, never held whole in memory.
+    const auto tables = rows_of_every_table(q);
+    std::vector<table_extent> extents;
+    std::apply([&](const auto&... t) { (extents.push_back({t.rows.size(), t.next_key, t.bytes}), ...); }, tables);
+    write_snapshot_file_streamed(
+        path, header.header_for(extents),
+        [&](detail::row_encoder& out) {
+            std::apply([&](const auto&... t) { (detail::encode_rows(out, t.rows), ...); }, tables);
+            out.flush();
+            release();
+        },
+        threaded);
 }
 
 [[noreturn]] inline void load_fail(const snapshot_reader& r, errc code, std::optional<std::uint64_t> offset,
@@ -628,28 +652,40 @@ load_report load_from(Store& db, const snapshot_reader& r, const load_options& o
 
 }  // namespace detail
 
+/// How save() takes its view of the store.
+struct save_options {
+    /// True (the default): the snapshot is written by a child process
+    /// (fork(), as Redis's BGSAVE) from a copy-on-write image of the store;
+    /// this process holds a read scope only while it forks, so readers and
+    /// writers go on during the encoding and the I/O. Pages the store's
+    /// writers change meanwhile are copied (at most the store's size).
+    /// False: rows are encoded here, inside a read scope, while a second
+    /// thread writes them; a writer waits for the encoding.
+    bool in_child_process = true;
+};
+
 /// Saves the whole store to path, crash-safely (a temporary file in the same
 /// directory, fsync, rename, fsync of the directory; then the temporary files
-/// of killed saves of path are removed, see write_snapshot_file). Rows are encoded inside
-/// a read scope, so readers keep reading, while a second thread writes the
-/// encoded part; the fsyncs happen after the scope ends.
+/// of killed saves of path are removed, see write_snapshot_file). The file
+/// holds the state of one moment: the last commit before the save's read
+/// scope opened. See save_options for who waits.
 /// @throws relstore::snapshot_error (io) naming the failed operation; the old file stays.
 /// @throws relstore::usage_error when this thread holds the store's write transaction.
 template <class Store>
-void save(const Store& db, const std::filesystem::path& path) {
-    snapshot_writer header(describe<Store>());
-    // Every table's rows are put in order and measured first, so the header
-    // is complete before the first row: the file is then written front to
-    // back as it is encoded, never held whole in memory.
+void save(const Store& db, const std::filesystem::path& path, const save_options& options = {}) {
     std::optional<decltype(db.read())> scope(db.read());
-    const auto tables = detail::rows_of_every_table(db);
-    std::vector<table_extent> extents;
-    std::apply([&](const auto&... t) { (extents.push_back({t.rows.size(), t.next_key, t.bytes}), ...); }, tables);
-    write_snapshot_file_streamed(path, header.header_for(extents), [&](detail::row_encoder& out) {
-        std::apply([&](const auto&... t) { (detail::encode_rows(out, t.rows), ...); }, tables);
-        out.flush();
-        scope.reset();  // every row is in the chunks: writers need not wait for the disk
-    });
+    if (!options.in_child_process) {
+        // Every row is in the chunks before the last writes and the fsync:
+        // writers need not wait for the disk.
+        detail::save_view(*scope, path, true, [&] { scope.reset(); });
+        return;
+    }
+    // The child reads the scope's copy of the store as it was at the fork;
+    // it must not open a scope of its own (another thread of this process
+    // may have held the store's lock at that moment).
+    const auto& view = *scope;
+    detail::run_in_child(
+        path.string(), [&] { detail::save_view(view, path, false, [] {}); }, [&] { scope.reset(); });
 }
 
 /// Saves the whole store to a stream.

@@ -574,7 +574,7 @@ void write_snapshot_file(const std::filesystem::path& target, snapshot_writer& w
 /// @throws relstore::snapshot_error (io) as above; relstore::usage_error when the
 /// rows' size differs from the header's; whatever encode throws, after removing the temporary file.
 void write_snapshot_file_streamed(const std::filesystem::path& target, std::span<const std::byte> header,
-                                  const std::function<void(detail::row_encoder&)>& encode);
+                                  const std::function<void(detail::row_encoder&)>& encode, bool threaded = true);
 
 /// Writes bytes to a stream.
 /// @throws relstore::snapshot_error (io) when the stream fails.

@@ -23,7 +23,9 @@
 #include <relstore/subscription.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <memory>
 #include <cstdint>
@@ -39,6 +41,19 @@
 #include <utility>
 
 namespace relstore {
+
+/// How a store lets readers and writers meet (store's constructor).
+struct store_options {
+    /// False (the default): a write transaction excludes read scopes for its
+    /// life, and a read scope waits for it; one copy of the data.
+    /// True: read scopes never wait for a writer and a writer never waits for
+    /// them (left-right: the store keeps two copies; a read scope reads the
+    /// last committed one while the transaction writes the other, and each
+    /// commit is replayed onto the copy the next transaction writes). Costs
+    /// twice the memory of the rows and a replay of each commit's rows; see
+    /// docs/concurrency.md.
+    bool readers_never_wait = false;
+};
 
 /// A store: one table of each type listed. Not copyable; reach its data
 /// through read() and write().
@@ -59,11 +74,16 @@ public:
     using table_of_row =
         std::tuple_element_t<detail::index_in<Row, typename Tables::row_type...>(), std::tuple<Tables...>>;
 
-    store() { check_schema(); }
+    explicit store(store_options options = {})
+        : mirror_(options.readers_never_wait ? std::make_unique<tables_type>() : nullptr),
+          writer_side_(options.readers_never_wait ? 1 : 0) {
+        check_schema();
+    }
     store(const store&) = delete;
     store& operator=(const store&) = delete;
 
-    /// Opens a read scope: a shared lock held until the reader is destroyed.
+    /// Opens a read scope: a shared lock held until the reader is destroyed
+    /// (with readers_never_wait, a pin of the last committed copy: no wait).
     /// @throws usage_error when this thread holds the store's write transaction.
     [[nodiscard]] reader<store> read() const { return reader<store>(this); }
 
@@ -73,18 +93,28 @@ public:
     /// or a read scope of this store (either would deadlock).
     [[nodiscard]] transaction<store> write() { return transaction<store>(this); }
 
-    /// The storage of one table. For the library's own layers (snapshots);
-    /// the caller must hold the right lock.
+    /// The storage of one table, in the copy transactions write. For the
+    /// library's own layers; the caller holds the store exclusively (a
+    /// read scope reads its own copy: reader::state<T>()).
     template <class T>
     detail::table_state<T>& state() noexcept {
         static_assert(has_table<T>, "relstore: this table is not part of the store");
-        return std::get<detail::table_state<T>>(tables_);
+        return std::get<detail::table_state<T>>(side(writer_side_));
     }
     template <class T>
     const detail::table_state<T>& state() const noexcept {
         static_assert(has_table<T>, "relstore: this table is not part of the store");
-        return std::get<detail::table_state<T>>(tables_);
+        return std::get<detail::table_state<T>>(side(writer_side_));
     }
+    /// The storage of one table in copy `s` (0, or 1 with readers_never_wait).
+    template <class T>
+    const detail::table_state<T>& state(int s) const noexcept {
+        static_assert(has_table<T>, "relstore: this table is not part of the store");
+        return std::get<detail::table_state<T>>(side(s));
+    }
+
+    /// True when read scopes never wait for writers (store_options).
+    [[nodiscard]] bool readers_never_wait() const noexcept { return mirror_ != nullptr; }
 
     /// Swaps the whole contents with another store of the same type, under
     /// both stores' exclusive locks (what an atomic snapshot load ends with).
@@ -104,7 +134,23 @@ public:
         store* second = first == this ? &other : this;
         first->lock_exclusive();
         second->lock_exclusive();
-        std::swap(tables_, other.tables_);
+        first->catch_up();
+        second->catch_up();
+        std::swap(writer_tables(), other.writer_tables());
+        // A store whose readers never wait publishes its new contents and
+        // makes its other copy equal to them.
+        for (store* s : {first, second}) {
+            if (!s->mirror_) continue;
+            s->flip();
+            s->wait_for_readers(s->writer_side_);
+            store::for_each_table([&]<class T>(T*) {
+                auto& to = std::get<detail::table_state<T>>(s->writer_tables());
+                const auto& from = std::get<detail::table_state<T>>(s->side(1 - s->writer_side_));
+                to.rows = from.rows;
+                to.next_key = from.next_key;
+            });
+            s->replays_.clear();
+        }
         second->unlock_exclusive();
         first->unlock_exclusive();
     }
@@ -271,10 +317,128 @@ private:
                std::find(held.begin(), held.end(), &lock_) != held.end();
     }
 
+    using tables_type = std::tuple<detail::table_state<Tables>...>;
     using marks_type = std::tuple<typename detail::table_state<Tables>::mark...>;
     using pending_type = detail::pending_commit<store, marks_type>;
+    using touched_type = std::tuple<std::vector<typename detail::table_state<Tables>::key_type>...>;
 
-    void lock_exclusive() { lock_.lock(); }
+    tables_type& side(int s) noexcept { return s == 0 ? tables_ : *mirror_; }
+    const tables_type& side(int s) const noexcept { return s == 0 ? tables_ : *mirror_; }
+    tables_type& writer_tables() noexcept { return side(writer_side_); }
+
+    /// Takes the store for a transaction (or a swap): the exclusive lock,
+    /// then, when readers never wait, the copy to write brought up to date.
+    void lock_exclusive() {
+        lock_.lock();
+        catch_up();
+    }
+
+    // --- readers_never_wait (left-right) ---------------------------------
+
+    static constexpr std::size_t pin_stripes = 8;
+    struct alignas(64) pin_count {
+        std::atomic<std::int64_t> n{0};
+    };
+
+    static std::size_t my_stripe() noexcept {
+        return std::hash<std::thread::id>{}(std::this_thread::get_id()) % pin_stripes;
+    }
+
+    /// Pins the copy readers read now; returns it. Never waits: if a commit
+    /// flips the copies between the pin and its check, it pins the new one.
+    int pin() const noexcept {
+        auto& stripe = pins_;
+        const std::size_t k = my_stripe();
+        for (;;) {
+            const int s = active_.load(std::memory_order_seq_cst);
+            stripe[static_cast<std::size_t>(s)][k].n.fetch_add(1, std::memory_order_seq_cst);
+            if (active_.load(std::memory_order_seq_cst) == s) return s;
+            stripe[static_cast<std::size_t>(s)][k].n.fetch_sub(1, std::memory_order_seq_cst);
+        }
+    }
+    void unpin(int s) const noexcept {
+        pins_[static_cast<std::size_t>(s)][my_stripe()].n.fetch_sub(1, std::memory_order_release);
+    }
+
+    /// Waits until no read scope reads copy s (only scopes opened before the
+    /// last commit can: new ones read the other copy).
+    void wait_for_readers(int s) const noexcept {
+        for (int spins = 0;; ++spins) {
+            std::int64_t n = 0;
+            for (const auto& p : pins_[static_cast<std::size_t>(s)]) n += p.n.load(std::memory_order_seq_cst);
+            if (n == 0) return;
+            if (spins < 64)
+                std::this_thread::yield();
+            else
+                std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+    }
+
+    /// Makes the copy transactions wrote the one readers read.
+    void flip() noexcept {
+        active_.store(writer_side_, std::memory_order_seq_cst);
+        writer_side_ = 1 - writer_side_;
+    }
+
+    /// Records the keys a commit touched (every undo-log entry since `from`),
+    /// to be replayed onto the other copy before it is written next.
+    void record_touched(const marks_type& from) {
+        auto& rec = replays_.emplace_back();
+        store::for_each_table([&]<class T>(T*) {
+            std::get<detail::table_state<T>>(writer_tables())
+                .logged_keys(std::get<typename detail::table_state<T>::mark>(from),
+                             std::get<detail::index_in<T, Tables...>()>(rec));
+        });
+    }
+
+    /// True when the copy being written changed since the marks `from`.
+    bool changed_since(const marks_type& from) const noexcept {
+        bool changed = false;
+        store::for_each_table([&]<class T>(T*) {
+            changed = changed || std::get<detail::table_state<T>>(side(writer_side_)).current_mark().entries !=
+                                     std::get<typename detail::table_state<T>::mark>(from).entries;
+        });
+        return changed;
+    }
+
+    /// Brings the copy to write up to date with the one readers read:
+    /// waits for the read scopes still on it, then for every key the
+    /// commits since touched, erases it there and copies the row readers
+    /// see (erases first, so unique values moving between rows never clash).
+    void catch_up() noexcept {
+        if (!mirror_ || replays_.empty()) return;
+        wait_for_readers(writer_side_);
+        auto& dst = writer_tables();
+        const auto& src = side(1 - writer_side_);
+        store::for_each_table([&]<class T>(T*) {
+            using key_type = typename detail::table_state<T>::key_type;
+            auto& to = std::get<detail::table_state<T>>(dst);
+            const auto& from = std::get<detail::table_state<T>>(src);
+            auto& to_idx = to.key_index();
+            const auto& from_idx = from.key_index();
+            constexpr std::size_t t = detail::index_in<T, Tables...>();
+            for (const auto& rec : replays_)
+                for (const key_type& k : std::get<t>(rec)) {
+                    const auto it = to_idx.find(k);
+                    if (it != to_idx.end()) to_idx.erase(it);
+                }
+            for (const auto& rec : replays_)
+                for (const key_type& k : std::get<t>(rec)) {
+                    const auto it = from_idx.find(k);
+                    if (it != from_idx.end()) to.rows.insert(*it);  // a key touched twice is inserted once
+                }
+            to.next_key = from.next_key;
+        });
+        replays_.clear();
+    }
+
+    /// The commit takes effect for readers: with readers_never_wait, the
+    /// copy just written becomes the one they read.
+    void publish(const marks_type& from) {
+        if (!mirror_ || !changed_since(from)) return;
+        record_touched(from);
+        flip();
+    }
 
     /// Releases the exclusive lock, first finishing a group of commits that
     /// wait for their journal records' fsync: whoever holds the lock last
@@ -312,17 +476,24 @@ private:
         } catch (...) {
             failed = std::current_exception();
         }
+        if (!failed && mirror_) {
+            try {
+                publish(group.front()->start);
+            } catch (...) {
+                failed = std::current_exception();
+            }
+        }
         if (failed) {
             // Every commit of the group rolls back; the journal forgets their records.
             const auto& start = group.front()->start;
             std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, start); },
-                       tables_);
+                       writer_tables());
             journal_->discard(group.front()->begin);
             for (auto* p : group) p->result = failed;
         } else {
             for (auto* p : group) p->result = listeners_->run_after(*p->set);
         }
-        std::apply([](auto&... st) { (st.clear_log(), ...); }, tables_);
+        std::apply([](auto&... st) { (st.clear_log(), ...); }, side(mirror_ && !failed ? 1 - writer_side_ : writer_side_));
         ++changes_;
     }
 
@@ -332,7 +503,17 @@ private:
         pending_cv_.wait(l, [&] { return p.done; });
     }
 
-    std::tuple<detail::table_state<Tables>...> tables_;
+    tables_type tables_;
+    /// The second copy, when readers never wait; null otherwise.
+    std::unique_ptr<tables_type> mirror_;
+    /// The copy transactions write (0 without a mirror), and the one read
+    /// scopes pin. Equal without a mirror.
+    int writer_side_ = 0;
+    std::atomic<int> active_{0};
+    mutable std::array<std::array<pin_count, pin_stripes>, 2> pins_{};
+    /// Keys touched by commits published since the copy to write was last
+    /// brought up to date (under the exclusive lock).
+    std::vector<touched_type> replays_;
     /// Subscribers and before_commit hooks; shared with their tokens, which
     /// may outlive the store.
     std::shared_ptr<detail::listener_registry<store>> listeners_ =

@@ -51,7 +51,9 @@ public:
     transaction(transaction&& o) noexcept
         : base(std::exchange(o.db_, nullptr), std::defer_lock),
           db_mut_(std::exchange(o.db_mut_, nullptr)),
-          marks_(std::move(o.marks_)) {}
+          marks_(std::move(o.marks_)) {
+        this->side_ = o.side_;
+    }
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
         if (db_mut_) rollback();
@@ -67,7 +69,7 @@ public:
     /// commit has happened and stays, and every subscriber was called.
     void commit() {
         auto* db = mut();
-        if (db->listeners_->any() || db->journal_) [[unlikely]]
+        if (db->listeners_->any() || db->journal_ || db->mirror_) [[unlikely]]
             return commit_observed();
         Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
         end();
@@ -247,9 +249,11 @@ public:
     /// rows may be gone); constraint_error when the plan is blocked.
     std::size_t apply(const erase_plan<Store>& plan) {
         mut();
-        if (plan.store_ != db_mut_ || plan.stamp_ != db_mut_->changes_) [[unlikely]]
-            detail::throw_usage(plan.store_ != db_mut_
-                                    ? "relstore: apply(plan) was given an erase plan made on another store"
+        if (plan.store_ != &db_mut_->writer_tables() || plan.stamp_ != db_mut_->changes_) [[unlikely]]
+            detail::throw_usage(plan.store_ != &db_mut_->writer_tables()
+                                    ? "relstore: apply(plan) was given an erase plan made on another store (or, "
+                                      "when readers never wait, in a read scope, which reads another copy: make "
+                                      "the plan in the transaction)"
                                     : "relstore: apply(plan) was given a stale erase plan: the store changed since "
                                       "plan_erase() made it, so its rows may be gone; make the plan again");
         return apply_plan(plan);
@@ -325,8 +329,9 @@ private:
             std::optional<changes<Store>> c;
             std::uint64_t begin = 0, end_pos = 0;
             try {
-                c.emplace(detail::built_by_library{}, *db, *this, marks_.front());
-                if (!c->empty()) {
+                if (db->listeners_->any() || db->journal_)
+                    c.emplace(detail::built_by_library{}, *db, *this, marks_.front());
+                if (c && !c->empty()) {
                     db->listeners_->run_before(*c);
                     if (db->journal_) {
                         begin = db->journal_->end_position();
@@ -338,13 +343,21 @@ private:
                 rollback();
                 throw;
             }
-            if (db->journal_ && db->journal_->synchronous() && !c->empty())
+            if (db->journal_ && db->journal_->synchronous() && c && !c->empty())
                 return commit_durably(*c, begin, end_pos);
-            // The commit takes effect here. The change set points into the
-            // undo log, which lives until the subscribers have run.
-            if (!c->empty()) failed = db->listeners_->run_after(*c);
+            // The commit takes effect here (for readers too, when they never
+            // wait: the copy written becomes theirs). The change set points
+            // into the undo log, which lives until the subscribers have run.
+            try {
+                db->publish(marks_.front());
+            } catch (...) {  // no room to record the keys to replay: the commit does not happen
+                c.reset();
+                rollback();
+                throw;
+            }
+            if (c && !c->empty()) failed = db->listeners_->run_after(*c);
         }
-        Store::for_each_table([&]<class T>(T*) { db->template state<T>().clear_log(); });
+        std::apply([](auto&... st) { (st.clear_log(), ...); }, db->side(this->side_));
         end();
         if (failed) std::rethrow_exception(failed);
     }
@@ -404,6 +417,7 @@ private:
                 "relstore: this thread holds a read scope of the store; end it before beginning a write transaction "
                 "(the transaction would wait for it forever)");
         db->lock_exclusive();  // new readers wait behind this writer
+        this->side_ = db->writer_side_;
         db->writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
         marks_.push_back(current_marks());
     }
@@ -426,7 +440,7 @@ private:
 
     auto current_marks() const {
         return std::apply([](const auto&... st) { return std::make_tuple(st.current_mark()...); },
-                          db_mut_->tables_);
+                          db_mut_->writer_tables());
     }
 
     [[nodiscard]] std::size_t depth() const noexcept { return marks_.size(); }
@@ -436,7 +450,7 @@ private:
         touch();
         auto& m = marks_[depth];
         std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, m); },
-                   db_mut_->tables_);
+                   db_mut_->writer_tables());
         marks_.resize(depth == 0 ? 1 : depth);
     }
     void release_depth(std::size_t depth) noexcept {

@@ -4,10 +4,14 @@
 // ThreadSanitizer too. Runs for RELSTORE_STRESS_SECONDS (default 2) seconds.
 #include <catch2/catch.hpp>
 #include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -89,7 +93,9 @@ int seconds() {
 TEST_CASE("readers never see a half-applied transaction while writers commit and roll back",
           "[concurrency][stress]") {
     using namespace bank;
-    store db;
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait " << never_wait);
+    store db(rs::store_options{.readers_never_wait = never_wait});
     {
         auto tx = db.write();
         for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
@@ -202,13 +208,37 @@ TEST_CASE("readers never see a half-applied transaction while writers commit and
         }
     };
 
+    // Saves back to back: each file must hold one moment of the store (the
+    // invariants hold in it, and its commit counter never goes back).
+    std::atomic<long> saves{0};
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("relstore-stress-" + std::to_string(::getpid()) + (never_wait ? "-lr" : "-lock") + ".snap");
+    auto saver = [&] {
+        std::int64_t last_commits = 0;
+        try {
+            while (!stop && std::chrono::steady_clock::now() < deadline) {
+                rs::save(db, file);
+                store loaded;
+                (void)rs::load(loaded, file);
+                if (auto problem = check(loaded.read(), last_commits); !problem.empty()) fail("saved file: " + problem);
+                ++saves;
+            }
+        } catch (const std::exception& e) {
+            fail(std::string("saver: ") + e.what());
+        }
+    };
+
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i) threads.emplace_back(reader);
     threads.emplace_back(writer, 1u);
     threads.emplace_back(writer, 2u);
+    threads.emplace_back(saver);
     for (auto& t : threads) t.join();
+    std::filesystem::remove(file);
 
-    INFO("reads " << reads << ", commits " << commits << ", rollbacks " << rollbacks << ", refusals " << refusals);
+    INFO("reads " << reads << ", commits " << commits << ", rollbacks " << rollbacks << ", refusals " << refusals
+                  << ", saves " << saves);
+    CHECK(saves > 0);
     CHECK(failure == "");
     CHECK(reads > 10);
     CHECK(commits > 10);
@@ -304,7 +334,8 @@ TEST_CASE("a thread that holds a read scope may open another while a writer wait
 TEST_CASE("subscribers see every commit once, in order, while other threads subscribe and unsubscribe",
           "[concurrency][changes]") {
     using namespace bank;
-    store db;
+    const bool never_wait = GENERATE(false, true);
+    store db(rs::store_options{.readers_never_wait = never_wait});
     {
         auto tx = db.write();
         for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});

@@ -173,7 +173,11 @@ TEST_CASE("relstore::save killed at any moment leaves the old or the new snapsho
         if (pid == 0) {
             for (unsigned i = static_cast<unsigned>(kills);; ++i) {
                 try {
-                    relstore::save((i % 2) == 0 ? a : b, target);
+                    // Both ways of saving: from a forked child (the default;
+                    // it dies with its parent) and in this process, with its
+                    // writer thread.
+                    relstore::save((i % 2) == 0 ? a : b, target,
+                                   relstore::save_options{.in_child_process = (kills % 2) == 0});
                 } catch (...) {
                     ::_exit(3);
                 }

@@ -92,7 +92,7 @@ store_image capture(const Scope& scope) {
     store_image out;
     Store::for_each_table([&]<class T>(T*) {
         using State = relstore::detail::table_state<T>;
-        const State& st = db.template state<T>();
+        const State& st = scope.template state<T>();
         table_image t;
         t.name = std::string(T::name);
         t.size = st.rows.size();

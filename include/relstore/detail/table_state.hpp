@@ -391,6 +391,25 @@ public:
         }
     }
 
+    /// Appends the key of every row an entry logged since m touched (a key
+    /// may come more than once): what a copy of the table must take over.
+    void logged_keys(const mark& m, std::vector<key_type>& out) const {
+        out.reserve(out.size() + (entries_.size() - m.entries));
+        for (std::size_t i = m.entries; i < entries_.size(); ++i) {
+            const entry& e = entries_[i];
+            switch (e.kind) {
+            case undo_kind::inserted: out.push_back(key_of(*inserted_[e.index])); break;
+            case undo_kind::updated: out.push_back(key_of(rows_[e.index])); break;
+            case undo_kind::extracted: out.push_back(key_of(nodes_[e.index].value())); break;
+            case undo_kind::column:
+                [&]<std::size_t... I>(std::index_sequence<I...>) {
+                    ((e.field == I ? out.push_back(key_of(*std::get<I>(columns_)[e.index].first)) : void()), ...);
+                }(std::make_index_sequence<std::tuple_size_v<column_logs>>{});
+                break;
+            }
+        }
+    }
+
     /// True when no change is logged (nothing to commit or roll back).
     [[nodiscard]] bool log_empty() const noexcept { return entries_.empty(); }
 

@@ -1,0 +1,161 @@
+#include <relstore/detail/child_process.hpp>
+#include <relstore/error.hpp>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+
+namespace relstore::detail {
+namespace {
+
+// The child's report: one kind byte, then for errors the code, the offset
+// (present or not) and the path and message, each with its length.
+enum class outcome : std::uint8_t { ok = 0, snapshot_failure = 1, usage_failure = 2, other_failure = 3 };
+
+void put_u64(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void put_str(std::string& out, const std::string& s) {
+    put_u64(out, s.size());
+    out += s;
+}
+
+struct report_reader {
+    const std::string& in;
+    std::size_t at = 0;
+    bool ok = true;
+    std::uint64_t u64() {
+        std::uint64_t v = 0;
+        if (in.size() - at < sizeof v) return ok = false, 0;
+        std::memcpy(&v, in.data() + at, sizeof v);
+        at += sizeof v;
+        return v;
+    }
+    std::string str() {
+        const std::uint64_t n = u64();
+        if (!ok || in.size() - at < n) return ok = false, std::string();
+        std::string s = in.substr(at, static_cast<std::size_t>(n));
+        at += static_cast<std::size_t>(n);
+        return s;
+    }
+};
+
+std::string child_report() {
+    std::string r;
+    try {
+        std::rethrow_exception(std::current_exception());
+    } catch (const snapshot_error& e) {
+        r += static_cast<char>(outcome::snapshot_failure);
+        put_u64(r, static_cast<std::uint64_t>(e.code().value()));
+        put_u64(r, e.offset() ? 1 : 0);
+        put_u64(r, e.offset().value_or(0));
+        put_str(r, e.path());
+        put_str(r, e.what());
+    } catch (const usage_error& e) {
+        r += static_cast<char>(outcome::usage_failure);
+        put_str(r, e.what());
+    } catch (const std::exception& e) {
+        r += static_cast<char>(outcome::other_failure);
+        put_str(r, e.what());
+    } catch (...) {
+        r += static_cast<char>(outcome::other_failure);
+        put_str(r, "an exception that is not a std::exception");
+    }
+    return r;
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+    throw snapshot_error(errc::io, path, std::nullopt, "snapshot '" + path + "': cannot save: " + why +
+                                                           "; the previous snapshot is unchanged");
+}
+
+}  // namespace
+
+void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        const int err = errno;
+        forked();
+        fail(path, std::string("pipe failed: ") + std::strerror(err));
+    }
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        // A save whose caller died has nobody to report to, and its file
+        // would appear after the caller's crash: the child dies with it.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(1);
+        ::close(fds[0]);
+        std::string report(1, static_cast<char>(outcome::ok));
+        try {
+            work();
+        } catch (...) {
+            report = child_report();
+        }
+        for (std::size_t done = 0; done < report.size();) {
+            const ssize_t n = ::write(fds[1], report.data() + done, report.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            done += static_cast<std::size_t>(n);
+        }
+        ::_exit(0);  // not exit(): the parent's atexit handlers and buffers are the parent's
+    }
+    const int fork_error = pid < 0 ? errno : 0;
+    forked();
+    ::close(fds[1]);
+    if (pid < 0) {
+        ::close(fds[0]);
+        fail(path, std::string("fork failed: ") + std::strerror(fork_error));
+    }
+    std::string report;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        report.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status))
+        fail(path, "the process writing it (pid " + std::to_string(pid) + ") was killed by signal " +
+                       std::to_string(WTERMSIG(status)));
+    if (report.empty()) fail(path, "the process writing it (pid " + std::to_string(pid) + ") exited without a word");
+    report_reader r{report, 1};
+    switch (static_cast<outcome>(report[0])) {
+    case outcome::ok: return;
+    case outcome::snapshot_failure: {
+        const auto code = static_cast<errc>(r.u64());
+        const bool has_offset = r.u64() != 0;
+        const std::uint64_t offset = r.u64();
+        std::string p = r.str();
+        std::string what = r.str();
+        if (r.ok)
+            throw snapshot_error(code, std::move(p), has_offset ? std::optional<std::uint64_t>(offset) : std::nullopt,
+                                 what);
+        break;
+    }
+    case outcome::usage_failure: {
+        std::string what = r.str();
+        if (r.ok) throw usage_error(what);
+        break;
+    }
+    case outcome::other_failure: {
+        std::string what = r.str();
+        if (r.ok) fail(path, what);
+        break;
+    }
+    }
+    fail(path, "the process writing it sent a report that cannot be read");
+}
+
+}  // namespace relstore::detail

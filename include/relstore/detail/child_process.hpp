@@ -1,0 +1,20 @@
+#pragma once
+// Saving from a child process (Redis's BGSAVE): the child writes a
+// copy-on-write image of the store while the parent's readers and writers
+// go on. Compiled in core/child_process.cpp.
+
+#include <functional>
+#include <string>
+
+namespace relstore::detail {
+
+/// Forks; the child runs `work` and exits, reporting an exception it threw
+/// through a pipe; the parent calls `forked` at once (to let go of the view
+/// the child took with it), then waits for the child and rethrows its error
+/// as the same relstore error (or a snapshot_error naming `path` when the
+/// child died or failed otherwise).
+/// The child must not take any lock another thread of the parent may have
+/// held at the fork, nor start threads: it runs `work` alone.
+void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked);
+
+}  // namespace relstore::detail

@@ -1,0 +1,272 @@
+// Nobody waits: with store_options{.readers_never_wait = true} a read scope
+// opened while a write transaction is open reads the last committed state at
+// once and keeps it for its life; and a save (from a forked child, the
+// default) lets writers commit while it writes. Run under ThreadSanitizer too.
+#include <catch2/catch.hpp>
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+#include <relstore/detail/snapshot_file_ops.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace nw {
+
+struct Item {
+    std::int64_t id{};
+    std::string name;
+    std::int64_t qty{};
+};
+RELSTORE_FIELDS(Item, id, name, qty)
+struct Note {
+    std::int64_t id{};
+    std::int64_t item_id{};
+    std::string text;
+};
+RELSTORE_FIELDS(Note, id, item_id, text)
+
+namespace rs = relstore;
+using items = rs::table<"items", Item, rs::auto_key<&Item::id>, rs::unique<&Item::name>, rs::ordered<&Item::qty>>;
+using notes = rs::table<"notes", Note, rs::auto_key<&Note::id>,
+                        rs::references<&Note::item_id, items, rs::on_delete::cascade>>;
+using store = rs::store<items, notes>;
+
+void fill(store& db, int n) {
+    auto tx = db.write();
+    for (int i = 0; i < n; ++i) {
+        const Item& it = tx.insert(Item{0, "item" + std::to_string(i), i});
+        tx.insert(Note{0, it.id, "note"});
+    }
+    tx.commit();
+}
+
+/// Runs f on another thread; fails the test run (it cannot go on) when f
+/// does not return within 10 s.
+template <class F>
+auto within_10s(const char* what, F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    std::thread t(std::move(task));
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        std::fprintf(stderr, "FAILED: %s did not return within 10 s\n", what);
+        std::_Exit(1);
+    }
+    t.join();
+    return result.get();
+}
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace nw
+
+TEST_CASE("a read scope opened during a write transaction reads the last committed state at once",
+          "[concurrency][never_wait]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 10);
+    auto tx = db.write();
+    tx.insert(Item{0, "uncommitted", 99});
+    tx.erase(tx.get<items>(1));
+    const auto seen = within_10s("a read scope during a transaction", [&] {
+        auto q = db.read();
+        return std::make_pair(q.count<items>(), q.find<items>(1) != nullptr);
+    });
+    CHECK(seen == std::make_pair(std::size_t{10}, true));
+    tx.commit();
+    auto q = db.read();
+    CHECK(q.count<items>() == 10);
+    CHECK(q.find<items>(1) == nullptr);
+    CHECK(q.find<&Item::name>("uncommitted") != nullptr);
+    CHECK(q.count<notes>() == 9);
+}
+
+TEST_CASE("a read scope keeps its state for its life while commits go on", "[concurrency][never_wait]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 5);
+    auto old = db.read();
+    const Item& first = old.get<items>(1);
+    within_10s("a commit while a read scope is open", [&] {
+        auto tx = db.write();
+        tx.set<&Item::qty>(tx.get<items>(1), std::int64_t{100});
+        tx.insert(Item{0, "new", 7});
+        tx.commit();
+        return 0;
+    });
+    // The old scope: its rows, its counts, its indexes, unchanged.
+    CHECK(first.qty == 0);
+    CHECK(old.count<items>() == 5);
+    CHECK(old.range<&Item::qty>(std::int64_t{0}, std::int64_t{1000}).count() == 5);
+    // A new scope sees the commit.
+    {
+        auto now = db.read();
+        CHECK(now.get<items>(1).qty == 100);
+        CHECK(now.count<items>() == 6);
+    }
+    // The next writer takes the copy the old scope reads once it ends, and
+    // finds it brought up to date.
+    std::atomic<bool> committed{false};
+    std::thread second([&] {
+        auto tx = db.write();
+        tx.set<&Item::qty>(tx.get<items>(2), std::int64_t{200});
+        CHECK(tx.get<items>(1).qty == 100);
+        CHECK(tx.count<items>() == 6);
+        tx.commit();
+        committed = true;
+    });
+    { auto done = std::move(old); }
+    second.join();
+    CHECK(committed);
+    auto q = db.read();
+    CHECK(q.get<items>(2).qty == 200);
+    CHECK(q.get<items>(1).qty == 100);
+}
+
+TEST_CASE("with readers that never wait, rollback, load and erase plans behave as with the lock",
+          "[concurrency][never_wait]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 4);
+    SECTION("a rolled-back transaction leaves both copies as they were") {
+        {
+            auto tx = db.write();
+            tx.insert(Item{0, "x", 1});
+            tx.erase(tx.get<items>(2));
+        }
+        for (int round = 0; round < 2; ++round) {  // each copy in turn becomes the one written
+            auto tx = db.write();
+            CHECK(tx.count<items>() == 4);
+            CHECK(tx.find<items>(2) != nullptr);
+            tx.set<&Item::qty>(tx.get<items>(3), std::int64_t{30 + round});
+            tx.commit();
+        }
+        CHECK(db.read().get<items>(3).qty == 31);
+    }
+    SECTION("load replaces both copies") {
+        store other;
+        fill(other, 7);
+        std::stringstream file;
+        rs::save(other, file);
+        (void)rs::load(db, file);
+        CHECK(db.read().count<items>() == 7);
+        for (int round = 0; round < 2; ++round) {
+            auto tx = db.write();
+            CHECK(tx.count<items>() == 7 + round);
+            tx.insert(Item{0, "after" + std::to_string(round), 1});
+            tx.commit();
+        }
+        CHECK(db.read().count<items>() == 9);
+    }
+    SECTION("an erase plan or a row from a read scope is another copy's: refused in a transaction") {
+        auto q = db.read();
+        auto plan = q.plan_erase(q.get<items>(1));
+        const Item& read_row = q.get<items>(1);
+        std::thread([&] {
+            auto tx = db.write();
+            CHECK_THROWS_AS(tx.apply(plan), rs::usage_error);
+            CHECK_THROWS_AS(tx.erase(read_row), rs::usage_error);
+            CHECK(tx.apply(tx.plan_erase(tx.get<items>(1))) == 2);
+            tx.commit();
+        }).join();
+    }
+}
+
+TEST_CASE("a save lets writers commit while it writes, and holds the state of the moment it began",
+          "[concurrency][save]") {
+    using namespace nw;
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait " << never_wait);
+    store db(rs::store_options{.readers_never_wait = never_wait});
+    fill(db, 200);
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto file = dir / ("relstore-nowait-" + std::to_string(::getpid()) + ".snap");
+    const auto reference = dir / ("relstore-nowait-ref-" + std::to_string(::getpid()) + ".snap");
+    rs::save(db, reference, rs::save_options{.in_child_process = false});
+
+    // Writes of the save (in the child: it inherits these calls) first wait
+    // until the parent has committed, so the save is sure to be under way.
+    static const auto marker = dir / ("relstore-nowait-go-" + std::to_string(::getpid()));
+    std::filesystem::remove(marker);
+    using relstore::detail::file_ops;
+    static file_ops real = relstore::detail::system_file_ops();
+    file_ops slow = real;
+    slow.pwrite = [](int fd, const void* b, size_t n, off_t off) -> ssize_t {
+        for (int i = 0; i < 1000 && !std::filesystem::exists(marker); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return real.pwrite(fd, b, n, off);
+    };
+    std::atomic<bool> saved{false};
+    std::atomic<bool> committed_during_save{false};
+    {
+        relstore::detail::scoped_file_ops inject(slow);
+        std::thread saver([&] {
+            rs::save(db, file);
+            saved = true;
+        });
+        // The save has its view once the child exists; commit meanwhile.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        {
+            auto tx = db.write();
+            tx.insert(Item{0, "during the save", 1});
+            tx.commit();
+        }
+        committed_during_save = !saved.load();
+        std::ofstream(marker.string()).put('x');
+        saver.join();
+    }
+    std::filesystem::remove(marker);
+    CHECK(committed_during_save);
+    // The file is the state before the commit, byte for byte what an
+    // in-process save of that state wrote.
+    CHECK(slurp(file) == slurp(reference));
+    CHECK(db.read().find<&Item::name>("during the save") != nullptr);
+    std::filesystem::remove(file);
+    std::filesystem::remove(reference);
+}
+
+TEST_CASE("a save in a child process reports the child's failure as its own", "[save]") {
+    using namespace nw;
+    store db;
+    fill(db, 3);
+    const auto file = std::filesystem::temp_directory_path() / ("relstore-childfail-" + std::to_string(::getpid()));
+    using relstore::detail::file_ops;
+    static file_ops real = relstore::detail::system_file_ops();
+    file_ops failing = real;
+    failing.fsync = [](int) { return errno = EIO, -1; };
+    std::string in_child, in_process;
+    {
+        relstore::detail::scoped_file_ops inject(failing);
+        try {
+            rs::save(db, file);
+        } catch (const rs::snapshot_error& e) {
+            in_child = e.what();
+            CHECK(e.code() == rs::make_error_code(rs::errc::io));
+            CHECK(e.path() == file.string());
+        }
+        try {
+            rs::save(db, file, rs::save_options{.in_child_process = false});
+        } catch (const rs::snapshot_error& e) {
+            in_process = e.what();
+        }
+    }
+    CHECK_THAT(in_child, Catch::Contains("Input/output error"));
+    // The same message, but for the temporary file's random name.
+    const std::regex temp_name("\\.tmp-[0-9a-f]+");
+    CHECK(std::regex_replace(in_child, temp_name, ".tmp-*") == std::regex_replace(in_process, temp_name, ".tmp-*"));
+    CHECK_FALSE(std::filesystem::exists(file));
+}
