@@ -35,7 +35,8 @@ namespace relstore {
 ///     };
 ///
 /// Snapshots hold the stored value and the `relstore` tool prints it as that
-/// type; messages show it too. The type itself is what rows hold and what
+/// type; messages show it too. An enum may have column_traits as well (to be
+/// stored by name, as a string): they take the place of its underlying integer. The type itself is what rows hold and what
 /// lookups take, so it must be equality comparable and ordered (keys, indexes
 /// and change notifications compare it; `= default` of operator<=> will do),
 /// and default constructible. Hashed indexes hash its std::hash when there is

@@ -226,7 +226,8 @@ template <class T>
 constexpr std::optional<stored_form> builtin_form() noexcept {
     if constexpr (std::is_same_v<T, bool>) {
         return stored_form{column_kind::boolean};
-    } else if constexpr (std::is_enum_v<T>) {
+    } else if constexpr (std::is_enum_v<T> && !has_column_traits<T>) {
+        // An enum with column_traits is stored as they say (a name as a string, say).
         if constexpr (described_enum<T> && is_integer_v<std::underlying_type_t<T>>)
             return stored_form{column_kind::enumeration, integer_kind<std::underlying_type_t<T>>(), 0, 0,
                                &enum_labels_of<T>};
@@ -762,6 +763,8 @@ void append_display(std::string& out, const T& v, std::size_t limit = display_li
         out += v ? "true" : "false";
     } else if constexpr (is_byte_range_v<T>) {
         append_blob(out, std::span<const std::byte>(v), limit);
+    } else if constexpr (user_column<T>) {
+        append_display(out, column_traits<T>::to_stored(v), limit);  // shown as it is stored
     } else if constexpr (described_enum<T>) {
         const auto name = enum_labels_of<T>.name_of(integer_bits(static_cast<std::underlying_type_t<T>>(v)));
         if (name.empty())
@@ -783,8 +786,6 @@ void append_display(std::string& out, const T& v, std::size_t limit = display_li
     } else if constexpr (is_duration<T>::value) {
         append_duration(out, v.count(), static_cast<std::uint64_t>(T::period::num),
                         static_cast<std::uint64_t>(T::period::den));
-    } else if constexpr (user_column<T>) {
-        append_display(out, column_traits<T>::to_stored(v), limit);  // shown as it is stored
     } else {
         append_number(out, v);  // numbers are never cut
     }

@@ -35,6 +35,8 @@ RELSTORE_ENUM(Color, red, green, blue)  // violet is left out: it shows as its n
 
 enum class Plain : std::int16_t { a = -1, b = 1 };  // not described: an int16 column, as before
 
+enum class Status : std::uint8_t { open, closed };  // stored by name, through column_traits
+
 /// Cents, stored as an int64.
 struct Money {
     std::int64_t cents{};
@@ -81,6 +83,16 @@ struct relstore::column_traits<coltypes::Uuid> {
     }
 };
 
+template <>
+struct relstore::column_traits<coltypes::Status> {
+    using stored_type = std::string;
+    static stored_type to_stored(coltypes::Status s) { return s == coltypes::Status::open ? "open" : "closed"; }
+    static coltypes::Status from_stored(const stored_type& s) {
+        if (s != "open" && s != "closed") throw std::invalid_argument("not a status: " + s);
+        return s == "open" ? coltypes::Status::open : coltypes::Status::closed;
+    }
+};
+
 namespace coltypes {
 
 struct Event {
@@ -119,8 +131,9 @@ RELSTORE_FIELDS(File, digest, name, owner, thumbnail)
 struct Chunk {
     bytes file;
     std::int32_t seq{};
+    Status status{};
 };
-RELSTORE_FIELDS(Chunk, file, seq)
+RELSTORE_FIELDS(Chunk, file, seq, status)
 
 namespace rs = relstore;
 using events = rs::table<"events", Event, rs::primary_key<&Event::at>, rs::ordered<&Event::took>,
@@ -133,7 +146,7 @@ using attendances = rs::table<"attendances", Attendance, rs::auto_key<&Attendanc
 using files = rs::table<"files", File, rs::hashed_primary_key<&File::digest>, rs::ordered<&File::thumbnail>,
                         rs::references<&File::owner, people>>;
 using chunks = rs::table<"chunks", Chunk, rs::primary_key<&Chunk::file, &Chunk::seq>,
-                         rs::hashed_references<&Chunk::file, files, rs::on_delete::cascade>>;
+                         rs::hashed_references<&Chunk::file, files, rs::on_delete::cascade>, rs::index<&Chunk::status>>;
 using store = rs::store<events, people, attendances, files, chunks>;
 
 // 2024-03-05T12:34:56.789Z
@@ -153,8 +166,8 @@ struct filled {
         tx.insert(Attendance{0, noon + 1h, std::nullopt});
         tx.insert(File{blob({0xde, 0xad}), "a.txt", uuid(1), std::nullopt});
         tx.insert(File{blob({0xbe, 0xef}), "b.txt", uuid(2), blob({0x01})});
-        tx.insert(Chunk{blob({0xde, 0xad}), 0});
-        tx.insert(Chunk{blob({0xde, 0xad}), 1});
+        tx.insert(Chunk{blob({0xde, 0xad}), 0, Status::closed});
+        tx.insert(Chunk{blob({0xde, 0xad}), 1, Status::open});
         tx.commit();
     }
 };
@@ -233,6 +246,15 @@ TEST_CASE("display shows a described enum by name, and other values by number", 
 TEST_CASE("display shows a column_traits type as its stored value", "[core][coltypes][display]") {
     CHECK(display(Money{-1250}) == "-1250");
     CHECK(display(uuid(7)) == "x'ab000000000000000000000000000007'");
+}
+
+TEST_CASE("an enum with column_traits is stored, shown and found as they say", "[core][coltypes][traits]") {
+    CHECK(relstore::column_type_of<Status> == relstore::column_type{relstore::column_kind::string, false});
+    CHECK(display(Status::closed) == "\"closed\"");
+    filled f;
+    auto q = f.db.read();
+    CHECK(q.where<&Chunk::status>(Status::open).first()->seq == 1);
+    CHECK(q.where<&Chunk::status>(Status::closed).count() == 1);
 }
 
 TEST_CASE("the schema records each new type's kind, precision and names", "[core][coltypes][schema]") {
@@ -347,7 +369,7 @@ TEST_CASE_METHOD(filled, "a blob is a hashed key, an ordered index and a foreign
     refused_with(tx, errc::duplicate_key, "files", "digest", "files.digest = x'dead' already exists",
                  [&] { tx.insert(File{blob({0xde, 0xad}), "c.txt", uuid(1), std::nullopt}); });
     refused_with(tx, errc::foreign_key_violation, "chunks", "file", "chunks.file = x'00' references no row in files",
-                 [&] { tx.insert(Chunk{blob({0x00}), 0}); });
+                 [&] { tx.insert(Chunk{blob({0x00}), 0, Status::open}); });
     SECTION("a long blob in a message is cut as a string is") {
         const bytes long_digest(40, std::byte{0x11});
         tx.insert(File{long_digest, "long", uuid(1), std::nullopt});

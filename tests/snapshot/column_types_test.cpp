@@ -508,3 +508,68 @@ TEST_CASE("integrity errors over new types read the same in load and in verify",
     }
     CHECK(verify == e.what());
 }
+
+namespace coltypes_status {
+enum class Status : std::uint8_t { open, closed };
+}  // namespace coltypes_status
+
+template <>
+struct relstore::column_traits<coltypes_status::Status> {
+    using stored_type = std::string;
+    static stored_type to_stored(coltypes_status::Status s) {
+        return s == coltypes_status::Status::open ? "open" : "closed";
+    }
+    static coltypes_status::Status from_stored(const stored_type& s) {
+        if (s != "open" && s != "closed") throw std::invalid_argument("not a status: " + s);
+        return s == "open" ? coltypes_status::Status::open : coltypes_status::Status::closed;
+    }
+};
+
+namespace coltypes_status {
+struct Job {
+    std::int64_t id{};
+    Status status{};
+    std::optional<Status> was;
+};
+RELSTORE_FIELDS(Job, id, status, was)
+using jobs = rs::table<"jobs", Job, rs::auto_key<&Job::id>, rs::index<&Job::status>>;
+using store = rs::store<jobs>;
+}  // namespace coltypes_status
+
+TEST_CASE("an enum stored by name through column_traits is a string column of the file",
+          "[snapshot][coltypes][traits]") {
+    namespace cs = coltypes_status;
+    cs::store db;
+    {
+        auto tx = db.write();
+        tx.insert(cs::Job{0, cs::Status::closed, cs::Status::open});
+        tx.insert(cs::Job{0, cs::Status::open, std::nullopt});
+        tx.commit();
+    }
+    std::ostringstream out;
+    rs::save(db, out);
+    const auto img = image(out.str());
+    const rs::snapshot_reader r(img, "x");
+    CHECK(r.schema().tables[0].columns[1].type == rs::column_type{rs::column_kind::string, false});
+    CHECK(r.schema().tables[0].columns[2].type == rs::column_type{rs::column_kind::string, true});
+    auto cur = r.rows(0);
+    (void)cur.get_value(r.schema().tables[0].columns[0].type);
+    CHECK(cur.get_value(r.schema().tables[0].columns[1].type) == rs::value(std::string("closed")));
+    cs::store back;
+    std::istringstream in(out.str());
+    rs::load(back, in);
+    CHECK(back.read().where<&cs::Job::status>(cs::Status::open).first()->id == 2);
+    CHECK(back.read().get<cs::jobs>(std::int64_t{1}).was == cs::Status::open);
+
+    SECTION("a name the enum does not have fails the load") {
+        rs::snapshot_writer w(rs::describe<cs::store>());
+        w.begin_table(0);
+        w.put_row(std::vector<rs::value>{std::int64_t{1}, std::string("paused"), std::monostate{}});
+        w.end_table(1, 2);
+        const auto span = w.finish();
+        const auto e = load_error(back, std::vector<std::byte>(span.begin(), span.end()));
+        CHECK_THAT(e.what(), Contains("table 'jobs': column status = \"paused\" is refused by its column_traits: "
+                                      "not a status: paused"));
+        CHECK(back.read().count<cs::jobs>() == 2);
+    }
+}
