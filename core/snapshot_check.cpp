@@ -32,6 +32,24 @@ std::string display_value(const value& v) {
         v);
 }
 
+std::string display_cell(const value& v, const column_type& type) {
+    // A timestamp, duration or enumeration is an integer cell that its type shows.
+    const auto typed = [&](auto n) -> std::string {
+        std::string out;
+        switch (type.kind) {
+        case column_kind::timestamp: append_timestamp(out, n, type.num, type.den); return out;
+        case column_kind::duration: append_duration(out, n, type.num, type.den); return out;
+        case column_kind::enumeration:
+            if (type.labels != nullptr) out = type.labels->name_of(static_cast<std::uint64_t>(n));
+            return out.empty() ? display_value(v) : out;
+        default: return display_value(v);
+        }
+    };
+    if (const auto* i = std::get_if<std::int64_t>(&v)) return typed(*i);
+    if (const auto* u = std::get_if<std::uint64_t>(&v)) return typed(*u);
+    return display_value(v);
+}
+
 std::string display_values(std::span<const value> v) {
     if (v.size() == 1) return display_value(v[0]);
     std::string out = "(";
@@ -120,6 +138,9 @@ void append_canonical(std::string& out, const value& v) {
             } else if constexpr (std::is_same_v<T, std::string>) {
                 raw(static_cast<std::uint64_t>(x.size()));
                 out += x;
+            } else if constexpr (std::is_same_v<T, blob_value>) {
+                raw(static_cast<std::uint64_t>(x.size()));
+                out.append(reinterpret_cast<const char*>(x.data()), x.size());
             }
         },
         v);
@@ -157,11 +178,12 @@ bool canonical(std::string& out, const std::vector<value>& row, const std::vecto
     return true;
 }
 
-std::string shown(const std::vector<value>& row, const std::vector<std::size_t>& columns) {
-    std::vector<value> cells;
-    cells.reserve(columns.size());
-    for (const auto c : columns) cells.push_back(row[c]);
-    return display_values(cells);
+// Cells of a row as load's messages show the typed values: one alone, several as "(a, b)".
+std::string shown(const table_info& t, const std::vector<value>& row, const std::vector<std::size_t>& columns) {
+    std::string out = columns.size() == 1 ? "" : "(";
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        out += (i > 0 ? ", " : "") + detail::display_cell(row[columns[i]], t.columns[columns[i]].type);
+    return columns.size() == 1 ? out : out + ")";
 }
 
 }  // namespace
@@ -231,7 +253,7 @@ void snapshot_reader::check_integrity() const {
             for (auto& u : uniques) {
                 if (!canonical(canon, r, u.columns)) continue;
                 if (!u.seen.insert(canon).second) {
-                    const auto v = shown(r, u.columns);
+                    const auto v = shown(t, r, u.columns);
                     fail(at, u.is_key ? text::duplicate_key(t.name, u.names, v)
                                       : text::duplicate_unique(t.name, u.names, v));
                 }
@@ -285,7 +307,7 @@ void snapshot_reader::check_integrity() const {
                 std::optional<std::string> to;
                 if (canonical(canon, r, cols)) {
                     if (!keys[pi].contains(canon))
-                        fail(at, text::dangling_reference(t.name, names, shown(r, cols), parent.name));
+                        fail(at, text::dangling_reference(t.name, names, shown(t, r, cols), parent.name));
                     to = canon;
                 }
                 if (acyclic && canonical(canon, r, key_cols)) {
@@ -306,7 +328,7 @@ void snapshot_reader::check_integrity() const {
                         std::string key_text;
                         each_row(ti, [&](const std::vector<value>& r, std::uint64_t) {
                             if (key_text.empty() && canonical(canon, r, key_cols) && canon == *k)
-                                key_text = shown(r, key_cols);
+                                key_text = shown(t, r, key_cols);
                         });
                         fail(at, text::cycle(t.name, names, key_text));
                     }

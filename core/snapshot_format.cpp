@@ -7,6 +7,8 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <memory>
+#include <numeric>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -35,9 +37,12 @@ std::string hex64(std::uint64_t v) {
     return buf;
 }
 
-std::uint64_t min_encoded_size(column_type t) noexcept {
-    if (t.nullable) return 1;
-    switch (t.kind) {
+namespace {
+
+// The bytes a present value of this kind takes, or the smallest number for a
+// string or blob (its length).
+std::uint64_t value_size(column_kind kind, column_kind rep) noexcept {
+    switch (kind) {
     case column_kind::boolean:
     case column_kind::int8:
     case column_kind::uint8: return 1;
@@ -49,10 +54,91 @@ std::uint64_t min_encoded_size(column_type t) noexcept {
     case column_kind::int64:
     case column_kind::uint64:
     case column_kind::float64:
-    case column_kind::string: return 8;
+    case column_kind::string:
+    case column_kind::blob: return 8;
+    case column_kind::timestamp:
+    case column_kind::duration:
+    case column_kind::enumeration: return is_integer_kind(rep) ? value_size(rep, {}) : 1;
     }
     return 1;
 }
+
+}  // namespace
+
+std::uint64_t min_encoded_size(const column_type& t) noexcept {
+    return t.nullable ? 1 : value_size(t.kind, t.rep);
+}
+
+namespace {
+
+std::string rep_problem(column_kind kind, column_kind rep) {
+    return "the count of " + std::string(kind == column_kind::enumeration ? "an enum" : "a " + std::string(to_string(kind))) +
+           " must be an integer kind (int8 to uint64), not " +
+           (rep >= column_kind::boolean && rep <= column_kind::enumeration ? std::string(to_string(rep))
+                                                                             : "kind " + std::to_string(static_cast<unsigned>(rep)));
+}
+
+std::string period_problem(std::uint64_t num, std::uint64_t den) {
+    return "the tick period " + std::to_string(num) + "/" + std::to_string(den) +
+           " s is not a positive fraction in lowest terms";
+}
+
+bool period_ok(std::uint64_t num, std::uint64_t den) noexcept {
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    return num >= 1 && den >= 1 && num <= max && den <= max && std::gcd(num, den) == 1;
+}
+
+bool enum_value_fits(std::uint64_t bits, column_kind rep) noexcept {
+    const auto bytes = value_size(rep, {});
+    if (bytes == 8) return true;
+    const unsigned width = static_cast<unsigned>(bytes) * 8;
+    if (is_signed_kind(rep)) {
+        const auto v = static_cast<std::int64_t>(bits);
+        return v >= -(std::int64_t{1} << (width - 1)) && v < (std::int64_t{1} << (width - 1));
+    }
+    return bits < (std::uint64_t{1} << width);
+}
+
+std::string enum_value_problem(const enum_value_name& v, column_kind rep) {
+    const std::string value =
+        is_signed_kind(rep) ? std::to_string(static_cast<std::int64_t>(v.value)) : std::to_string(v.value);
+    return "the enum value " + value + " (" + std::string(v.name) + ") does not fit " + std::string(to_string(rep));
+}
+
+std::string duplicate_enum_name(std::string_view name) {
+    return "the enum value name " + std::string(name) + " appears twice";
+}
+
+std::optional<std::string> type_problem(const column_type& t) {
+    if (t.kind < column_kind::boolean || t.kind > column_kind::enumeration)
+        return "unknown column kind " + std::to_string(static_cast<unsigned>(t.kind));
+    switch (t.kind) {
+    case column_kind::timestamp:
+    case column_kind::duration:
+        if (!is_integer_kind(t.rep)) return rep_problem(t.kind, t.rep);
+        if (!period_ok(t.num, t.den)) return period_problem(t.num, t.den);
+        if (t.labels != nullptr) return "a " + std::string(to_string(t.kind)) + " column has no value names";
+        return std::nullopt;
+    case column_kind::enumeration: {
+        if (!is_integer_kind(t.rep)) return rep_problem(t.kind, t.rep);
+        if (t.labels == nullptr) return std::string("an enumeration needs its value names");
+        if (t.num != 0 || t.den != 0) return std::string("an enumeration has no tick period");
+        std::set<std::string_view> names;
+        for (const auto& v : t.labels->values) {
+            if (!enum_value_fits(v.value, t.rep)) return enum_value_problem(v, t.rep);
+            if (!names.insert(v.name).second) return duplicate_enum_name(v.name);
+        }
+        return std::nullopt;
+    }
+    default:
+        if (t.rep != column_kind{} || t.num != 0 || t.den != 0 || t.labels != nullptr)
+            return "a column of kind " + std::string(to_string(t.kind)) +
+                   " has no count type, tick period or value names";
+        return std::nullopt;
+    }
+}
+
+}  // namespace
 
 namespace {
 
@@ -81,6 +167,7 @@ std::optional<std::string> schema_problem(const schema_info& schema) {
         for (const auto& c : t.columns) {
             if (c.name.empty()) return "table '" + t.name + "' has a column with an empty name";
             if (!cols.insert(c.name).second) return "table '" + t.name + "': column '" + c.name + "' appears twice";
+            if (auto p = type_problem(c.type)) return "column '" + c.name + "' of table '" + t.name + "': " + *p;
         }
         if (auto p = columns_problem(t, t.key, "the key")) return p;
         for (const auto& ix : t.indexes) {
@@ -151,6 +238,28 @@ snapshot_writer::snapshot_writer(schema_info schema, std::size_t size_hint) : sc
             put_string(c.name);
             put_u8(static_cast<std::uint8_t>(c.type.kind));
             put_u8(c.type.nullable ? 1 : 0);
+            // The kinds added after version 1's first files describe
+            // themselves further; the first twelve are as they were.
+            switch (c.type.kind) {
+            case column_kind::timestamp:
+                put_u8(1);  // the clock: system_clock, Unix time
+                [[fallthrough]];
+            case column_kind::duration:
+                put_u8(static_cast<std::uint8_t>(c.type.rep));
+                put_u64(c.type.num);
+                put_u64(c.type.den);
+                break;
+            case column_kind::enumeration:
+                put_u8(static_cast<std::uint8_t>(c.type.rep));
+                put_string(c.type.labels->name);
+                put_u32(static_cast<std::uint32_t>(c.type.labels->values.size()));
+                for (const auto& v : c.type.labels->values) {
+                    put_u64(v.value);
+                    put_string(v.name);
+                }
+                break;
+            default: break;
+            }
         }
         put_names(t.key);
         put_u32(static_cast<std::uint32_t>(t.indexes.size()));
@@ -290,10 +399,17 @@ void snapshot_writer::end_table(std::uint64_t row_count, std::uint64_t next_auto
 
 namespace {
 
-[[noreturn]] void bad_value(const table_info* t, const column_info* c, column_type type, const std::string& why) {
+[[noreturn]] void bad_value(const table_info* t, const column_info* c, const column_type& type,
+                            const std::string& why) {
     std::string where = c != nullptr ? "column '" + t->name + "." + c->name + "'" : "a column";
-    throw usage_error("snapshot_writer: " + where + " of type " + std::string(to_string(type.kind)) +
-                      (type.nullable ? "?" : "") + ": " + why);
+    throw usage_error("snapshot_writer: " + where + " of type " + to_string(type) + ": " + why);
+}
+
+// The kind a cell is encoded as: a timestamp's, duration's or enumeration's count type.
+column_kind storage_kind(const column_type& t) noexcept {
+    return t.kind == column_kind::timestamp || t.kind == column_kind::duration || t.kind == column_kind::enumeration
+               ? t.rep
+               : t.kind;
 }
 
 template <class T>
@@ -314,7 +430,7 @@ T as_int(const value& v) {
     return static_cast<T>(std::get<std::uint64_t>(v));
 }
 
-void put_value_checked(snapshot_writer& w, column_type type, const value& v, const table_info* t,
+void put_value_checked(snapshot_writer& w, const column_type& type, const value& v, const table_info* t,
                        const column_info* c) {
     if (std::holds_alternative<std::monostate>(v)) {
         if (!type.nullable) bad_value(t, c, type, "null in a column that is not nullable");
@@ -324,7 +440,8 @@ void put_value_checked(snapshot_writer& w, column_type type, const value& v, con
     auto need_int = [&]<class T>(T*) {
         if (!fits<T>(v)) bad_value(t, c, type, "value is not an integer in range");
     };
-    switch (type.kind) {
+    const column_kind kind = storage_kind(type);
+    switch (kind) {
     case column_kind::boolean:
         if (!std::holds_alternative<bool>(v)) bad_value(t, c, type, "value is not a bool");
         break;
@@ -343,9 +460,14 @@ void put_value_checked(snapshot_writer& w, column_type type, const value& v, con
     case column_kind::string:
         if (!std::holds_alternative<std::string>(v)) bad_value(t, c, type, "value is not a string");
         break;
+    case column_kind::blob:
+        if (!std::holds_alternative<blob_value>(v))
+            bad_value(t, c, type, "value is not a blob (std::vector<std::byte>)");
+        break;
+    default: bad_value(t, c, type, "the column's type is not well formed");  // schema_problem refused it
     }
     if (type.nullable) w.put_presence(true);
-    switch (type.kind) {
+    switch (kind) {
     case column_kind::boolean: w.put_bool(std::get<bool>(v)); break;
     case column_kind::int8: w.put_u8(static_cast<std::uint8_t>(as_int<std::int8_t>(v))); break;
     case column_kind::int16: w.put_u16(static_cast<std::uint16_t>(as_int<std::int16_t>(v))); break;
@@ -358,12 +480,14 @@ void put_value_checked(snapshot_writer& w, column_type type, const value& v, con
     case column_kind::float32: w.put_f32(static_cast<float>(std::get<double>(v))); break;
     case column_kind::float64: w.put_f64(std::get<double>(v)); break;
     case column_kind::string: w.put_string(std::get<std::string>(v)); break;
+    case column_kind::blob: w.put_blob(std::get<blob_value>(v)); break;
+    default: break;
     }
 }
 
 }  // namespace
 
-void snapshot_writer::put_value(column_type type, const value& v) {
+void snapshot_writer::put_value(const column_type& type, const value& v) {
     put_value_checked(*this, type, v, nullptr, nullptr);
 }
 
@@ -429,9 +553,9 @@ void row_cursor::bad_length(std::uint64_t n) const {
                               std::to_string(end_ - cur_) + " bytes left in the table's rows");
 }
 
-value row_cursor::get_value(column_type type) {
+value row_cursor::get_value(const column_type& type) {
     if (type.nullable && !get_presence()) return std::monostate{};
-    switch (type.kind) {
+    switch (storage_kind(type)) {
     case column_kind::boolean: return get_bool();
     case column_kind::int8: return std::int64_t{static_cast<std::int8_t>(get_u8())};
     case column_kind::int16: return std::int64_t{static_cast<std::int16_t>(get_u16())};
@@ -444,21 +568,30 @@ value row_cursor::get_value(column_type type) {
     case column_kind::float32: return static_cast<double>(get_f32());
     case column_kind::float64: return get_f64();
     case column_kind::string: return std::string(get_string());
+    case column_kind::blob: {
+        const auto b = get_blob();
+        return blob_value(b.begin(), b.end());
     }
-    return std::monostate{};
+    default: return std::monostate{};  // schema_problem refused other kinds
+    }
 }
 
-void row_cursor::skip_value(column_type type) {
+void row_cursor::skip_value(const column_type& type) {
     if (type.nullable && !get_presence()) return;
     switch (type.kind) {
     case column_kind::boolean: (void)get_bool(); return;
-    case column_kind::string: (void)get_string(); return;
+    case column_kind::string:
+    case column_kind::blob: (void)get_string(); return;
     default: {
-        const auto n = static_cast<std::size_t>(detail::min_encoded_size({type.kind, false}));
+        const auto n = static_cast<std::size_t>(detail::value_size(type.kind, type.rep));
         need(n);
         cur_ += n;
     }
     }
+}
+
+void row_cursor::fail_at(std::uint64_t at, const std::string& msg) const {
+    detail::snapshot_fail(errc::bad_snapshot, *path_, at, "table '" + *table_ + "': " + msg);
 }
 
 void row_cursor::finish() const {
@@ -560,6 +693,59 @@ private:
     std::string context_;
 };
 
+// The names of an enumeration read from a file, owning the text that the
+// column type's enum_labels views.
+struct owned_labels {
+    std::string name;
+    std::vector<std::string> names;
+    std::vector<enum_value_name> values;
+    enum_labels labels;
+};
+
+// Reads what the kinds added after version 1's first files record after the
+// nullable flag, checking each part at its own offset.
+void read_type_details(parser& s, const std::string& table, column_info& c) {
+    const auto where = [&] { return "column '" + c.name + "' of table '" + table + "': "; };
+    auto& t = c.type;
+    if (t.kind != column_kind::timestamp && t.kind != column_kind::duration && t.kind != column_kind::enumeration)
+        return;
+    if (t.kind == column_kind::timestamp) (void)s.enum_byte("a timestamp's clock", 1);  // 1: system_clock
+    const std::size_t rep_at = s.pos();
+    t.rep = static_cast<column_kind>(s.get<std::uint8_t>("a count type"));
+    if (!is_integer_kind(t.rep)) s.fail(rep_at, where() + detail::rep_problem(t.kind, t.rep));
+    if (t.kind != column_kind::enumeration) {
+        const std::size_t period_at = s.pos();
+        t.num = s.get<std::uint64_t>("a tick period's numerator");
+        t.den = s.get<std::uint64_t>("a tick period's denominator");
+        if (!detail::period_ok(t.num, t.den)) s.fail(period_at, where() + detail::period_problem(t.num, t.den));
+        return;
+    }
+    auto owned = std::make_shared<owned_labels>();
+    owned->name = s.str("an enum's name");
+    const auto n = s.count("enum values", 16);
+    std::vector<std::size_t> value_at(n), name_at(n);
+    std::vector<std::uint64_t> values(n);
+    owned->names.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        value_at[i] = s.pos();
+        values[i] = s.get<std::uint64_t>("an enum value");
+        name_at[i] = s.pos();
+        owned->names.push_back(s.str("an enum value's name"));
+    }
+    // Views into the names only once no string moves any more.
+    std::set<std::string_view> seen;
+    owned->values.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const enum_value_name v{values[i], owned->names[i]};
+        if (!detail::enum_value_fits(v.value, t.rep)) s.fail(value_at[i], where() + detail::enum_value_problem(v, t.rep));
+        if (!seen.insert(v.name).second) s.fail(name_at[i], where() + detail::duplicate_enum_name(v.name));
+        owned->values.push_back(v);
+    }
+    owned->labels = {owned->name, owned->values};
+    t.labels = &owned->labels;
+    t.labels_owner = std::move(owned);
+}
+
 }  // namespace
 
 snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name, checksum_policy policy)
@@ -659,8 +845,9 @@ snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name,
             column_info c;
             c.name = s.str("a column name");
             c.type.kind = static_cast<column_kind>(
-                s.enum_byte("a column type", static_cast<unsigned>(column_kind::string)));
+                s.enum_byte("a column type", static_cast<unsigned>(column_kind::enumeration)));
             c.type.nullable = s.flags("a column's nullable flag", 1) != 0;
+            read_type_details(s, t.name, c);
             t.columns.push_back(std::move(c));
         }
         t.key = s.names("key columns", "a key column name");

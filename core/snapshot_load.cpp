@@ -19,7 +19,21 @@ std::string table_list(const schema_info& s) {
     return out;
 }
 
-std::string type_name(column_type t) { return std::string(to_string(t.kind)) + (t.nullable ? "?" : ""); }
+// True when cells written as `file` decode as `program` and mean the same:
+// equal types, except that an enum's names are for showing only, so an
+// enumeration matches another of the same count type, or that integer kind
+// (an enum that gained or lost its RELSTORE_ENUM). A timestamp or duration
+// of another precision or count type does not match, though an int64 would
+// decode: milliseconds read as seconds would be silently wrong.
+bool loads_as(const column_type& file, const column_type& program) {
+    if (file.nullable != program.nullable) return false;
+    const auto integer_of = [](const column_type& t) {
+        return t.kind == column_kind::enumeration ? t.rep : t.kind;
+    };
+    if (file.kind == column_kind::enumeration || program.kind == column_kind::enumeration)
+        return is_integer_kind(integer_of(file)) && integer_of(file) == integer_of(program);
+    return file == program;
+}
 
 const table_info* find(const schema_info& s, const std::string& name) {
     const auto it = std::find_if(s.tables.begin(), s.tables.end(), [&](const table_info& t) { return t.name == name; });
@@ -63,7 +77,11 @@ load_plan plan_load(const snapshot_reader& r, const schema_info& program, const 
         p.source = r.find_table(want.name);
         if (!p.source) continue;
         const auto& have = snap.tables[*p.source];
-        p.same_columns = have.columns == want.columns;
+        p.same_columns = have.columns.size() == want.columns.size() &&
+                         std::equal(have.columns.begin(), have.columns.end(), want.columns.begin(),
+                                    [](const column_info& a, const column_info& b) {
+                                        return a.name == b.name && loads_as(a.type, b.type);
+                                    });
         if (p.same_columns) continue;
         for (const auto& c : have.columns) {
             const auto it = std::find_if(want.columns.begin(), want.columns.end(),
@@ -75,8 +93,8 @@ load_plan plan_load(const snapshot_reader& r, const schema_info& program, const 
                                    "load_options{.drop_unknown_columns = true} to drop it");
                 plan.report.columns_dropped.push_back(have.name + "." + c.name);
                 p.column_target.push_back(load_plan::no_column);
-            } else if (it->type != c.type) {
-                mismatch(col + " changed type: " + type_name(c.type) + " in the snapshot, " + type_name(it->type) +
+            } else if (!loads_as(c.type, it->type)) {
+                mismatch(col + " changed type: " + to_string(c.type) + " in the snapshot, " + to_string(it->type) +
                          " in the program");
             } else {
                 p.column_target.push_back(static_cast<std::size_t>(it - want.columns.begin()));

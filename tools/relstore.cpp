@@ -66,9 +66,21 @@ std::string hex(std::uint64_t v) {
     return buf;
 }
 
-std::string type_name(column_type t) {
-    std::string s(to_string(t.kind));
-    if (t.nullable) s += '?';
+// A column's type, and for a described enum the names of its values:
+// "enum Color : uint8 {red = 0, green = 1}".
+std::string type_text(const column_type& t) {
+    std::string s = to_string(t);
+    if (t.kind == column_kind::enumeration && t.labels != nullptr) {
+        s += " {";
+        bool first = true;
+        for (const auto& v : t.labels->values) {
+            s += first ? "" : ", ";
+            first = false;
+            s += std::string(v.name) + " = " +
+                 (is_signed_kind(t.rep) ? std::to_string(static_cast<std::int64_t>(v.value)) : std::to_string(v.value));
+        }
+        s += '}';
+    }
     return s;
 }
 
@@ -102,7 +114,7 @@ void print_schema_text(out_buffer& out, const snapshot_reader& r) {
         std::size_t width = 0;
         for (const auto& c : t.columns) width = std::max(width, c.name.size());
         for (const auto& c : t.columns) {
-            out << "  " << c.name << std::string(width - c.name.size() + 2, ' ') << type_name(c.type) << '\n';
+            out << "  " << c.name << std::string(width - c.name.size() + 2, ' ') << type_text(c.type) << '\n';
         }
         out << "  key (" << join(t.key) << "), " << (t.hashed_key ? "hashed" : "ordered")
             << (t.auto_key ? ", assigned by the store" : "") << '\n';
@@ -244,6 +256,31 @@ void json_string(out_buffer& out, std::string_view s) {
     out << '"';
 }
 
+// Text in a CSV field or a JSON string.
+void text_cell(out_buffer& out, std::string_view s, bool json) {
+    if (json)
+        json_string(out, s);
+    else
+        csv_string(out, s);
+}
+
+// A timestamp (ISO 8601 UTC), a duration (with its unit) or a described
+// enum's value (its name) as text; an empty string for other cells and for
+// values the enum does not name, which print as numbers.
+template <class N>
+std::string typed_text(const column_type& t, N n) {
+    std::string s;
+    switch (t.kind) {
+    case column_kind::timestamp: detail::append_timestamp(s, n, t.num, t.den); break;
+    case column_kind::duration: detail::append_duration(s, n, t.num, t.den); break;
+    case column_kind::enumeration:
+        if (t.labels != nullptr) s = t.labels->name_of(static_cast<std::uint64_t>(n));
+        break;
+    default: break;
+    }
+    return s;
+}
+
 void cell(out_buffer& out, const column_info& col, const value& v, bool json) {
     std::visit(
         [&](const auto& x) {
@@ -255,12 +292,16 @@ void cell(out_buffer& out, const column_info& col, const value& v, bool json) {
             } else if constexpr (std::is_same_v<T, double>) {
                 number(out, col.type.kind, x, json);
             } else if constexpr (std::is_same_v<T, std::string>) {
-                if (json)
-                    json_string(out, x);
-                else
-                    csv_string(out, x);
+                text_cell(out, x, json);
+            } else if constexpr (std::is_same_v<T, blob_value>) {
+                std::string hex;
+                detail::append_hex(hex, x);
+                text_cell(out, hex, json);  // an empty blob is "", as an empty string: not null
             } else {
-                out << x;
+                if (const auto text = typed_text(col.type, x); !text.empty())
+                    text_cell(out, text, json);
+                else
+                    out << x;
             }
         },
         v);

@@ -12,12 +12,18 @@
 #include <boost/preprocessor/variadic/to_seq.hpp>
 #include <boost/serialization/nvp.hpp>
 
+#include <relstore/column_traits.hpp>
+
+#include <chrono>
 #include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -28,6 +34,9 @@
 namespace relstore {
 
 /// The value types a column may hold; a nullable column is a std::optional of one.
+/// Kinds 1 to 12 are those of snapshot format version 1's first files; later
+/// kinds were added after them, so a file that uses none of them is what an
+/// older relstore wrote and reads.
 enum class column_kind : std::uint8_t {
     boolean = 1,
     int8,
@@ -41,13 +50,45 @@ enum class column_kind : std::uint8_t {
     float32,
     float64,
     string,
+    timestamp,    ///< a std::chrono::sys_time: an integer count of ticks since 1970-01-01T00:00:00 UTC
+    duration,     ///< a std::chrono::duration: an integer count of ticks
+    blob,         ///< std::vector<std::byte>
+    enumeration,  ///< an enum described by RELSTORE_ENUM: its underlying integer, and the names of its values
 };
 
-/// The stored type of a column: its kind and whether it may be null.
+/// The stored type of a column: its kind and whether it may be null, and for
+/// the kinds that need them, how a value is counted and named.
 struct column_type {
-    column_kind kind;
-    bool nullable;
-    friend constexpr bool operator==(column_type, column_type) = default;
+    column_kind kind{};
+    bool nullable = false;
+    /// timestamp, duration and enumeration: the integer kind a value is stored
+    /// as (its count of ticks, or the enum's underlying type).
+    column_kind rep{};
+    /// timestamp and duration: one tick is num/den seconds (a std::ratio, in
+    /// lowest terms), so that milliseconds are never read back as seconds.
+    std::uint64_t num = 0;
+    std::uint64_t den = 0;
+    /// enumeration: the enum's name and the names of its values.
+    const enum_labels* labels = nullptr;
+    /// Keeps *labels alive when they were read from a snapshot; a program's
+    /// own labels are static (RELSTORE_ENUM) and need no owner.
+    std::shared_ptr<const void> labels_owner;
+
+    column_type() = default;
+    /// A column type; constexpr, so that column_type_of is constant-initialized
+    /// (a class with a std::shared_ptr is not a literal type, but a constexpr
+    /// constructor still initializes it statically).
+    constexpr column_type(column_kind k, bool is_nullable, column_kind count = {}, std::uint64_t tick_num = 0,
+                          std::uint64_t tick_den = 0, const enum_labels* names = nullptr) noexcept
+        : kind(k), nullable(is_nullable), rep(count), num(tick_num), den(tick_den), labels(names) {}
+    /// A column type that is not nullable. Explicit: a kind is not a type.
+    constexpr explicit column_type(column_kind k) noexcept : column_type(k, false) {}
+
+    /// Equal types: the same kind, nullability, count and names (not the same owner).
+    friend bool operator==(const column_type& a, const column_type& b) noexcept {
+        return a.kind == b.kind && a.nullable == b.nullable && a.rep == b.rep && a.num == b.num && a.den == b.den &&
+               (a.labels == b.labels || (a.labels != nullptr && b.labels != nullptr && *a.labels == *b.labels));
+    }
 };
 
 /// The name of a column kind as written in schemas ("int64", "string", ...).
@@ -65,8 +106,75 @@ struct column_type {
     case column_kind::float32: return "float32";
     case column_kind::float64: return "float64";
     case column_kind::string: return "string";
+    case column_kind::timestamp: return "timestamp";
+    case column_kind::duration: return "duration";
+    case column_kind::blob: return "blob";
+    case column_kind::enumeration: return "enum";
     }
     return "unknown";
+}
+
+/// True for the kinds int8 to uint64.
+[[nodiscard]] constexpr bool is_integer_kind(column_kind k) noexcept {
+    return k >= column_kind::int8 && k <= column_kind::uint64;
+}
+
+/// True for the kinds int8 to int64.
+[[nodiscard]] constexpr bool is_signed_kind(column_kind k) noexcept {
+    return k >= column_kind::int8 && k <= column_kind::int64;
+}
+
+namespace detail {
+
+/// The suffix C++20's chrono writes after a count of ticks of num/den seconds
+/// ("ms", "min", "d"...), or an empty view for a period that has none.
+[[nodiscard]] constexpr std::string_view period_suffix(std::uint64_t num, std::uint64_t den) noexcept {
+    struct named {
+        std::uint64_t num, den;
+        std::string_view suffix;
+    };
+    constexpr std::uint64_t e3 = 1000, e6 = e3 * e3, e9 = e6 * e3, e12 = e9 * e3, e15 = e12 * e3, e18 = e15 * e3;
+    constexpr named table[] = {
+        {1, e18, "as"},  {1, e15, "fs"},  {1, e12, "ps"},  {1, e9, "ns"},   {1, e6, "\xC2\xB5s"}, {1, e3, "ms"},
+        {1, 100, "cs"},  {1, 10, "ds"},   {1, 1, "s"},     {10, 1, "das"},  {100, 1, "hs"},     {e3, 1, "ks"},
+        {e6, 1, "Ms"},   {e9, 1, "Gs"},   {e12, 1, "Ts"},  {e15, 1, "Ps"},  {e18, 1, "Es"},     {60, 1, "min"},
+        {3600, 1, "h"},  {86400, 1, "d"},
+    };
+    for (const auto& n : table)
+        if (n.num == num && n.den == den) return n.suffix;
+    return {};
+}
+
+}  // namespace detail
+
+/// The name of a column type as schemas and messages show it: "int64",
+/// "string?", "timestamp[ms]", "duration[min, int32]" (the count's type when
+/// it is not int64), "duration[1/60 s]", "enum Color : uint8", "blob".
+[[nodiscard]] inline std::string to_string(const column_type& t) {
+    std::string s;
+    switch (t.kind) {
+    case column_kind::timestamp:
+    case column_kind::duration: {
+        s = std::string(to_string(t.kind)) + '[';
+        const auto suffix = detail::period_suffix(t.num, t.den);
+        if (!suffix.empty())
+            s += suffix;
+        else if (t.den == 1)
+            s += std::to_string(t.num) + " s";
+        else
+            s += std::to_string(t.num) + '/' + std::to_string(t.den) + " s";
+        if (t.rep != column_kind::int64) s += ", " + std::string(to_string(t.rep));
+        s += ']';
+        break;
+    }
+    case column_kind::enumeration:
+        s = "enum " + std::string(t.labels != nullptr ? t.labels->name : "?") + " : " +
+            std::string(to_string(t.rep));
+        break;
+    default: s = std::string(to_string(t.kind));
+    }
+    if (t.nullable) s += '?';
+    return s;
 }
 
 namespace detail {
@@ -89,48 +197,176 @@ struct unwrap_optional<std::optional<T>> {
 template <class T>
 using unwrap_optional_t = typename unwrap_optional<T>::type;
 
+/// How a C++ type is stored: its kind, and for the kinds that have them its
+/// count type, tick period and value names (column_type without nullability).
+struct stored_form {
+    column_kind kind{};
+    column_kind rep{};
+    std::uint64_t num = 0;
+    std::uint64_t den = 0;
+    const enum_labels* labels = nullptr;
+};
+
+/// The kind of an integer type other than bool.
+template <class I>
+constexpr column_kind integer_kind() noexcept {
+    constexpr std::size_t at = sizeof(I) == 1 ? 0 : sizeof(I) == 2 ? 1 : sizeof(I) == 4 ? 2 : 3;
+    constexpr column_kind signed_kinds[] = {column_kind::int8, column_kind::int16, column_kind::int32,
+                                            column_kind::int64};
+    constexpr column_kind unsigned_kinds[] = {column_kind::uint8, column_kind::uint16, column_kind::uint32,
+                                              column_kind::uint64};
+    return std::is_signed_v<I> ? signed_kinds[at] : unsigned_kinds[at];
+}
+
 template <class T>
-constexpr std::optional<column_kind> scalar_kind() noexcept {
-    if constexpr (std::is_enum_v<T>) {
-        return scalar_kind<std::underlying_type_t<T>>();
-    } else if constexpr (std::is_same_v<T, bool>) {
-        return column_kind::boolean;
+inline constexpr bool is_integer_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
+/// The form of a type relstore stores itself, or nullopt.
+template <class T>
+constexpr std::optional<stored_form> builtin_form() noexcept {
+    if constexpr (std::is_same_v<T, bool>) {
+        return stored_form{column_kind::boolean};
+    } else if constexpr (std::is_enum_v<T> && !has_column_traits<T>) {
+        // An enum with column_traits is stored as they say (a name as a string, say).
+        if constexpr (described_enum<T> && is_integer_v<std::underlying_type_t<T>>)
+            return stored_form{column_kind::enumeration, integer_kind<std::underlying_type_t<T>>(), 0, 0,
+                               &enum_labels_of<T>};
+        else
+            return builtin_form<std::underlying_type_t<T>>();
     } else if constexpr (std::is_same_v<T, std::string>) {
-        return column_kind::string;
-    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-        constexpr column_kind by_size[] = {column_kind::int8, column_kind::int16, column_kind::int32,
-                                           column_kind::int64};
-        return by_size[sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : sizeof(T) == 4 ? 2 : 3];
-    } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
-        constexpr column_kind by_size[] = {column_kind::uint8, column_kind::uint16, column_kind::uint32,
-                                           column_kind::uint64};
-        return by_size[sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : sizeof(T) == 4 ? 2 : 3];
+        return stored_form{column_kind::string};
+    } else if constexpr (is_integer_v<T>) {
+        return stored_form{integer_kind<T>()};
     } else if constexpr (std::is_same_v<T, float>) {
-        return column_kind::float32;
+        return stored_form{column_kind::float32};
     } else if constexpr (std::is_same_v<T, double>) {
-        return column_kind::float64;
+        return stored_form{column_kind::float64};
+    } else if constexpr (std::is_same_v<T, blob_type>) {
+        return stored_form{column_kind::blob};
+    } else if constexpr (is_sys_time<T>::value) {
+        using D = typename T::duration;
+        if constexpr (is_integer_v<typename D::rep>)
+            return stored_form{column_kind::timestamp, integer_kind<typename D::rep>(),
+                               static_cast<std::uint64_t>(D::period::num), static_cast<std::uint64_t>(D::period::den)};
+        else
+            return std::nullopt;
+    } else if constexpr (is_duration<T>::value) {
+        if constexpr (is_integer_v<typename T::rep>)
+            return stored_form{column_kind::duration, integer_kind<typename T::rep>(),
+                               static_cast<std::uint64_t>(T::period::num), static_cast<std::uint64_t>(T::period::den)};
+        else
+            return std::nullopt;
     } else {
         return std::nullopt;
     }
 }
 
+/// What keeps a type from being a column type, if anything; one static_assert
+/// sentence per problem (field_type_check).
+enum class column_problem : std::uint8_t {
+    none,
+    not_a_column_type,  // neither built in nor with column_traits
+    other_clock,        // a time_point of a clock other than system_clock
+    float_count,        // a duration or time point with a floating-point count
+    traits_incomplete,  // column_traits without stored_type, to_stored or from_stored
+    traits_stored,      // column_traits whose stored_type is not a built-in column type
+    traits_compare,     // a column_traits type that is not comparable, ordered and default constructible
+    nested_optional,    // std::optional<std::optional<T>>
+};
+
+template <class T>
+constexpr column_problem problem_of() noexcept {
+    if constexpr (is_optional_v<T>) {
+        return column_problem::nested_optional;
+    } else if constexpr (builtin_form<T>().has_value()) {
+        return column_problem::none;
+    } else if constexpr (is_time_point<T>::value && !is_sys_time<T>::value) {
+        return column_problem::other_clock;
+    } else if constexpr (is_time_point<T>::value || is_duration<T>::value) {
+        return column_problem::float_count;
+    } else if constexpr (!has_column_traits<T>) {
+        return column_problem::not_a_column_type;
+    } else if constexpr (!declares_column_traits<T>) {
+        return column_problem::traits_incomplete;
+    } else if constexpr (!builtin_form<typename column_traits<T>::stored_type>().has_value()) {
+        return column_problem::traits_stored;
+    } else if constexpr (!std::totally_ordered<T> || !std::is_default_constructible_v<T>) {
+        return column_problem::traits_compare;
+    } else {
+        return column_problem::none;
+    }
+}
+
+/// True for a type stored through its column_traits.
+template <class T>
+concept user_column = !builtin_form<T>().has_value() && problem_of<T>() == column_problem::none;
+
+/// How a column type is stored, or nullopt when it is not a column type.
+template <class T>
+constexpr std::optional<stored_form> stored_form_of() noexcept {
+    if constexpr (problem_of<T>() != column_problem::none)
+        return std::nullopt;
+    else if constexpr (user_column<T>)
+        return builtin_form<typename column_traits<T>::stored_type>();
+    else
+        return builtin_form<T>();
+}
+
+template <class T>
+inline constexpr stored_form stored_form_v = *stored_form_of<T>();
+
 }  // namespace detail
 
 /// A type a column may have: bool, an integer, an enum, float, double,
-/// std::string, or a std::optional of one of those.
+/// std::string, std::vector<std::byte> (a blob), a std::chrono::sys_time or
+/// duration with an integer count, a type with a relstore::column_traits
+/// specialization, or a std::optional of one of those.
 template <class T>
-concept column_value = detail::scalar_kind<detail::unwrap_optional_t<T>>().has_value() &&
-                       !detail::is_optional_v<detail::unwrap_optional_t<T>>;
+concept column_value = detail::stored_form_of<detail::unwrap_optional_t<T>>().has_value();
 
-/// The column type of a C++ type.
+/// The column type of a C++ type. Constant-initialized: a schema built
+/// during static initialization sees it whole.
 template <column_value T>
-inline constexpr column_type column_type_of{*detail::scalar_kind<detail::unwrap_optional_t<T>>(),
-                                            detail::is_optional_v<T>};
+inline constinit const column_type column_type_of{
+    detail::stored_form_v<detail::unwrap_optional_t<T>>.kind, detail::is_optional_v<T>,
+    detail::stored_form_v<detail::unwrap_optional_t<T>>.rep, detail::stored_form_v<detail::unwrap_optional_t<T>>.num,
+    detail::stored_form_v<detail::unwrap_optional_t<T>>.den, detail::stored_form_v<detail::unwrap_optional_t<T>>.labels};
 
 namespace detail {
 
-template <class T>
-struct type_tag {};
+/// Checks the type of one field named in RELSTORE_FIELDS. The static_asserts
+/// live in a class template so that the compiler's message names the row and
+/// the field's type: "In instantiation of field_type_check<Shape, Point>".
+template <class Row, class Value>
+struct field_type_check {
+    static constexpr column_problem problem = problem_of<unwrap_optional_t<Value>>();
+    static_assert(problem != column_problem::not_a_column_type,
+                  "relstore: every field named in RELSTORE_FIELDS must be a column type: bool, an integer, an enum, "
+                  "float, double, std::string, std::vector<std::byte>, a std::chrono::sys_time or duration, or "
+                  "std::optional of one of those; for a type of your own, specialize relstore::column_traits<T> "
+                  "(relstore/column_traits.hpp) to store it as one of them");
+    static_assert(problem != column_problem::other_clock,
+                  "relstore: a time_point column must be a std::chrono::sys_time (of system_clock): another clock's "
+                  "epoch means nothing to another process or machine; convert it to sys_time, or store a duration");
+    static_assert(problem != column_problem::float_count,
+                  "relstore: a duration or time_point column needs an integer count (a floating-point count can be "
+                  "NaN, which no index can find); use an integer duration such as std::chrono::microseconds");
+    static_assert(problem != column_problem::traits_incomplete,
+                  "relstore: relstore::column_traits<T> of a column type must declare stored_type (a built-in column "
+                  "type), static stored_type to_stored(const T&) and static T from_stored(const stored_type&)");
+    static_assert(problem != column_problem::traits_stored,
+                  "relstore: relstore::column_traits<T>::stored_type must be a built-in column type (bool, an "
+                  "integer, an enum, float, double, std::string, std::vector<std::byte>, a std::chrono::sys_time or "
+                  "duration), not a std::optional or another column_traits type");
+    static_assert(problem != column_problem::traits_compare,
+                  "relstore: a column_traits type must be equality comparable and ordered, and default "
+                  "constructible: keys, indexes and change notifications compare it, and loads value-initialize "
+                  "rows; declare friend auto operator<=>(const T&, const T&) = default;");
+    static_assert(problem != column_problem::nested_optional,
+                  "relstore: a column is nullable through one std::optional; std::optional<std::optional<T>> is not "
+                  "a column type");
+    static constexpr bool ok = problem == column_problem::none;
+};
 
 /// One named field of a row type.
 template <class Row, class Value>
@@ -143,9 +379,8 @@ struct field {
 
 template <class Row, class... Values>
 constexpr auto make_fields(field<Row, Values>... fs) {
-    static_assert((column_value<Values> && ...),
-                  "relstore: every field named in RELSTORE_FIELDS must be a column type: bool, an integer, an "
-                  "enum, float, double, std::string or std::optional of one of those");
+    // Instantiates each field's check, whose own static_assert names the problem.
+    [[maybe_unused]] constexpr bool checked = (field_type_check<Row, Values>::ok && ...);
     return std::tuple<field<Row, Values>...>{fs...};
 }
 
@@ -394,6 +629,126 @@ inline void append_display(std::string& out, std::string_view s, std::size_t lim
     }
 }
 
+/// Appends an integer (or another number) exactly, whatever the global locale.
+template <class N>
+void append_number(std::string& out, N v) {
+    if constexpr (sizeof(N) == 1 && std::is_integral_v<N>) {
+        out += std::to_string(static_cast<int>(v));  // not as a character
+    } else {
+        // to_chars gives the shortest text that reads back as the same value,
+        // whatever the global locale (a stream would write 1234567.5 as
+        // "1.234.567,5" under de_DE).
+        char text[64];
+        const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+        out.append(text, ec == std::errc{} ? end : text);
+    }
+}
+
+/// Appends a count of ticks of num/den seconds as C++20's chrono writes a
+/// duration: "1500ms", "5min", "90[1/60]s", "2[604800]s".
+template <class N>
+void append_duration(std::string& out, N count, std::uint64_t num, std::uint64_t den) {
+    append_number(out, count);
+    const auto suffix = period_suffix(num, den);
+    if (!suffix.empty()) {
+        out += suffix;
+        return;
+    }
+    out += '[' + std::to_string(num);
+    if (den != 1) out += '/' + std::to_string(den);
+    out += "]s";
+}
+
+/// Appends a time count ticks of num/den seconds after 1970-01-01T00:00:00
+/// UTC in ISO 8601, to the precision of its period ("2024-03-05T12:34:56.789Z"
+/// for milliseconds). A time the calendar cannot hold (past year +-32767, or
+/// whose period is not a whole number of seconds or a decimal fraction of
+/// one) is shown as the epoch plus a duration: "1970-01-01T00:00:00Z + 90[1/60]s".
+template <class N>
+void append_timestamp(std::string& out, N count, std::uint64_t num, std::uint64_t den) {
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    const auto fallback = [&] {
+        std::string d;
+        append_duration(d, count, num, den);
+        out += "1970-01-01T00:00:00Z ";
+        out += d[0] == '-' ? "- " + d.substr(1) : "+ " + d;
+    };
+    if (count > static_cast<N>(max > std::numeric_limits<N>::max() ? std::numeric_limits<N>::max() : max) ||
+        num > static_cast<std::uint64_t>(max) || den > static_cast<std::uint64_t>(max))
+        return fallback();
+    const auto ticks = static_cast<std::int64_t>(count);
+    // Seconds since the epoch, and the fraction of a second in `digits` decimals.
+    std::int64_t seconds = 0, fraction = 0;
+    int digits = 0;
+    if (den == 1) {
+        if (__builtin_mul_overflow(ticks, static_cast<std::int64_t>(num), &seconds)) return fallback();
+    } else {
+        std::int64_t p = 1;
+        while (p < static_cast<std::int64_t>(den) && digits < 18) p *= 10, ++digits;
+        if (num != 1 || p != static_cast<std::int64_t>(den)) return fallback();
+        seconds = ticks / p;
+        fraction = ticks % p;
+        if (fraction < 0) --seconds, fraction += p;  // floor: the fraction counts forward
+    }
+    std::int64_t day = seconds / 86400, second = seconds % 86400;
+    if (second < 0) --day, second += 86400;
+    if (day < -11'000'000 || day > 11'000'000) return fallback();  // past year_month_day's years
+    const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+    const auto pad = [&](long long v, int width) {
+        const std::string t = std::to_string(v);
+        if (static_cast<int>(t.size()) < width) out.append(static_cast<std::size_t>(width) - t.size(), '0');
+        out += t;
+    };
+    const int year = static_cast<int>(ymd.year());
+    if (year < 0) out += '-';
+    else if (year > 9999) out += '+';  // ISO 8601's expanded years
+    pad(year < 0 ? -year : year, 4);
+    out += '-';
+    pad(static_cast<unsigned>(ymd.month()), 2);
+    out += '-';
+    pad(static_cast<unsigned>(ymd.day()), 2);
+    out += 'T';
+    pad(second / 3600, 2);
+    out += ':';
+    pad(second / 60 % 60, 2);
+    out += ':';
+    pad(second % 60, 2);
+    if (digits > 0) {
+        out += '.';
+        pad(fraction, digits);
+    }
+    out += 'Z';
+}
+
+/// Appends bytes as two lowercase hex digits each.
+inline void append_hex(std::string& out, std::span<const std::byte> b) {
+    constexpr char hex[] = "0123456789abcdef";
+    for (const auto x : b) {
+        const auto c = static_cast<unsigned>(x);
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+}
+
+/// Appends bytes as messages show a blob: x'00ff10', and when there are more
+/// than limit / 2 of them (as many hex digits as a string shows bytes), the
+/// first ones, an ellipsis and the length.
+inline void append_blob(std::string& out, std::span<const std::byte> b, std::size_t limit) {
+    const bool cut = b.size() > limit / 2;
+    out += "x'";
+    append_hex(out, cut ? b.first(limit / 2) : b);
+    out += '\'';
+    if (cut) {
+        out += "\xE2\x80\xA6 (";  // U+2026, the ellipsis
+        out += std::to_string(b.size());
+        out += " bytes)";
+    }
+}
+
+/// True for the values a blob column is given: blobs, byte spans and arrays.
+template <class T>
+inline constexpr bool is_byte_range_v = std::is_convertible_v<const T&, std::span<const std::byte>>;
+
 template <class T>
 void append_display(std::string& out, const T& v, std::size_t limit = display_limit) {
     if constexpr (is_optional_v<T>) {
@@ -406,27 +761,45 @@ void append_display(std::string& out, const T& v, std::size_t limit = display_li
         append_display(out, std::string_view(v), limit);
     } else if constexpr (std::is_same_v<T, bool>) {
         out += v ? "true" : "false";
+    } else if constexpr (is_byte_range_v<T>) {
+        append_blob(out, std::span<const std::byte>(v), limit);
+    } else if constexpr (user_column<T>) {
+        append_display(out, column_traits<T>::to_stored(v), limit);  // shown as it is stored
+    } else if constexpr (described_enum<T>) {
+        const auto name = enum_labels_of<T>.name_of(integer_bits(static_cast<std::underlying_type_t<T>>(v)));
+        if (name.empty())
+            append_number(out, static_cast<std::underlying_type_t<T>>(v));
+        else
+            out += name;
     } else if constexpr (std::is_enum_v<T>) {
         append_display(out, static_cast<std::underlying_type_t<T>>(v), limit);
-    } else if constexpr (std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t> ||
-                         std::is_same_v<T, char>) {
-        out += std::to_string(static_cast<int>(v));
+    } else if constexpr (is_time_point<T>::value) {
+        if constexpr (is_sys_time<T>::value && is_integer_v<typename T::rep>) {
+            append_timestamp(out, v.time_since_epoch().count(), static_cast<std::uint64_t>(T::period::num),
+                             static_cast<std::uint64_t>(T::period::den));
+        } else {
+            // Another clock's, or a floating-point count: only a lookup value can be one.
+            out += "time point ";
+            append_display(out, v.time_since_epoch(), limit);
+            out += " after its clock's epoch";
+        }
+    } else if constexpr (is_duration<T>::value) {
+        append_duration(out, v.count(), static_cast<std::uint64_t>(T::period::num),
+                        static_cast<std::uint64_t>(T::period::den));
     } else {
-        // Numbers are never cut. to_chars gives the shortest text that reads
-        // back as the same value, whatever the global locale (a stream would
-        // write 1234567.5 as "1.234.567,5" under de_DE).
-        char text[64];
-        const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
-        out.append(text, ec == std::errc{} ? end : text);
+        append_number(out, v);  // numbers are never cut
     }
 }
 
 /// Renders a value as error messages show it: strings quoted, escaped and cut
-/// after limit bytes, null as NULL, tuples as (a, b), numbers exactly.
+/// after limit bytes, null as NULL, tuples as (a, b), numbers exactly,
+/// timestamps in ISO 8601 UTC, durations with their unit, blobs in hex (cut
+/// after limit / 2 bytes), described enums by name, and column_traits types
+/// as their stored value.
 template <class T>
 std::string display(const T& v, std::size_t limit = display_limit) {
     std::string out;
-    if constexpr (requires { std::tuple_size<T>::value; }) {
+    if constexpr (!is_byte_range_v<T> && requires { std::tuple_size<T>::value; }) {
         out += '(';
         std::apply(
             [&](const auto&... xs) {

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <exception>
 #include <filesystem>
 #include <iosfwd>
 #include <iterator>
@@ -31,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -46,16 +48,24 @@ void put_cell(W& w, const V& v) {
     if constexpr (is_optional_v<V>) {
         w.put_presence(v.has_value());
         if (v) put_cell(w, *v);
+    } else if constexpr (user_column<V>) {
+        put_cell(w, column_traits<V>::to_stored(v));
     } else if constexpr (std::is_enum_v<V>) {
         put_cell(w, static_cast<std::underlying_type_t<V>>(v));
     } else if constexpr (std::is_same_v<V, bool>) {
         w.put_bool(v);
     } else if constexpr (std::is_same_v<V, std::string>) {
         w.put_string(v);
+    } else if constexpr (std::is_same_v<V, blob_type>) {
+        w.put_blob(v);
     } else if constexpr (std::is_same_v<V, float>) {
         w.put_f32(v);
     } else if constexpr (std::is_same_v<V, double>) {
         w.put_f64(v);
+    } else if constexpr (is_time_point<V>::value) {
+        put_cell(w, v.time_since_epoch().count());
+    } else if constexpr (is_duration<V>::value) {
+        put_cell(w, v.count());
     } else {
         static_assert(std::is_integral_v<V>);
         using U = std::make_unsigned_t<V>;
@@ -66,15 +76,29 @@ void put_cell(W& w, const V& v) {
     }
 }
 
+/// Reads one cell of column `column` (named in the message when a
+/// column_traits type refuses its stored value).
 template <class V>
-void get_cell(row_cursor& c, V& v) {
+void get_cell(row_cursor& c, V& v, std::string_view column = {}) {
     if constexpr (is_optional_v<V>) {
         if (c.get_presence()) {
             typename V::value_type x{};
-            get_cell(c, x);
+            get_cell(c, x, column);
             v = std::move(x);
         } else {
             v.reset();
+        }
+    } else if constexpr (user_column<V>) {
+        const auto at = c.offset();
+        typename column_traits<V>::stored_type stored{};
+        get_cell(c, stored);
+        // A type of the user's may refuse what a file holds (a UUID of 3
+        // bytes): the load fails at that cell, as for any malformed cell.
+        try {
+            v = column_traits<V>::from_stored(std::as_const(stored));
+        } catch (const std::exception& e) {
+            c.fail_at(at, "column " + std::string(column) + " = " + display(stored) +
+                              " is refused by its column_traits: " + e.what());
         }
     } else if constexpr (std::is_enum_v<V>) {
         std::underlying_type_t<V> x{};
@@ -84,10 +108,21 @@ void get_cell(row_cursor& c, V& v) {
         v = c.get_bool();
     } else if constexpr (std::is_same_v<V, std::string>) {
         v = c.get_string();
+    } else if constexpr (std::is_same_v<V, blob_type>) {
+        const auto b = c.get_blob();
+        v.assign(b.begin(), b.end());
     } else if constexpr (std::is_same_v<V, float>) {
         v = c.get_f32();
     } else if constexpr (std::is_same_v<V, double>) {
         v = c.get_f64();
+    } else if constexpr (is_time_point<V>::value) {
+        typename V::rep n{};
+        get_cell(c, n);
+        v = V(typename V::duration(n));
+    } else if constexpr (is_duration<V>::value) {
+        typename V::rep n{};
+        get_cell(c, n);
+        v = V(n);
     } else {
         static_assert(std::is_integral_v<V>);
         if constexpr (sizeof(V) == 1) v = static_cast<V>(c.get_u8());
@@ -107,12 +142,16 @@ template <class V>
 std::uint64_t cell_size(const V& v) {
     if constexpr (is_optional_v<V>)
         return 1 + (v ? cell_size(*v) : 0);
+    else if constexpr (user_column<V>)
+        return cell_size(column_traits<V>::to_stored(v));
     else if constexpr (std::is_enum_v<V>)
         return sizeof(std::underlying_type_t<V>);
     else if constexpr (std::is_same_v<V, bool>)
         return 1;
-    else if constexpr (std::is_same_v<V, std::string>)
+    else if constexpr (std::is_same_v<V, std::string> || std::is_same_v<V, blob_type>)
         return 8 + v.size();
+    else if constexpr (is_time_point<V>::value || is_duration<V>::value)
+        return sizeof(typename V::rep);
     else
         return sizeof(V);
 }
@@ -126,7 +165,8 @@ std::uint64_t row_size(const Row& row) {
 
 template <class Row, std::size_t I>
 void get_field(row_cursor& c, Row& row) {
-    get_cell(c, row.*(std::get<I>(fields_of<Row>()).member));
+    constexpr auto f = std::get<I>(fields_of<Row>());
+    get_cell(c, row.*(f.member), f.name);
 }
 
 /// One decoder per field of Row, by position, for loads whose columns differ
@@ -368,7 +408,7 @@ public:
     }
     void read(row_cursor& cur, Row& row) const {
         if (same_) {
-            for_each_field<Row>([&](const auto& f) { get_cell(cur, row.*(f.member)); });
+            for_each_field<Row>([&](const auto& f) { get_cell(cur, row.*(f.member), f.name); });
             return;
         }
         for (const auto& s : steps_) {

@@ -43,9 +43,15 @@ inline constexpr std::size_t snapshot_header_size = 32;
 /// Size of the trailing checksum.
 inline constexpr std::size_t snapshot_checksum_size = 8;
 
+/// A blob cell in the dynamic API.
+using blob_value = std::vector<std::byte>;
+
 /// One cell as the dynamic API sees it: null, bool, a signed or unsigned
-/// integer (any width), a floating-point number (either width) or a string.
-using value = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string>;
+/// integer (any width), a floating-point number (either width), a string or
+/// a blob. A timestamp or duration is its count of ticks and an enumeration
+/// its underlying integer (signed or unsigned as the column's count type);
+/// the column's type says how to show them (detail::display_cell).
+using value = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, blob_value>;
 
 /// Per-table facts recorded in a snapshot's directory.
 struct snapshot_table_stats {
@@ -113,6 +119,9 @@ public:
     void put_f32(float v) { put_raw(std::bit_cast<std::uint32_t>(v)); }
     void put_f64(double v) { put_raw(std::bit_cast<std::uint64_t>(v)); }
     void put_presence(bool present) { put_u8(present ? 1 : 0); }
+    void put_blob(std::span<const std::byte> b) {
+        put_string(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+    }
     void put_string(std::string_view s) {
         put_u64(static_cast<std::uint64_t>(s.size()));
         while (!s.empty()) {  // a string longer than a chunk goes in pieces
@@ -160,7 +169,7 @@ private:
 };
 
 /// The smallest number of bytes a value of this type can take in a row.
-[[nodiscard]] std::uint64_t min_encoded_size(column_type t) noexcept;
+[[nodiscard]] std::uint64_t min_encoded_size(const column_type& t) noexcept;
 
 /// Throws snapshot_error with the message "snapshot 'NAME' at byte N: MSG"
 /// (no "at byte" without an offset): the one format of every snapshot error,
@@ -169,8 +178,13 @@ private:
                                        const std::string& msg);
 
 /// A cell as error messages show it, as detail::display shows the same value
-/// of a row type: strings quoted, null as NULL.
+/// of a row type: strings quoted, null as NULL. Without the column's type, a
+/// timestamp, duration or enumeration shows as its integer: see display_cell.
 [[nodiscard]] std::string display_value(const value& v);
+/// A cell of a column of this type as detail::display shows the same value of
+/// a row type: timestamps in ISO 8601, durations with their unit, enum values
+/// by name, blobs in hex.
+[[nodiscard]] std::string display_cell(const value& v, const column_type& type);
 /// Cells as detail::display shows a column or a tuple: one alone, several as "(a, b)".
 [[nodiscard]] std::string display_values(std::span<const value> v);
 /// Column names as messages show them: "name", or "(author_id, book_id)".
@@ -249,6 +263,10 @@ public:
     void put_f32(float v) { put_raw(std::bit_cast<std::uint32_t>(v)); }
     /// Appends a float64 cell as its IEEE-754 bits.
     void put_f64(double v) { put_raw(std::bit_cast<std::uint64_t>(v)); }
+    /// Appends a blob cell: u64 length, then the bytes.
+    void put_blob(std::span<const std::byte> b) {
+        put_string(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+    }
     /// Appends a string cell: u64 length, then the bytes.
     void put_string(std::string_view s) {
         reserve(8 + s.size());
@@ -262,7 +280,7 @@ public:
     /// Appends one cell of the given type from a dynamic value.
     /// @throws relstore::usage_error when the value does not fit the type (null in a
     /// non-nullable column, out-of-range integer, wrong alternative).
-    void put_value(column_type type, const value& v);
+    void put_value(const column_type& type, const value& v);
     /// Appends a whole row of the current table from dynamic values, in column order.
     /// @throws relstore::usage_error as put_value, or when the number of values is wrong.
     void put_row(std::span<const value> row);
@@ -363,6 +381,11 @@ public:
         cur_ += n;
         return s;
     }
+    /// Reads a blob cell; the span points into the reader's buffer.
+    std::span<const std::byte> get_blob() {
+        const auto s = get_string();
+        return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+    }
     /// Reads the presence byte of a nullable cell (must be 0 or 1).
     bool get_presence() {
         const auto b = get_u8();
@@ -370,9 +393,9 @@ public:
         return b != 0;
     }
     /// Reads one cell of the given type as a dynamic value.
-    value get_value(column_type type);
+    value get_value(const column_type& type);
     /// Skips one cell of the given type (used for columns a program no longer has).
-    void skip_value(column_type type);
+    void skip_value(const column_type& type);
     /// The file offset of the next byte to read.
     [[nodiscard]] std::uint64_t offset() const noexcept {
         return base_offset_ + static_cast<std::uint64_t>(cur_ - begin_);
@@ -380,6 +403,9 @@ public:
     /// Checks that every byte of the table's rows was consumed.
     /// @throws relstore::snapshot_error (bad_snapshot) otherwise.
     void finish() const;
+    /// Fails the load at the cell that starts at byte `at`: "table 'T': MSG".
+    /// @throws relstore::snapshot_error (bad_snapshot), always.
+    [[noreturn]] void fail_at(std::uint64_t at, const std::string& msg) const;
 
 private:
     friend class snapshot_reader;

@@ -2,10 +2,54 @@
 // so their failures come from the mistake and not from the setup.
 #include "schema.hpp"
 
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <vector>
+
 using posts = relstore::table<"posts", Post, relstore::auto_key<&Post::id>, relstore::index<&Post::title>,
                               relstore::references<&Post::author_id, users>,
                               relstore::references<&Post::editor_id, users, relstore::on_delete::set_null>>;
 using store = relstore::store<users, posts>;
+
+// The control of column_types.cpp: the same Event table, with values that fit.
+enum class color : std::uint8_t { red, green };
+RELSTORE_ENUM(color, red, green)
+struct Money {
+    std::int64_t cents{};
+    friend auto operator<=>(const Money&, const Money&) = default;
+};
+template <>
+struct relstore::column_traits<Money> {
+    using stored_type = std::int64_t;
+    static stored_type to_stored(const Money& m) { return m.cents; }
+    static Money from_stored(stored_type c) { return {c}; }
+};
+struct Event {
+    std::chrono::sys_time<std::chrono::milliseconds> at;
+    std::chrono::seconds took{};
+    std::vector<std::byte> digest;
+    color shade{};
+    Money price;
+};
+RELSTORE_FIELDS(Event, at, took, digest, shade, price)
+using events = relstore::table<"events", Event, relstore::primary_key<&Event::at>, relstore::ordered<&Event::took>,
+                               relstore::unique<&Event::digest>, relstore::index<&Event::shade>,
+                               relstore::unique<&Event::price>>;
+
+void fitting(relstore::store<events>& db) {
+    auto q = db.read();
+    (void)q.find<events>(std::chrono::sys_time<std::chrono::milliseconds>{});
+    (void)q.find<events>(std::chrono::sys_seconds{});  // coarser: converts exactly
+    (void)q.where<&Event::took>(std::chrono::seconds{5});
+    (void)q.range<&Event::took>(std::chrono::minutes{1}, std::chrono::hours{2});
+    const std::byte raw[2]{};
+    (void)q.find<&Event::digest>(std::vector<std::byte>{});
+    (void)q.find<&Event::digest>(std::span<const std::byte>(raw));
+    (void)q.find<&Event::digest>(raw);
+    (void)q.where<&Event::shade>(color::green);
+    (void)q.find<&Event::price>(Money{5});
+}
 
 int main() {
     store db;

@@ -7,12 +7,20 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 
 namespace relstore::detail {
+
+/// A blob made of the bytes of anything that converts to std::span<const std::byte>.
+template <class Bytes>
+blob_type to_blob(const Bytes& b) {
+    const std::span<const std::byte> s(b);
+    return blob_type(s.begin(), s.end());
+}
 
 template <class T, class... Ts>
 inline constexpr std::size_t count_same = (std::size_t{std::is_same_v<T, Ts>} + ... + 0);
@@ -131,7 +139,10 @@ inline constexpr auto first_of = M0;
 /// True when a value of type Arg may stand for a value of column type Column
 /// in a lookup or a set(): the column's own type, or one that converts to it
 /// without narrowing (a string column takes anything that converts to
-/// std::string_view; bool and enums take only themselves; a nullable column
+/// std::string_view; a blob column anything that converts to
+/// std::span<const std::byte>; a time point or duration column the ones that
+/// std::chrono converts to it implicitly, which never lose precision; bool,
+/// enums and column_traits types take only themselves; a nullable column
 /// also takes std::nullopt and its own optional). Anything else is a mistake
 /// the compiler would otherwise let through: a pointer turned into an integer
 /// ("abc" for an integer key), 30.9 silently matching 30.
@@ -147,8 +158,10 @@ constexpr bool value_fits_column() {
         return is_optional_v<Column> && value_fits_column<U, typename A::value_type>();
     } else if constexpr (std::is_same_v<U, std::string>) {
         return std::is_convertible_v<const A&, std::string_view> && !std::is_same_v<A, std::nullptr_t>;
+    } else if constexpr (std::is_same_v<U, blob_type>) {
+        return is_byte_range_v<A>;
     } else if constexpr (std::is_same_v<U, bool> || std::is_same_v<A, bool> || std::is_enum_v<U> ||
-                         std::is_enum_v<A>) {
+                         std::is_enum_v<A> || user_column<U>) {
         return false;  // only themselves, handled above
     } else if constexpr (std::is_arithmetic_v<U> && std::is_arithmetic_v<A>) {
         return requires(A a) { U{a}; };  // brace initialization refuses narrowing
@@ -165,12 +178,16 @@ struct value_check {
     static constexpr bool ok = value_fits_column<typename member_traits<Member>::value_type, Arg>();
     static_assert(ok,
                   "relstore: a value given for a column must have the column's type or convert to it without "
-                  "narrowing (a string column takes anything convertible to std::string_view; bool and enum "
-                  "columns take only their own type); convert it first, e.g. std::int16_t{5} or 5u");
+                  "narrowing (a string column takes anything convertible to std::string_view, a blob column "
+                  "anything convertible to std::span<const std::byte>, a time point or duration column those "
+                  "std::chrono converts without losing precision; bool, enum and column_traits columns take only "
+                  "their own type); convert it first, e.g. std::int16_t{5} or 5u");
 };
 
 /// Converts a lookup argument to what the index compares with: strings stay
-/// string views (no allocation), values for nullable columns are unwrapped.
+/// string views (no allocation), values for nullable columns are unwrapped,
+/// byte spans become blobs (one allocation: std::vector has no comparison
+/// with a span), time points and durations take the column's precision.
 template <class Column, class Arg>
 decltype(auto) lookup_value(const Arg& a) {
     using U = unwrap_optional_t<Column>;
@@ -181,7 +198,9 @@ decltype(auto) lookup_value(const Arg& a) {
     else if constexpr (std::is_same_v<Arg, std::nullopt_t>)
         return Column(std::nullopt);  // where<&Row::nullable>(std::nullopt): the null rows
     else if constexpr (is_optional_v<Arg>)
-        return a ? Column(U(*a)) : Column(std::nullopt);
+        return a ? Column(lookup_value<U>(*a)) : Column(std::nullopt);
+    else if constexpr (std::is_same_v<U, blob_type>)
+        return to_blob(a);
     else
         return U(a);
 }
@@ -203,7 +222,10 @@ decltype(auto) lookup_value_for(const Arg& a) {
 template <auto Member, class Arg>
 auto column_value_for(const Arg& a) {
     using V = typename member_traits<Member>::value_type;
-    if constexpr (value_check<Member, Arg>::ok)
+    if constexpr (value_check<Member, Arg>::ok && std::is_same_v<unwrap_optional_t<V>, blob_type> &&
+                  !std::is_same_v<Arg, V> && !std::is_same_v<Arg, std::nullopt_t>)
+        return V(lookup_value<V>(a));
+    else if constexpr (value_check<Member, Arg>::ok)
         return V(a);
     else
         return V{};

@@ -29,14 +29,27 @@ namespace bmi = boost::multi_index;
 
 /// Hashes strings through string_view so that lookups by string_view or
 /// const char* need no std::string; everything else through std::hash, whose
-/// value for an engaged optional equals that of its value.
+/// value for an engaged optional equals that of its value. The types std::hash
+/// does not know are hashed through what they store, by std::hash too: blobs
+/// as their bytes, time points and durations as their count, column_traits
+/// types (without a std::hash of their own) as their stored value.
 struct transparent_hash {
     template <class T>
-    std::size_t operator()(const T& v) const noexcept {
+    std::size_t operator()(const T& v) const noexcept(!user_column<unwrap_optional_t<T>>) {
         if constexpr (std::is_convertible_v<const T&, std::string_view>)
             return std::hash<std::string_view>{}(std::string_view(v));
-        else
+        else if constexpr (std::is_same_v<T, blob_type>)
+            return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
+        else if constexpr (is_duration<T>::value)
+            return std::hash<typename T::rep>{}(v.count());
+        else if constexpr (is_time_point<T>::value)
+            return std::hash<typename T::rep>{}(v.time_since_epoch().count());
+        else if constexpr (requires { std::hash<T>{}(v); })
             return std::hash<T>{}(v);
+        else if constexpr (is_optional_v<T>)
+            return v ? (*this)(*v) : std::hash<std::optional<int>>{}(std::nullopt);
+        else
+            return (*this)(column_traits<T>::to_stored(v));
     }
 };
 

@@ -1,0 +1,188 @@
+// The `relstore` tool on snapshots of the new column types: dump prints
+// timestamps in ISO 8601 UTC, durations with their unit, blobs in hex and
+// described enums by name; schema and info give each column's precision and
+// enum names. A version-1 file (data/v1_every_kind.snap) prints exactly as the
+// tool printed it before these types existed.
+
+#include "coltypes_schema.hpp"
+
+#include <relstore/snapshot.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#ifndef RELSTORE_CLI
+#error "RELSTORE_CLI must name the relstore tool's path"
+#endif
+#ifndef RELSTORE_TEST_DATA
+#error "RELSTORE_TEST_DATA must name tests/snapshot/data"
+#endif
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct cli_result {
+    int status;
+    std::string out;  // stdout and stderr together
+};
+
+cli_result relstore_cli(const std::string& args) {
+    const std::string cmd = std::string("'") + RELSTORE_CLI + "' " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int st = ::pclose(p);
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+struct coltypes_file {
+    fs::path dir;
+    fs::path file;
+    coltypes_file() {
+        std::string templ = (fs::temp_directory_path() / "relstore-coltypes-XXXXXX").string();
+        REQUIRE(::mkdtemp(templ.data()) != nullptr);
+        dir = templ;
+        file = dir / "coltypes.snap";
+        coltypes::store db;
+        coltypes::fill(db);
+        relstore::save(db, file);
+    }
+    ~coltypes_file() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
+const std::string v1_file = (fs::path(RELSTORE_TEST_DATA) / "v1_every_kind.snap").string();
+
+}  // namespace
+
+TEST_CASE("relstore dump prints timestamps, durations, blobs and enum names as CSV", "[snapshot][cli][coltypes]") {
+    coltypes_file f;
+    const auto r = relstore_cli("dump " + f.file.string());
+    CHECK(r.status == 0);
+    CHECK(r.out ==
+          "# table events\r\n"
+          "at,logged,day,took,every,payload,color,mood,price,ref,done,timeout,extra,tint,discount\r\n"
+          "1969-12-31T23:59:59.999Z,1970-01-01T00:00:00Z,1969-07-20T00:00:00Z,-3ns,0min,\"\",red,1,0,"
+          "ab000000000000000000000000000002,,,,,\r\n"
+          "2024-03-05T12:34:56.789Z,2024-03-05T12:34:56Z,2024-03-05T00:00:00Z,1500ns,90min,00ff10,green,-1,1250,"
+          "ab000000000000000000000000000001,2024-03-05T12:34:56.789007Z,250ms,\"\",3,-5\r\n"
+          "2024-03-05T13:34:56.789Z,2024-03-05T13:34:56Z,2024-03-05T00:00:00Z,2ns,-1min,01,blue,0,99,"
+          "ab000000000000000000000000000003,,0ms,cafe,red,\r\n"
+          "\r\n"
+          "# table tickets\r\n"
+          "id,event_at,seat\r\n"
+          "ab000000000000000000000000000008,2024-03-05T13:34:56.789Z,0b\r\n"
+          "ab000000000000000000000000000009,2024-03-05T12:34:56.789Z,0a\r\n");
+}
+
+TEST_CASE("relstore dump prints timestamps, durations, blobs and enum names as JSON", "[snapshot][cli][coltypes]") {
+    coltypes_file f;
+    const auto r = relstore_cli("dump " + f.file.string() + " --format json --table events");
+    CHECK(r.status == 0);
+    CHECK(r.out ==
+          "[\n"
+          "  {\"at\": \"1969-12-31T23:59:59.999Z\", \"logged\": \"1970-01-01T00:00:00Z\", \"day\": "
+          "\"1969-07-20T00:00:00Z\", \"took\": \"-3ns\", \"every\": \"0min\", \"payload\": \"\", \"color\": \"red\", "
+          "\"mood\": 1, \"price\": 0, \"ref\": \"ab000000000000000000000000000002\", \"done\": null, \"timeout\": null, "
+          "\"extra\": null, \"tint\": null, \"discount\": null},\n"
+          "  {\"at\": \"2024-03-05T12:34:56.789Z\", \"logged\": \"2024-03-05T12:34:56Z\", \"day\": "
+          "\"2024-03-05T00:00:00Z\", \"took\": \"1500ns\", \"every\": \"90min\", \"payload\": \"00ff10\", \"color\": "
+          "\"green\", \"mood\": -1, \"price\": 1250, \"ref\": \"ab000000000000000000000000000001\", \"done\": "
+          "\"2024-03-05T12:34:56.789007Z\", \"timeout\": \"250ms\", \"extra\": \"\", \"tint\": 3, \"discount\": -5},\n"
+          "  {\"at\": \"2024-03-05T13:34:56.789Z\", \"logged\": \"2024-03-05T13:34:56Z\", \"day\": "
+          "\"2024-03-05T00:00:00Z\", \"took\": \"2ns\", \"every\": \"-1min\", \"payload\": \"01\", \"color\": \"blue\", "
+          "\"mood\": 0, \"price\": 99, \"ref\": \"ab000000000000000000000000000003\", \"done\": null, \"timeout\": "
+          "\"0ms\", \"extra\": \"cafe\", \"tint\": \"red\", \"discount\": null}\n"
+          "]\n");
+}
+
+TEST_CASE("relstore schema and info give each column's precision and enum names", "[snapshot][cli][coltypes]") {
+    coltypes_file f;
+    const std::string schema =
+        "table events: 3 rows\n"
+        "  at        timestamp[ms]\n"
+        "  logged    timestamp[s]\n"
+        "  day       timestamp[d]\n"
+        "  took      duration[ns]\n"
+        "  every     duration[min, int32]\n"
+        "  payload   blob\n"
+        "  color     enum Color : uint8 {red = 0, green = 1, blue = 2}\n"
+        "  mood      int16\n"
+        "  price     int64\n"
+        "  ref       blob\n"
+        "  done      timestamp[\u00b5s]?\n"
+        "  timeout   duration[ms]?\n"
+        "  extra     blob?\n"
+        "  tint      enum Color : uint8? {red = 0, green = 1, blue = 2}\n"
+        "  discount  int64?\n"
+        "  key (at), ordered\n"
+        "  unique hashed index (ref)\n"
+        "  ordered index (took)\n"
+        "  hashed index (color)\n"
+        "  unique ordered index (payload)\n"
+        "table tickets: 2 rows\n"
+        "  id        blob\n"
+        "  event_at  timestamp[ms]\n"
+        "  seat      blob\n"
+        "  key (id), hashed\n"
+        "  unique hashed index (seat)\n"
+        "  foreign key (event_at) -> events, on delete cascade\n";
+    const auto s = relstore_cli("schema " + f.file.string());
+    CHECK(s.status == 0);
+    CHECK(s.out == schema);
+    const auto i = relstore_cli("info " + f.file.string());
+    CHECK(i.status == 0);
+    CHECK_THAT(i.out, Contains("rows:           5\n\n" + schema));
+    const auto v = relstore_cli("verify " + f.file.string());
+    CHECK(v.status == 0);
+}
+
+TEST_CASE("relstore prints a version-1 file as it did before the new column types", "[snapshot][cli][compat]") {
+    const auto csv = relstore_cli("dump " + v1_file);
+    CHECK(csv.status == 0);
+    CHECK(csv.out == "# table items\r\n"
+                     "id,flag,i8,i16,i32,u8,u16,u32,u64,f32,f64,s,shade,oi,os,of,ob,oshade\r\n"
+                     "1,true,-128,32767,-123456,255,65535,4000000000,18446744073709551615,-0,1e+300,caf\xc3\xa9,-2,"
+                     "-1,\"\",2.5,false,7\r\n"
+                     "2,false,0,0,7,0,0,0,0,Infinity,NaN,\"\",0,,,,,\r\n"
+                     "10,false,1,-1,-7,1,1,1,1,1.5,-2.25,ten,3,0,x,-0,true,\r\n"
+                     "\r\n"
+                     "# table tags\r\n"
+                     "name,item_id\r\n"
+                     "blue,10\r\n"
+                     "green,1\r\n"
+                     "red,1\r\n");
+    const auto json = relstore_cli("dump --format json " + v1_file);
+    CHECK(json.status == 0);
+    CHECK(json.out ==
+          "{\n  \"items\": [\n"
+          "    {\"id\": 1, \"flag\": true, \"i8\": -128, \"i16\": 32767, \"i32\": -123456, \"u8\": 255, \"u16\": 65535, "
+          "\"u32\": 4000000000, \"u64\": 18446744073709551615, \"f32\": -0, \"f64\": 1e+300, \"s\": \"caf\xc3\xa9\", "
+          "\"shade\": -2, \"oi\": -1, \"os\": \"\", \"of\": 2.5, \"ob\": false, \"oshade\": 7},\n"
+          "    {\"id\": 2, \"flag\": false, \"i8\": 0, \"i16\": 0, \"i32\": 7, \"u8\": 0, \"u16\": 0, \"u32\": 0, "
+          "\"u64\": 0, \"f32\": \"Infinity\", \"f64\": \"NaN\", \"s\": \"\", \"shade\": 0, \"oi\": null, \"os\": null, "
+          "\"of\": null, \"ob\": null, \"oshade\": null},\n"
+          "    {\"id\": 10, \"flag\": false, \"i8\": 1, \"i16\": -1, \"i32\": -7, \"u8\": 1, \"u16\": 1, \"u32\": 1, "
+          "\"u64\": 1, \"f32\": 1.5, \"f64\": -2.25, \"s\": \"ten\", \"shade\": 3, \"oi\": 0, \"os\": \"x\", "
+          "\"of\": -0, \"ob\": true, \"oshade\": null}\n"
+          "  ],\n  \"tags\": [\n"
+          "    {\"name\": \"blue\", \"item_id\": 10},\n"
+          "    {\"name\": \"green\", \"item_id\": 1},\n"
+          "    {\"name\": \"red\", \"item_id\": 1}\n"
+          "  ]\n}\n");
+    const auto schema = relstore_cli("schema " + v1_file);
+    CHECK(schema.status == 0);
+    CHECK_THAT(schema.out, Contains("  shade   int16\n  oi      int64?\n"));
+}
