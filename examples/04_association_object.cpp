@@ -39,13 +39,13 @@ int main() {
     // As rows of their own: each book's credits, in position order.
     for (const Book& book : q.all<books>()) {
         std::cout << "Book: " << book.title << '\n';
-        for (const Credit& c : rs::children_by<book_of, &Credit::position>(q, book))
+        for (const Credit& c : q.children_by<book_of, &Credit::position>(book))
             std::cout << "  " << c.position << ". " << q.parent<author_of>(c).name << " (" << c.role << ")\n";
     }
     // As a plain many-to-many: an author's books, through the same rows.
-    std::cout << sasuke.name << " worked on " << rs::count_links<author_of, book_of>(q, sasuke) << " books:\n";
+    std::cout << sasuke.name << " worked on " << q.count_links<author_of, book_of>(sasuke) << " books:\n";
     for (const Book& book : q.linked<author_of, book_of>(sasuke)) std::cout << " - " << book.title << '\n';
     // One link, found by its pair.
-    if (const Credit* c = rs::find_link<author_of, book_of>(q, naruto, scroll))
+    if (const Credit* c = q.find_link<author_of, book_of>(naruto, scroll))
         std::cout << naruto.name << " is the " << c->role << " of " << scroll.title << '\n';
 }

@@ -26,11 +26,11 @@ int main() {
     const Category& scifi = tx.insert(Category{.name = "Sci-fi", .parent_id = fiction.id});
 
     std::cout << scifi.name << " is in:";
-    for (const Category& c : rs::ancestors<parent_of>(tx, scifi)) std::cout << ' ' << c.name;
+    for (const Category& c : tx.ancestors<parent_of>(scifi)) std::cout << ' ' << c.name;
     std::cout << "\nOne level under " << all.name << ':';
-    for (const Category* c : rs::descendants<parent_of>(tx, all, 1)) std::cout << ' ' << c->name;
+    for (const Category& c : tx.descendants<parent_of>(all, 1)) std::cout << ' ' << c.name;
     std::cout << "\nEverything under " << books.name << ':';
-    for (const Category* c : rs::descendants<parent_of>(tx, books)) std::cout << ' ' << c->name;
+    for (const Category& c : tx.descendants<parent_of>(books)) std::cout << ' ' << c.name;
     std::cout << '\n';
 
     try {  // Books under its own grandchild would make a loop.

@@ -1,29 +1,33 @@
 #pragma once
 /// @file graph.hpp
-/// Traversals over self-references: a one-to-many within one table (a tree:
+/// The ranges of the walks over self-references, which are members of every
+/// read scope and transaction: a one-to-many within one table (a tree:
 /// category to parent, employee to manager) and a many-to-many within one
 /// table (members following members).
 ///
-///  - ancestors<&Category::parent_id>(q, row): parent, grandparent, ... (a lazy
-///    range; no allocation);
-///  - descendants<&Category::parent_id>(q, row, depth): children, grandchildren,
-///    ... breadth first (one vector);
-///  - reachable<&Follow::follower_id, &Follow::followee_id>(q, row, depth) and
-///    is_reachable(q, from, to): the rows a many-to-many leads to (one vector and
-///    a visited set).
+///  - q.ancestors<&Category::parent_id>(row): parent, grandparent, ... (an
+///    ancestor_range: lazy, no allocation);
+///  - q.descendants<&Category::parent_id>(row, depth): children, grandchildren,
+///    ... breadth first (collected_rows: one vector);
+///  - q.reachable<&Follow::follower_id, &Follow::followee_id>(row, depth) and
+///    q.is_reachable<...>(from, to): the rows a many-to-many leads to (one
+///    vector and a visited set).
 ///
-/// None of them loops forever: a self-reference not declared acyclic may hold
-/// cycles (an employee managing their own manager), and each traversal visits
-/// a row at most once. A traversal never yields the row it starts from.
+/// Each is a range of const Row& with first(), count(), empty(), take(n),
+/// drop(n) and reverse(). None of them loops forever: a self-reference not
+/// declared acyclic may hold cycles (an employee managing their own manager),
+/// and each walk visits a row at most once. A walk never yields the row it
+/// starts from.
 
-#include <relstore/relationships.hpp>
+#include <relstore/detail/relationship_traits.hpp>
+#include <relstore/fwd.hpp>
+#include <relstore/rows.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <iterator>
 #include <limits>
 #include <ranges>
-#include <type_traits>
-#include <unordered_set>
 #include <vector>
 
 namespace relstore {
@@ -31,45 +35,10 @@ namespace relstore {
 /// No depth limit, for descendants() and reachable().
 inline constexpr std::size_t all_depths = std::numeric_limits<std::size_t>::max();
 
-namespace detail {
-
-/// A foreign key (Fk... on one table) that references its own table.
-template <class Store, auto... Fk>
-struct self_reference {
-    using table = table_of_member<Store, first_of<Fk...>>;
-    using spec = typename fk_spec<table, column_list<Fk...>>::type;
-    static_assert(!std::is_void_v<spec>,
-                  "relstore: no foreign key is declared on these columns; declare "
-                  "relstore::references<&Row::parent_column, relstore::self> in the table");
-    using parent = parent_of<std::conditional_t<std::is_void_v<spec>, foreign_key<self, fk_options{}, Fk...>, spec>,
-                             table>;
-    static_assert(std::is_same_v<parent, table>,
-                  "relstore: ancestors<>() and descendants<>() walk a self-reference; this foreign key references "
-                  "another table (use parent<>() and children<>())");
-    static constexpr bool acyclic = [] {
-        if constexpr (std::is_void_v<spec>)
-            return false;
-        else
-            return spec::is_acyclic;
-    }();
-    using row = typename table::row_type;
-};
-
-template <class P>
-const P* to_pointer(const P& p) {
-    return &p;
-}
-template <class P>
-const P* to_pointer(const P* p) {
-    return p;
-}
-
-}  // namespace detail
-
 /// The ancestors of a row along a self-reference, nearest first: its parent,
-/// the parent's parent, up to a root. Made by ancestors(); a forward range of
-/// const Row& over stored rows, valid while the read scope lives and the rows
-/// do not change.
+/// the parent's parent, up to a root. Made by q.ancestors<Fk...>(row); a
+/// forward range of const Row& over stored rows, valid while the read scope
+/// lives and the rows do not change.
 ///
 /// For a key declared acyclic_references the walk just follows parents:
 /// O(depth · log n), no allocation. For any other self-reference the range
@@ -81,6 +50,7 @@ const P* to_pointer(const P* p) {
 template <class Store, auto... Fk>
 class ancestor_range : public detail::range_base<ancestor_range<Store, Fk...>> {
     using info = detail::self_reference<Store, Fk...>;
+    static constexpr std::size_t unmeasured = std::numeric_limits<std::size_t>::max();
 
 public:
     using row_type = typename info::row;
@@ -118,10 +88,10 @@ public:
         std::size_t left_ = 0;
     };
 
-    /// Use relstore::ancestors<Fk...>(q, row).
+    /// Use q.ancestors<Fk...>(row).
     ancestor_range(const reader<Store>& q, const row_type& row) : q_(&q), first_(up(q, row)) {
         if constexpr (info::acyclic) {
-            length_ = std::numeric_limits<std::size_t>::max();  // the store refuses cycles
+            length_ = unmeasured;  // the store refuses cycles: the walk ends at a root
         } else {
             measure(row);
             if (length_ == 0) first_ = nullptr;
@@ -137,6 +107,34 @@ public:
     [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(begin(), end())); }
     /// True when the chain of parents runs into a cycle instead of a root.
     [[nodiscard]] bool cyclic() const noexcept { return cyclic_; }
+
+    /// The nearest n ancestors: O(1), the walk stops after n.
+    /// @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] ancestor_range take(N n) const {
+        ancestor_range r = *this;
+        r.length_ = std::min(length_, detail::row_count(n, "take"));
+        if (r.length_ == 0) r.first_ = nullptr;
+        return r;
+    }
+    /// The ancestors above the nearest n: walks up n parents (n lookups).
+    /// @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] ancestor_range drop(N n) const {
+        ancestor_range r = *this;
+        for (std::size_t k = detail::row_count(n, "drop"); k != 0 && r.first_; --k)
+            r.first_ = --r.length_ == 0 ? nullptr : up(*q_, *r.first_);
+        return r;
+    }
+    /// The ancestors root first (a breadcrumb: all > books > fiction). A row
+    /// names only its parent, so the chain can be walked upwards only: this
+    /// walks it once and collects it, O(d log n) and one vector of d pointers.
+    [[nodiscard]] collected_rows<row_type> reverse() const {
+        std::vector<const row_type*> chain;
+        for (const row_type& r : *this) chain.push_back(&r);
+        std::reverse(chain.begin(), chain.end());
+        return collected_rows<row_type>(std::move(chain));
+    }
 
 private:
     static const row_type* up(const reader<Store>& q, const row_type& r) {
@@ -184,111 +182,5 @@ private:
     std::size_t length_ = 0;
     bool cyclic_ = false;
 };
-
-/// The ancestors of `row` along the self-reference Fk, nearest first (see
-/// ancestor_range): ancestors<&Employee::manager_id>(q, emp) is emp's manager,
-/// their manager, and so on.
-template <auto... Fk, class Store>
-[[nodiscard]] ancestor_range<Store, Fk...> ancestors(const reader<Store>& q,
-                                                     const typename detail::self_reference<Store, Fk...>::row& row) {
-    return ancestor_range<Store, Fk...>(q, row);
-}
-
-/// The descendants of `row` along the self-reference Fk, breadth first: its
-/// children (depth 1), then theirs, down to max_depth levels (all_depths: all).
-/// Each level is in the foreign key's index order. Each row has one parent,
-/// so no row is reached twice unless a cycle leads back to `row`, which is
-/// then skipped: no visited set is needed. O(k log n) for k descendants; one
-/// vector of k pointers.
-template <auto... Fk, class Store>
-[[nodiscard]] std::vector<const typename detail::self_reference<Store, Fk...>::row*> descendants(
-    const reader<Store>& q, const typename detail::self_reference<Store, Fk...>::row& row,
-    std::size_t max_depth = all_depths) {
-    std::vector<const typename detail::self_reference<Store, Fk...>::row*> out;
-    auto expand = [&](const auto& parent) {
-        for (const auto& c : q.template children<Fk...>(parent))
-            if (&c != &row) out.push_back(&c);
-    };
-    std::size_t level_begin = 0;
-    for (std::size_t depth = 1; depth <= max_depth; ++depth) {
-        const std::size_t level_end = out.size();
-        if (depth == 1) {
-            expand(row);
-        } else {
-            if (level_begin == level_end) break;
-            for (std::size_t i = level_begin; i < level_end; ++i) expand(*out[i]);
-        }
-        level_begin = level_end;
-        if (out.size() == level_end) break;
-    }
-    return out;
-}
-
-namespace detail {
-
-template <class Store, auto FromFk, auto ToFk>
-struct self_association : association<Store, FromFk, ToFk> {
-    static_assert(std::is_same_v<typename association<Store, FromFk, ToFk>::from_row,
-                                 typename association<Store, FromFk, ToFk>::to_row>,
-                  "relstore: reachable<>() follows a many-to-many within one table; both foreign keys of the "
-                  "association table must reference that table");
-    using row = typename association<Store, FromFk, ToFk>::from_row;
-};
-
-}  // namespace detail
-
-/// The rows reachable from `start` along a self many-to-many, breadth first:
-/// reachable<&Follow::follower_id, &Follow::followee_id>(q, m) is whom m
-/// follows, whom they follow, ... down to max_depth links. Swap the members to
-/// walk the other way (followers of followers). Each row comes once; `start`
-/// never does. O((k + links) log n); a vector and a visited set of k pointers.
-template <auto FromFk, auto ToFk, class Store>
-[[nodiscard]] std::vector<const typename detail::self_association<Store, FromFk, ToFk>::row*> reachable(
-    const reader<Store>& q, const typename detail::self_association<Store, FromFk, ToFk>::row& start,
-    std::size_t max_depth = all_depths) {
-    using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
-    std::vector<const row_t*> out;
-    std::unordered_set<const row_t*> visited{&start};
-    auto expand = [&](const row_t& from) {
-        for (const row_t& to : q.template linked<FromFk, ToFk>(from))
-            if (visited.insert(&to).second) out.push_back(&to);
-    };
-    std::size_t level_begin = 0;
-    for (std::size_t depth = 1; depth <= max_depth; ++depth) {
-        const std::size_t level_end = out.size();
-        if (depth == 1) {
-            expand(start);
-        } else {
-            for (std::size_t i = level_begin; i < level_end; ++i) expand(*out[i]);
-        }
-        level_begin = level_end;
-        if (out.size() == level_end) break;
-    }
-    return out;
-}
-
-/// True when a path of one or more links leads from `from` to `to` along a
-/// self many-to-many (is_reachable(q, m, m) is true when m is on a cycle).
-/// Breadth first, stops at the first path found; never loops.
-template <auto FromFk, auto ToFk, class Store>
-[[nodiscard]] bool is_reachable(const reader<Store>& q,
-                                const typename detail::self_association<Store, FromFk, ToFk>::row& from,
-                                const typename detail::self_association<Store, FromFk, ToFk>::row& to,
-                                std::size_t max_depth = all_depths) {
-    using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
-    std::vector<const row_t*> frontier{&from};
-    std::vector<const row_t*> next;
-    std::unordered_set<const row_t*> visited{&from};
-    for (std::size_t depth = 1; depth <= max_depth && !frontier.empty(); ++depth) {
-        next.clear();
-        for (const row_t* r : frontier)
-            for (const row_t& n : q.template linked<FromFk, ToFk>(*r)) {
-                if (&n == &to) return true;
-                if (visited.insert(&n).second) next.push_back(&n);
-            }
-        frontier.swap(next);
-    }
-    return false;
-}
 
 }  // namespace relstore

@@ -1,9 +1,14 @@
 #pragma once
 /// @file reader.hpp
-/// reader<Store>: the read operations of a store (get, find, where, range,
-/// order_by, all, scan, count, children, parent, linked, plan_erase), shared
-/// by read scopes and transactions. Opened with store::read().
+/// reader<Store>: the read operations of a store, shared by read scopes and
+/// transactions: lookups and queries (get, find, where, exists, range,
+/// order_by, all, scan, count), navigation along relationships (children,
+/// count_children, parent, children_by, linked, find_link, is_linked,
+/// count_links, with_children, without_children, with_parent), walks over
+/// self-references (ancestors, descendants, reachable, is_reachable), and
+/// plan_erase. Opened with store::read().
 
+#include <relstore/detail/relationship_traits.hpp>
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/store_lock.hpp>
@@ -11,6 +16,7 @@
 #include <relstore/erase_plan.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fwd.hpp>
+#include <relstore/graph.hpp>
 #include <relstore/rows.hpp>
 
 #include <algorithm>
@@ -21,13 +27,17 @@
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace relstore {
 
 /// The read operations, shared by read scopes and transactions.
 /// Verbs: get = exactly one row or throws; find = pointer or null;
 /// where = a range of rows equal to a value; range/order_by = rows in order.
+/// Every range a read returns yields const Row& and has first(), count(),
+/// empty(), take(n), drop(n) and reverse() (see rows.hpp).
 template <class Store>
 class reader {
 public:
@@ -148,8 +158,8 @@ public:
     }
 
     /// Every row in order of an ordered index whose first column is Member.
-    /// Compose with std::views::drop / take for offset and limit, and with
-    /// std::views::reverse for descending order.
+    /// drop(n) and take(n) are offset and limit, reverse() descending order:
+    /// q.order_by<&Post::created>().reverse().drop(20).take(10).
     template <auto Member>
     [[nodiscard]] auto order_by() const {
         using T = typename Store::template table_of_row<typename member_traits<Member>::row_type>;
@@ -248,6 +258,232 @@ public:
             return deref(this->template parent<ToFk>(link));
         };
         return mapped_rows<decltype(links.begin()), decltype(to)>(links.begin(), links.end(), std::move(to));
+    }
+
+    /// The children of `parent` (a row, or its key) along the foreign key Fk
+    /// in order of the column OrderBy, through an ordered index that starts
+    /// with (Fk, OrderBy), e.g. relstore::ordered<&Post::author_id, &Post::created>:
+    /// SQLAlchemy's relationship(order_by=...). An index walk: O(log n) to
+    /// start, no allocation, no copy; take(n) for a limit, reverse() for
+    /// descending order. (children<Fk>() walks the foreign key's own index,
+    /// which orders a parent's children by their primary key.)
+    template <auto Fk, auto OrderBy, class ParentRow>
+    [[nodiscard]] auto children_by(const ParentRow& parent) const {
+        using info = detail::fk_of<Store, Fk>;
+        using child = typename info::child;
+        using spec = typename detail::ordered_prefix_index<child, detail::column_list<Fk, OrderBy>>::type;
+        static_assert(!std::is_void_v<spec>,
+                      "relstore: children_by<&Child::fk, &Child::column>() needs an ordered index that starts with "
+                      "those two columns: declare relstore::ordered<&Child::fk, &Child::column> in the child table");
+        using parent_key = typename info::parent_key;
+        constexpr bool by_row = std::is_same_v<typename info::parent_row, ParentRow>;
+        constexpr bool by_key = !by_row && detail::value_fits_column<parent_key, ParentRow>();
+        static_assert(by_row || by_key,
+                      "relstore: children_by<>() takes a row of the table the foreign key references, or a value of "
+                      "that table's key type (converted without narrowing)");
+        const auto& idx = state_of<child>().rows.template get<spec>();
+        using fk_value = detail::unwrap_optional_t<typename member_traits<Fk>::value_type>;
+        auto [first, last] = [&] {
+            if constexpr (by_row)
+                return idx.equal_range(
+                    std::make_tuple(fk_value(detail::table_state<typename info::parent>::key_of(parent))));
+            else if constexpr (by_key)
+                return idx.equal_range(std::make_tuple(fk_value(parent_key(parent))));
+            else
+                return idx.equal_range(std::make_tuple(fk_value{}));  // refused above
+        }();
+        return rows<decltype(first)>(first, last);
+    }
+
+    /// The first association row linking `from` to `to`, or nullptr. An index
+    /// lookup (O(log n) or O(1)) when the association table has an index over
+    /// the pair, such as a primary_key<&AB::from, &AB::to>; otherwise a walk
+    /// of from's links (O(log n + links of from)). No allocation.
+    template <auto FromFk, auto ToFk>
+    [[nodiscard]] const typename detail::association<Store, FromFk, ToFk>::row* find_link(
+        const typename detail::association<Store, FromFk, ToFk>::from_row& from,
+        const typename detail::association<Store, FromFk, ToFk>::to_row& to) const {
+        using assoc = detail::association<Store, FromFk, ToFk>;
+        const auto from_key = detail::table_state<typename assoc::from::parent>::key_of(from);
+        const auto to_key = detail::table_state<typename assoc::to::parent>::key_of(to);
+        if constexpr (assoc::direct) {
+            return where<FromFk, ToFk>(from_key, to_key).first();
+        } else if constexpr (assoc::swapped) {
+            return where<ToFk, FromFk>(to_key, from_key).first();
+        } else {
+            for (const auto& l : children<FromFk>(from)) {
+                const auto& v = l.*ToFk;
+                if constexpr (detail::is_optional_v<std::decay_t<decltype(v)>>)
+                    if (!v) continue;
+                if (detail::unwrap(v) == to_key) return std::addressof(l);
+            }
+            return nullptr;
+        }
+    }
+
+    /// True when `from` is linked to `to` (SQLAlchemy's `a in book.authors`;
+    /// see find_link for the cost).
+    template <auto FromFk, auto ToFk>
+    [[nodiscard]] bool is_linked(const typename detail::association<Store, FromFk, ToFk>::from_row& from,
+                                 const typename detail::association<Store, FromFk, ToFk>::to_row& to) const {
+        return find_link<FromFk, ToFk>(from, to) != nullptr;
+    }
+
+    /// The number of links from `from` (a row, or its key): association rows
+    /// whose FromFk holds its key. Walks the index group, copies nothing;
+    /// count_links<A, B>(a) is linked<A, B>(a).count().
+    template <auto FromFk, auto ToFk, class FromRow>
+    [[nodiscard]] std::size_t count_links(const FromRow& from) const {
+        (void)sizeof(detail::association<Store, FromFk, ToFk>);  // checks that both keys are the association's
+        return count_children<FromFk>(from);
+    }
+
+    /// The parent rows that have at least one child along the foreign key Fk
+    /// (SQLAlchemy's `User.posts.any()`): users with a post, books with an
+    /// author (with_children<&AuthorBook::book_id>). A scan of the parents,
+    /// each checked by one index lookup: O(parents · log n), no allocation.
+    /// The range refers to this scope; read it while the scope lives.
+    template <auto... Fk>
+    [[nodiscard]] auto with_children() const {
+        using parent = relationship_parent<Fk...>;
+        return scan<parent>([q = this](const typename parent::row_type& p) {
+            return !q->template children<Fk...>(p).empty();
+        });
+    }
+
+    /// The parent rows with at least one child along Fk for which pred(child)
+    /// is true (SQLAlchemy's `User.posts.any(criterion)`). Stops at the first
+    /// match per parent.
+    template <auto... Fk, class Pred>
+    [[nodiscard]] auto with_children(Pred pred) const {
+        using parent = relationship_parent<Fk...>;
+        return scan<parent>([q = this, pred = std::move(pred)](const typename parent::row_type& p) {
+            for (const auto& c : q->template children<Fk...>(p))
+                if (pred(c)) return true;
+            return false;
+        });
+    }
+
+    /// The parent rows with no child along Fk (SQLAlchemy's
+    /// `~Book.authors.any()`): books with no authors, users without posts.
+    /// O(parents · log n), no allocation.
+    template <auto... Fk>
+    [[nodiscard]] auto without_children() const {
+        using parent = relationship_parent<Fk...>;
+        return scan<parent>([q = this](const typename parent::row_type& p) {
+            return q->template children<Fk...>(p).empty();
+        });
+    }
+
+    /// The child rows whose parent along Fk satisfies pred (SQLAlchemy's
+    /// `Post.author.has(criterion)`); a child whose optional key is null has
+    /// no parent and is left out. O(children · log n), no allocation.
+    template <auto... Fk, class Pred>
+    [[nodiscard]] auto with_parent(Pred pred) const {
+        using child = typename Store::template table_of_row<
+            typename member_traits<detail::first_of<Fk...>>::row_type>;
+        return scan<child>([q = this, pred = std::move(pred)](const typename child::row_type& c) {
+            decltype(auto) p = q->template parent<Fk...>(c);
+            if constexpr (std::is_pointer_v<std::remove_cvref_t<decltype(p)>>)
+                return p != nullptr && static_cast<bool>(pred(*p));
+            else
+                return static_cast<bool>(pred(p));
+        });
+    }
+
+    /// The ancestors of `row` along the self-reference Fk, nearest first:
+    /// ancestors<&Employee::manager_id>(emp) is emp's manager, theirs, and so
+    /// on (SQLAlchemy's recursive CTE up a tree). Lazy; see ancestor_range for
+    /// the cost and for cycles.
+    template <auto... Fk>
+    [[nodiscard]] ancestor_range<Store, Fk...> ancestors(
+        const typename detail::self_reference<Store, Fk...>::row& row) const {
+        return ancestor_range<Store, Fk...>(*this, row);
+    }
+
+    /// The descendants of `row` along the self-reference Fk, breadth first:
+    /// its children (depth 1), then theirs, down to max_depth levels
+    /// (all_depths: all). Each level is in the foreign key's index order. Each
+    /// row has one parent, so no row is reached twice unless a cycle leads
+    /// back to `row`, which is then skipped: no visited set is needed.
+    /// O(k log n) for k descendants; collects them in one vector of k pointers.
+    template <auto... Fk>
+    [[nodiscard]] collected_rows<typename detail::self_reference<Store, Fk...>::row> descendants(
+        const typename detail::self_reference<Store, Fk...>::row& row, std::size_t max_depth = all_depths) const {
+        using row_t = typename detail::self_reference<Store, Fk...>::row;
+        std::vector<const row_t*> out;
+        auto expand = [&](const row_t& parent) {
+            for (const row_t& c : children<Fk...>(parent))
+                if (&c != &row) out.push_back(&c);
+        };
+        std::size_t level_begin = 0;
+        for (std::size_t depth = 1; depth <= max_depth; ++depth) {
+            const std::size_t level_end = out.size();
+            if (depth == 1) {
+                expand(row);
+            } else {
+                if (level_begin == level_end) break;
+                for (std::size_t i = level_begin; i < level_end; ++i) expand(*out[i]);
+            }
+            level_begin = level_end;
+            if (out.size() == level_end) break;
+        }
+        return collected_rows<row_t>(std::move(out));
+    }
+
+    /// The rows reachable from `start` along a self many-to-many, breadth
+    /// first: reachable<&Follow::follower_id, &Follow::followee_id>(m) is whom
+    /// m follows, whom they follow, ... down to max_depth links. Swap the
+    /// members to walk the other way (followers of followers). Each row comes
+    /// once; `start` never does. O((k + links) log n); collects the k rows in
+    /// a vector, with a visited set of k pointers.
+    template <auto FromFk, auto ToFk>
+    [[nodiscard]] collected_rows<typename detail::self_association<Store, FromFk, ToFk>::row> reachable(
+        const typename detail::self_association<Store, FromFk, ToFk>::row& start,
+        std::size_t max_depth = all_depths) const {
+        using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
+        std::vector<const row_t*> out;
+        std::unordered_set<const row_t*> visited{&start};
+        auto expand = [&](const row_t& from) {
+            for (const row_t& to : linked<FromFk, ToFk>(from))
+                if (visited.insert(&to).second) out.push_back(&to);
+        };
+        std::size_t level_begin = 0;
+        for (std::size_t depth = 1; depth <= max_depth; ++depth) {
+            const std::size_t level_end = out.size();
+            if (depth == 1) {
+                expand(start);
+            } else {
+                for (std::size_t i = level_begin; i < level_end; ++i) expand(*out[i]);
+            }
+            level_begin = level_end;
+            if (out.size() == level_end) break;
+        }
+        return collected_rows<row_t>(std::move(out));
+    }
+
+    /// True when a path of one or more links leads from `from` to `to` along
+    /// a self many-to-many (is_reachable(m, m) is true when m is on a cycle).
+    /// Breadth first, stops at the first path found; never loops. Two
+    /// frontier vectors and a visited set.
+    template <auto FromFk, auto ToFk>
+    [[nodiscard]] bool is_reachable(const typename detail::self_association<Store, FromFk, ToFk>::row& from,
+                                    const typename detail::self_association<Store, FromFk, ToFk>::row& to,
+                                    std::size_t max_depth = all_depths) const {
+        using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
+        std::vector<const row_t*> frontier{&from};
+        std::vector<const row_t*> next;
+        std::unordered_set<const row_t*> visited{&from};
+        for (std::size_t depth = 1; depth <= max_depth && !frontier.empty(); ++depth) {
+            next.clear();
+            for (const row_t* r : frontier)
+                for (const row_t& n : linked<FromFk, ToFk>(*r)) {
+                    if (&n == &to) return true;
+                    if (visited.insert(&n).second) next.push_back(&n);
+                }
+            frontier.swap(next);
+        }
+        return false;
     }
 
     /// Works out what erasing a row would do, without doing it (the dry run).
@@ -354,6 +590,12 @@ protected:
     };
     template <auto... FkMembers>
     using child_fk = typename child_fk_check<FkMembers...>::type;
+
+    /// The table a foreign key (declared on FkMembers) references.
+    template <auto... FkMembers>
+    using relationship_parent = detail::parent_of<
+        child_fk<FkMembers...>,
+        typename Store::template table_of_row<typename member_traits<detail::first_of<FkMembers...>>::row_type>>;
 
     template <class Fk, class Parent>
     static auto lookup_parent_key(const typename Parent::row_type& parent) {

@@ -1,13 +1,24 @@
 #pragma once
 /// @file rows.hpp
-/// The ranges queries return: views over stored rows, never copies.
+/// The ranges queries return: views over stored rows, never copies (and, for
+/// the graph walks, a list of the rows they reached). Every one has take(n),
+/// drop(n) and reverse(), which return relstore ranges again, so a query
+/// composes the same way on every compiler relstore supports: clang 14 cannot
+/// compile libstdc++ 12's std::views at all.
 
+#include <relstore/error.hpp>
+
+#include <algorithm>
+#include <compare>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <ranges>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace relstore {
 namespace detail {
@@ -16,7 +27,7 @@ namespace detail {
 /// without its constraints: clang 14 checks those while the derived range is
 /// still incomplete and rejects every range built on it.
 template <class Derived>
-class range_base : public std::ranges::view_base {
+class range_facade {
 public:
     [[nodiscard]] bool empty() const { return self().begin() == self().end(); }
     explicit operator bool() const { return !empty(); }
@@ -26,10 +37,67 @@ private:
     const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 
+/// The base of the ranges that only delimit stored rows: views (cheap to copy).
+template <class Derived>
+class range_base : public std::ranges::view_base, public range_facade<Derived> {};
+
+/// No limit: what a range that take() never cut holds.
+inline constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
+
+[[noreturn]] inline void throw_negative_count(const char* verb, long long n) {
+    throw usage_error(std::string("relstore: ") + verb + "(n) needs n >= 0, and was given " + std::to_string(n));
+}
+
+/// The n given to take(n) or drop(n). A negative n is a usage_error, not a
+/// huge unsigned count (std::views::take(-1) is undefined behaviour).
+template <class N>
+std::size_t row_count(N n, const char* verb) {
+    static_assert(std::is_integral_v<N> && !std::is_same_v<N, bool>,
+                  "relstore: take(n) and drop(n) count rows: give an integer (an int >= 0 or a std::size_t)");
+    if constexpr (std::is_integral_v<N> && !std::is_same_v<N, bool>) {
+        if constexpr (std::is_signed_v<N>)
+            if (n < 0) throw_negative_count(verb, static_cast<long long>(n));
+        return static_cast<std::size_t>(n);
+    } else {
+        return 0;  // refused above
+    }
+}
+
+/// it advanced by k, or to last if that comes first: O(k) on index iterators.
+template <class It, class Sentinel>
+It advance_up_to(It it, std::size_t k, const Sentinel& last) {
+    for (; k != 0 && it != last; --k) ++it;
+    return it;
+}
+
+/// The iterator that walks It backwards; reversing a reversed range gives
+/// back the original iterator instead of a reverse_iterator of one.
+template <class It>
+struct reversed {
+    using type = std::reverse_iterator<It>;
+    static type make(It it) { return type(std::move(it)); }
+};
+template <class It>
+struct reversed<std::reverse_iterator<It>> {
+    using type = It;
+    static It make(const std::reverse_iterator<It>& it) { return it.base(); }
+};
+
+template <class It>
+inline constexpr bool in_order = std::bidirectional_iterator<It>;
+
+/// The sentence of reverse() on rows that no index orders.
+#define RELSTORE_REVERSE_NEEDS_ORDER                                                                           \
+    "relstore: reverse() needs rows in index order, and these come from a hashed index (a hashed key, "       \
+    "unique<>, index<> or hashed_references<>), which has no order; read them through an ordered one "         \
+    "(ordered<>, ordered_unique<>, references<>, auto_key<>) with order_by<>(), range<>(), where<>() or "      \
+    "children_by<>()"
+
 }  // namespace detail
 
 /// A range of stored rows (const Row&) between two iterators of an index,
-/// with the shortcuts of SQLAlchemy's Query: first(), count(), empty().
+/// with the shortcuts of SQLAlchemy's Query: first(), count(), empty(), and
+/// take(n), drop(n), reverse() for limit, offset and descending order.
 /// Valid until the rows it spans change; read it inside the scope that made it.
 template <std::forward_iterator It, std::sentinel_for<It> Sentinel = It>
 class rows : public detail::range_base<rows<It, Sentinel>> {
@@ -49,6 +117,31 @@ public:
     /// The number of rows; walks them (no row is copied).
     [[nodiscard]] std::size_t count() const {
         return static_cast<std::size_t>(std::ranges::distance(first_, last_));
+    }
+
+    /// The first n rows (SQL's LIMIT): walks up to n rows to find where they
+    /// end, so the result is again a pair of index iterators, of this type.
+    /// @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] rows take(N n) const {
+        return rows(first_, detail::advance_up_to(first_, detail::row_count(n, "take"), last_));
+    }
+    /// The rows after the first n (SQL's OFFSET): walks n rows. @throws
+    /// usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] rows drop(N n) const {
+        return rows(detail::advance_up_to(first_, detail::row_count(n, "drop"), last_), last_);
+    }
+    /// The same rows, last first: O(1), through the index's own iterators
+    /// walked backwards. Needs an ordered index (a hashed one has no order).
+    [[nodiscard]] auto reverse() const {
+        static_assert(detail::in_order<It>, RELSTORE_REVERSE_NEEDS_ORDER);
+        if constexpr (detail::in_order<It>) {
+            using r = detail::reversed<It>;
+            return rows<typename r::type>(r::make(last_), r::make(first_));
+        } else {
+            return *this;  // refused above
+        }
     }
 
 private:
@@ -94,7 +187,8 @@ private:
 };
 
 /// A forward iterator over the rows of an index that satisfy a predicate: the
-/// O(n) scan behind filters on columns without an index.
+/// O(n) scan behind filters on columns without an index. It stops after
+/// `left` matches, so a scan cut by take(n) tests no row past the nth match.
 template <class It, class Pred>
 class filter_iterator {
 public:
@@ -106,13 +200,24 @@ public:
     using pointer = const value_type*;
 
     filter_iterator() = default;
-    filter_iterator(It it, It last, const Pred* pred) : it_(it), last_(last), pred_(pred) { skip(); }
+    filter_iterator(It it, It last, const Pred* pred, std::size_t left)
+        : it_(it), last_(last), pred_(pred), left_(left) {
+        if (left_ == 0)
+            it_ = last_;
+        else
+            skip();
+    }
 
     reference operator*() const { return *it_; }
     pointer operator->() const { return std::addressof(*it_); }
     filter_iterator& operator++() {
-        ++it_;
-        skip();
+        // no_limit never counts down to 0: no table holds that many rows.
+        if (--left_ == 0) {
+            it_ = last_;
+        } else {
+            ++it_;
+            skip();
+        }
         return *this;
     }
     filter_iterator operator++(int) {
@@ -122,6 +227,9 @@ public:
     }
     friend bool operator==(const filter_iterator& a, const filter_iterator& b) { return a.it_ == b.it_; }
 
+    /// The index position: the current match, or the end.
+    [[nodiscard]] const It& base() const noexcept { return it_; }
+
 private:
     void skip() {
         while (it_ != last_ && !(*pred_)(*it_)) ++it_;
@@ -129,11 +237,15 @@ private:
     It it_{};
     It last_{};
     const Pred* pred_ = nullptr;
+    std::size_t left_ = 0;
 };
 
 }  // namespace detail
 
 /// The rows of a table that satisfy a predicate, found by scanning: O(n).
+/// take(n) is lazy (the scan stops at the nth match); drop(n) scans to the
+/// nth match when called; reverse() scans the index backwards, testing each
+/// row once (after take(n) it first scans forward to the nth match).
 /// Holds the predicate; iterate it while it lives.
 template <class It, class Pred>
 class filtered_rows : public detail::range_base<filtered_rows<It, Pred>> {
@@ -141,27 +253,67 @@ public:
     using iterator = detail::filter_iterator<It, Pred>;
     using value_type = std::iter_value_t<It>;
 
-    filtered_rows(It first, It last, Pred pred) : first_(first), last_(last), pred_(std::move(pred)) {}
+    filtered_rows(It first, It last, Pred pred, std::size_t limit = detail::no_limit)
+        : first_(first), last_(last), pred_(std::move(pred)), limit_(limit) {}
     filtered_rows(const filtered_rows&) = default;
     filtered_rows(filtered_rows&&) = default;
     filtered_rows& operator=(const filtered_rows&) = default;
     filtered_rows& operator=(filtered_rows&&) = default;
 
-    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &pred_.get()); }
-    [[nodiscard]] iterator end() const { return iterator(last_, last_, &pred_.get()); }
+    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &pred_.get(), limit_); }
+    [[nodiscard]] iterator end() const { return iterator(last_, last_, &pred_.get(), 0); }
 
     /// The first matching row, or nullptr.
     [[nodiscard]] const value_type* first() const {
         auto it = begin();
         return it == end() ? nullptr : std::addressof(*it);
     }
-    /// The number of matching rows (a full scan).
+    /// The number of matching rows (a full scan, or one up to the limit).
     [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(begin(), end())); }
+
+    /// The first n matches; scans nothing until read, then stops at the nth.
+    /// @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] filtered_rows take(N n) const {
+        return filtered_rows(first_, last_, pred_.get(), std::min(limit_, detail::row_count(n, "take")));
+    }
+    /// The matches after the first n: scans up to the nth match now.
+    /// @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] filtered_rows drop(N n) const {
+        const std::size_t k = std::min(limit_, detail::row_count(n, "drop"));
+        iterator it = begin();
+        for (std::size_t i = 0; i < k && it != end(); ++i) ++it;
+        return filtered_rows(it.base(), last_, pred_.get(), limit_ == detail::no_limit ? limit_ : limit_ - k);
+    }
+    /// The same matches, last first: the scan runs over the index backwards.
+    /// Needs an ordered key (a table with a hashed key has no order to reverse).
+    [[nodiscard]] auto reverse() const {
+        static_assert(detail::in_order<It>, RELSTORE_REVERSE_NEEDS_ORDER);
+        if constexpr (detail::in_order<It>) {
+            It stop = last_;
+            if (limit_ != detail::no_limit) {
+                // Reversed, the limit is where the scan starts: just past the last match it keeps.
+                stop = first_;
+                std::size_t left = limit_;
+                for (It it = first_; left != 0 && it != last_; ++it)
+                    if (pred_.get()(*it)) {
+                        --left;
+                        stop = std::next(it);
+                    }
+            }
+            using r = detail::reversed<It>;
+            return filtered_rows<typename r::type, Pred>(r::make(stop), r::make(first_), pred_.get());
+        } else {
+            return *this;  // refused above
+        }
+    }
 
 private:
     It first_;
     It last_;
     detail::predicate_box<Pred> pred_;
+    std::size_t limit_;
 };
 
 namespace detail {
@@ -203,8 +355,10 @@ private:
 
 /// Stored rows reached through other rows (many-to-many: an author's books
 /// through the association rows). Our own instead of std::views::transform,
-/// which clang 14 cannot compile with libstdc++ 12. Holds the mapping; iterate
-/// it while it lives.
+/// which clang 14 cannot compile with libstdc++ 12. One row per row of the
+/// index walked, so take(n), drop(n) and reverse() work on that walk and
+/// call the mapping for no row they skip. Holds the mapping; iterate it while
+/// it lives.
 template <class It, class Fn>
 class mapped_rows : public detail::range_base<mapped_rows<It, Fn>> {
 public:
@@ -223,10 +377,136 @@ public:
     /// The number of rows; walks the links (no row is copied).
     [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(first_, last_)); }
 
+    /// The first n rows: walks up to n links. @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] mapped_rows take(N n) const {
+        return mapped_rows(first_, detail::advance_up_to(first_, detail::row_count(n, "take"), last_), fn_.get());
+    }
+    /// The rows after the first n: walks n links. @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] mapped_rows drop(N n) const {
+        return mapped_rows(detail::advance_up_to(first_, detail::row_count(n, "drop"), last_), last_, fn_.get());
+    }
+    /// The same rows, last first: O(1). Needs links kept in an ordered index
+    /// (references<>, not hashed_references<>).
+    [[nodiscard]] auto reverse() const {
+        static_assert(detail::in_order<It>, RELSTORE_REVERSE_NEEDS_ORDER);
+        if constexpr (detail::in_order<It>) {
+            using r = detail::reversed<It>;
+            return mapped_rows<typename r::type, Fn>(r::make(last_), r::make(first_), fn_.get());
+        } else {
+            return *this;  // refused above
+        }
+    }
+
 private:
     It first_;
     It last_;
     detail::predicate_box<Fn> fn_;
 };
 
+/// Stored rows that a graph walk collected (descendants(), reachable(), and
+/// ancestors() reversed), in the walk's order: a range of const Row& that
+/// owns a vector of pointers to the rows, so it is a container, not a view
+/// (copying it copies the vector). Random access. take(n), drop(n) and
+/// reverse() cost O(k) for k rows and reuse the vector of a temporary.
+/// The rows are the stored ones: valid until they are erased; read them
+/// inside the scope that made the list.
+template <class Row>
+class collected_rows : public detail::range_facade<collected_rows<Row>> {
+public:
+    using value_type = Row;
+
+    /// Walks the pointers, yielding the rows.
+    class iterator {
+    public:
+        using iterator_concept = std::random_access_iterator_tag;
+        using iterator_category = std::random_access_iterator_tag;
+        using value_type = Row;
+        using difference_type = std::ptrdiff_t;
+        using reference = const Row&;
+        using pointer = const Row*;
+
+        iterator() = default;
+        explicit iterator(const Row* const* p) : p_(p) {}
+
+        reference operator*() const { return **p_; }
+        pointer operator->() const { return *p_; }
+        reference operator[](difference_type n) const { return *p_[n]; }
+        iterator& operator++() {
+            ++p_;
+            return *this;
+        }
+        iterator operator++(int) { return iterator(p_++); }
+        iterator& operator--() {
+            --p_;
+            return *this;
+        }
+        iterator operator--(int) { return iterator(p_--); }
+        iterator& operator+=(difference_type n) {
+            p_ += n;
+            return *this;
+        }
+        iterator& operator-=(difference_type n) {
+            p_ -= n;
+            return *this;
+        }
+        friend iterator operator+(iterator i, difference_type n) { return i += n; }
+        friend iterator operator+(difference_type n, iterator i) { return i += n; }
+        friend iterator operator-(iterator i, difference_type n) { return i -= n; }
+        friend difference_type operator-(const iterator& a, const iterator& b) { return a.p_ - b.p_; }
+        friend bool operator==(const iterator& a, const iterator& b) { return a.p_ == b.p_; }
+        friend std::strong_ordering operator<=>(const iterator& a, const iterator& b) { return a.p_ <=> b.p_; }
+
+    private:
+        const Row* const* p_ = nullptr;
+    };
+
+    collected_rows() = default;
+    explicit collected_rows(std::vector<const Row*> rows) : rows_(std::move(rows)) {}
+
+    [[nodiscard]] iterator begin() const { return iterator(rows_.data()); }
+    [[nodiscard]] iterator end() const { return iterator(rows_.data() + rows_.size()); }
+
+    /// The first row, or nullptr.
+    [[nodiscard]] const Row* first() const noexcept { return rows_.empty() ? nullptr : rows_.front(); }
+    /// The number of rows: O(1).
+    [[nodiscard]] std::size_t count() const noexcept { return rows_.size(); }
+
+    /// The first n rows. @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] collected_rows take(N n) const& {
+        return collected_rows(*this).take(n);
+    }
+    template <class N>
+    [[nodiscard]] collected_rows take(N n) && {
+        const std::size_t k = detail::row_count(n, "take");
+        if (k < rows_.size()) rows_.resize(k);
+        return std::move(*this);
+    }
+    /// The rows after the first n. @throws usage_error when n is negative.
+    template <class N>
+    [[nodiscard]] collected_rows drop(N n) const& {
+        const std::size_t k = std::min(detail::row_count(n, "drop"), rows_.size());
+        return collected_rows(std::vector<const Row*>(rows_.begin() + static_cast<std::ptrdiff_t>(k), rows_.end()));
+    }
+    template <class N>
+    [[nodiscard]] collected_rows drop(N n) && {
+        const std::size_t k = std::min(detail::row_count(n, "drop"), rows_.size());
+        rows_.erase(rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(k));
+        return std::move(*this);
+    }
+    /// The same rows, last first.
+    [[nodiscard]] collected_rows reverse() const& { return collected_rows(std::vector<const Row*>(rows_.rbegin(), rows_.rend())); }
+    [[nodiscard]] collected_rows reverse() && {
+        std::reverse(rows_.begin(), rows_.end());
+        return std::move(*this);
+    }
+
+private:
+    std::vector<const Row*> rows_;
+};
+
 }  // namespace relstore
+
+#undef RELSTORE_REVERSE_NEEDS_ORDER

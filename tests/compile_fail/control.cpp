@@ -62,6 +62,11 @@ int main() {
     (void)tx.where<&Post::title>("hello");
     (void)tx.range<&User::age>(1, 99);
     (void)tx.order_by<&User::age>();
+    // take, drop and reverse: reverse through ordered indexes, integer counts.
+    (void)tx.order_by<&User::age>().reverse().drop(1).take(std::size_t{2});
+    (void)tx.where<&User::name>("ann").take(1).drop(0);
+    (void)tx.scan<users>([](const User&) { return true; }).take(2).reverse();
+    (void)tx.children<&Post::author_id>(u).reverse();
     tx.set<&User::age>(u, 31);
     // Values of the column's type, or that convert to it without narrowing.
     (void)tx.get<users>(1);                       // int to std::int64_t

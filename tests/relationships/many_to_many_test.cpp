@@ -64,19 +64,19 @@ TEST_CASE("a link navigates both ways, counted each way", "[relationship][many-t
     CHECK(names(tx.linked<book_of, author_of>(b1)) == std::vector<std::string>{"Naruto Uzumaki", "Sasuke Uchiha"});
     CHECK(&*tx.linked<book_of, author_of>(b2).begin() == &a2);  // the stored row itself
 
-    CHECK(rs::count_links<author_of, book_of>(tx, a1) == 1);
-    CHECK(rs::count_links<author_of, book_of>(tx, a2) == 2);
-    CHECK(rs::count_links<book_of, author_of>(tx, b1) == 2);
-    CHECK(rs::count_links<book_of, author_of>(tx, b2) == 1);
+    CHECK(tx.count_links<author_of, book_of>(a1) == 1);
+    CHECK(tx.count_links<author_of, book_of>(a2) == 2);
+    CHECK(tx.count_links<book_of, author_of>(b1) == 2);
+    CHECK(tx.count_links<book_of, author_of>(b2) == 1);
 
-    CHECK(rs::is_linked<author_of, book_of>(tx, a1, b1));
-    CHECK(rs::is_linked<book_of, author_of>(tx, b1, a1));
-    CHECK_FALSE(rs::is_linked<author_of, book_of>(tx, a1, b2));
-    CHECK(rs::find_link<author_of, book_of>(tx, a2, b2) == tx.find<authors_books>(s.a2, s.b2));
+    CHECK(tx.is_linked<author_of, book_of>(a1, b1));
+    CHECK(tx.is_linked<book_of, author_of>(b1, a1));
+    CHECK_FALSE(tx.is_linked<author_of, book_of>(a1, b2));
+    CHECK(tx.find_link<author_of, book_of>(a2, b2) == tx.find<authors_books>(s.a2, s.b2));
     tx.commit();
 
     auto q = s.db.read();
-    CHECK(rs::count_links<book_of, author_of>(q, q.get<books>(s.b1)) == 2);
+    CHECK(q.count_links<book_of, author_of>(q.get<books>(s.b1)) == 2);
 }
 
 TEST_CASE("unlinking removes the link from both directions at once", "[relationship][many-to-many]") {
@@ -89,7 +89,7 @@ TEST_CASE("unlinking removes the link from both directions at once", "[relations
     rs::link<author_of, book_of>(tx, a1, b2);
 
     CHECK(rs::unlink<author_of, book_of>(tx, a1, b1) == 1);
-    CHECK_FALSE(rs::is_linked<author_of, book_of>(tx, a1, b1));
+    CHECK_FALSE(tx.is_linked<author_of, book_of>(a1, b1));
     CHECK(names(tx.linked<author_of, book_of>(a1)) == std::vector<std::string>{"Sharingan"});
     CHECK(tx.linked<book_of, author_of>(b1).empty());
     CHECK(tx.count<books>() == 2);  // only the link goes
@@ -97,7 +97,7 @@ TEST_CASE("unlinking removes the link from both directions at once", "[relations
     CHECK(rs::unlink<author_of, book_of>(tx, a1, b1) == 0);  // not linked: nothing to do
 
     CHECK(rs::unlink_all<author_of, book_of>(tx, a1) == 1);
-    CHECK(rs::count_links<author_of, book_of>(tx, a1) == 0);
+    CHECK(tx.count_links<author_of, book_of>(a1) == 0);
     CHECK(tx.count<authors_books>() == 0);
 }
 
@@ -119,7 +119,7 @@ TEST_CASE("a duplicate link is refused by the association table's key", "[relati
         auto e = constraint_error_from([&] { tx.insert(AuthorBook{s.a1, s.b1}); });
         CHECK(e.code() == rs::make_error_code(rs::errc::duplicate_key));
     }
-    CHECK(rs::count_links<author_of, book_of>(tx, a1) == 1);
+    CHECK(tx.count_links<author_of, book_of>(a1) == 1);
 }
 
 TEST_CASE("linking a row this store does not hold is a usage error, and nothing is linked",
@@ -146,7 +146,7 @@ TEST_CASE("linking a row this store does not hold is a usage error, and nothing 
     CHECK_THAT(usage_message([&] { rs::unlink<author_of, book_of>(tx, a1, copy); }),
                Catch::Matchers::StartsWith("relstore: unlink() takes the row stored in this store"));
     CHECK(tx.count<authors_books>() == 0);
-    CHECK_FALSE(rs::is_linked<author_of, book_of>(tx, a1, ghost));
+    CHECK_FALSE(tx.is_linked<author_of, book_of>(a1, ghost));
 
     // The association row itself still has its foreign keys checked.
     auto e = constraint_error_from([&] { tx.insert(AuthorBook{s.a1, 99}); });
@@ -170,15 +170,15 @@ TEST_CASE("set_links replaces a row's whole set of links in one step", "[relatio
     CHECK(names(tx.linked<author_of, book_of>(a2)) == std::vector<std::string>{"Secret Scroll"});
 
     SECTION("to an overlapping set: the kept link stays, the others change") {
-        const AuthorBook* kept = rs::find_link<book_of, author_of>(tx, b1, a2);
+        const AuthorBook* kept = tx.find_link<book_of, author_of>(b1, a2);
         CHECK(rs::set_links<book_of, author_of>(tx, b1, {&a2, &a3}) == rs::link_changes{1, 1});
         CHECK(names(tx.linked<book_of, author_of>(b1)) == std::vector<std::string>{"Sasuke Uchiha", "Sakura Haruno"});
-        CHECK(rs::find_link<book_of, author_of>(tx, b1, a2) == kept);
+        CHECK(tx.find_link<book_of, author_of>(b1, a2) == kept);
         CHECK(tx.linked<author_of, book_of>(a1).empty());
     }
     SECTION("to the same set: nothing changes") {
         CHECK(rs::set_links<book_of, author_of>(tx, b1, {&a2, &a1}) == rs::link_changes{0, 0});
-        CHECK(rs::count_links<book_of, author_of>(tx, b1) == 2);
+        CHECK(tx.count_links<book_of, author_of>(b1) == 2);
     }
     SECTION("a target listed twice is linked once") {
         CHECK(rs::set_links<book_of, author_of>(tx, b1, {&a3, &a3}) == rs::link_changes{1, 2});
@@ -237,9 +237,9 @@ TEST_CASE("a row with 100,000 links is ordinary", "[relationship][many-to-many][
     auto tx = db.write();
     const Author& prolific = tx.get<authors>(std::int64_t{1});
     const Book& last = tx.get<books>(n);
-    CHECK(rs::count_links<author_of, book_of>(tx, prolific) == n);
-    CHECK(rs::count_links<book_of, author_of>(tx, last) == 1);
-    CHECK(rs::is_linked<author_of, book_of>(tx, prolific, last));
+    CHECK(tx.count_links<author_of, book_of>(prolific) == n);
+    CHECK(tx.count_links<book_of, author_of>(last) == 1);
+    CHECK(tx.is_linked<author_of, book_of>(prolific, last));
     CHECK(&*tx.linked<book_of, author_of>(last).begin() == &prolific);
 
     std::int64_t sum = 0;
@@ -247,7 +247,7 @@ TEST_CASE("a row with 100,000 links is ordinary", "[relationship][many-to-many][
     CHECK(sum == n * (n + 1) / 2);
 
     CHECK(rs::unlink<author_of, book_of>(tx, prolific, last) == 1);
-    CHECK(rs::count_links<author_of, book_of>(tx, prolific) == n - 1);
+    CHECK(tx.count_links<author_of, book_of>(prolific) == n - 1);
     CHECK(tx.erase(prolific) == static_cast<std::size_t>(n));  // the author and n - 1 links
     CHECK(tx.count<authors_books>() == 0);
     CHECK(tx.count<books>() == static_cast<std::size_t>(n));
@@ -274,38 +274,38 @@ TEST_CASE("an association object is a many-to-many and rows of its own", "[relat
         CHECK(names(tx.linked<credit_book, credit_author>(b1)) ==
               std::vector<std::string>{"Sasuke Uchiha", "Naruto Uzumaki", "Sakura Haruno"});  // in credit-key order
         CHECK(names(tx.linked<credit_author, credit_book>(a3)) == std::vector<std::string>{"Secret Scroll"});
-        CHECK(rs::count_links<credit_book, credit_author>(tx, b1) == 3);
-        CHECK(rs::is_linked<credit_author, credit_book>(tx, a1, b1));
+        CHECK(tx.count_links<credit_book, credit_author>(b1) == 3);
+        CHECK(tx.is_linked<credit_author, credit_book>(a1, b1));
     }
     SECTION("as rows, with their own columns, in position order") {
         std::vector<std::string> roles;
-        for (const Credit& c : rs::children_by<credit_book, &Credit::position>(tx, b1)) roles.push_back(c.role);
+        for (const Credit& c : tx.children_by<credit_book, &Credit::position>(b1)) roles.push_back(c.role);
         CHECK(roles == std::vector<std::string>{"writer", "editor", "illustrator"});
-        CHECK(rs::find_link<credit_author, credit_book>(tx, a1, b1)->role == "illustrator");
+        CHECK(tx.find_link<credit_author, credit_book>(a1, b1)->role == "illustrator");
         CHECK(&tx.parent<credit_author>(lead) == &a2);
     }
     SECTION("one table, so a change shows in both views at once") {
-        const Credit& ill = *rs::find_link<credit_author, credit_book>(tx, a1, b1);
+        const Credit& ill = *tx.find_link<credit_author, credit_book>(a1, b1);
         tx.update(ill, [](Credit& c) { c.position = 0; });
-        CHECK(rs::children_by<credit_book, &Credit::position>(tx, b1).first()->role == "illustrator");
+        CHECK(tx.children_by<credit_book, &Credit::position>(b1).first()->role == "illustrator");
         tx.update(ill, [&](Credit& c) { c.author_id = s.a3; });  // a3 now both edits and illustrates
-        CHECK(rs::count_links<credit_author, credit_book>(tx, a3) == 2);
+        CHECK(tx.count_links<credit_author, credit_book>(a3) == 2);
         CHECK(tx.linked<credit_author, credit_book>(a1).empty());
     }
     SECTION("the same pair may hold several roles, each role once") {
         rs::link<credit_author, credit_book>(tx, a2, b1, Credit{.role = "editor", .position = 4});
-        CHECK(rs::count_links<credit_author, credit_book>(tx, a2) == 2);
+        CHECK(tx.count_links<credit_author, credit_book>(a2) == 2);
         auto e = constraint_error_from(
             [&] { rs::link<credit_author, credit_book>(tx, a2, b1, Credit{.role = "writer"}); });
         CHECK(e.code() == rs::make_error_code(rs::errc::unique_violation));
         CHECK(e.table() == "credits");
         CHECK_THAT(e.what(), Catch::Matchers::StartsWith("credits.(author_id, book_id, role) = (2, 1, \"writer\") already exists"));
         CHECK(rs::unlink<credit_author, credit_book>(tx, a2, b1) == 2);  // every role of the pair
-        CHECK_FALSE(rs::is_linked<credit_author, credit_book>(tx, a2, b1));
+        CHECK_FALSE(tx.is_linked<credit_author, credit_book>(a2, b1));
     }
     SECTION("set_links keeps the links that stay, with their columns") {
         CHECK(rs::set_links<credit_book, credit_author>(tx, b1, {&a2}) == rs::link_changes{0, 2});
-        REQUIRE(rs::count_links<credit_book, credit_author>(tx, b1) == 1);
+        REQUIRE(tx.count_links<credit_book, credit_author>(b1) == 1);
         CHECK(tx.children<credit_book>(b1).first()->role == "writer");
     }
     SECTION("erasing the book erases its credits") {

@@ -7,6 +7,7 @@
 #include "schemas.hpp"
 
 #include <algorithm>
+#include <ranges>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,7 @@ constexpr auto followee = &Follow::followee_id;
 template <class Range>
 std::vector<std::string> names(const Range& r) {
     std::vector<std::string> out;
-    for (const auto& x : r) {
-        if constexpr (std::is_pointer_v<std::decay_t<decltype(x)>>)
-            out.push_back(x->name);
-        else
-            out.push_back(x.name);
-    }
+    for (const auto& x : r) out.push_back(x.name);
     return out;
 }
 
@@ -50,28 +46,59 @@ TEST_CASE("a category tree navigates up and down", "[relationship][self][tree]")
     CHECK(tx.parent<parent_of>(all) == nullptr);
 
     SECTION("ancestors, nearest first") {
-        auto up = rs::ancestors<parent_of>(tx, scifi);
+        auto up = tx.ancestors<parent_of>(scifi);
         CHECK(names(up) == strings{"fiction", "books", "all"});
         CHECK(up.first() == &fiction);
         CHECK(up.count() == 3);
         CHECK_FALSE(up.cyclic());
         CHECK(&up.front() == &fiction);
-        CHECK(rs::ancestors<parent_of>(tx, all).empty());
-        CHECK(rs::ancestors<parent_of>(tx, all).first() == nullptr);
-        CHECK(names(rs::ancestors<parent_of>(tx, music)) == strings{"all"});
+        CHECK(tx.ancestors<parent_of>(all).empty());
+        CHECK(tx.ancestors<parent_of>(all).first() == nullptr);
+        CHECK(names(tx.ancestors<parent_of>(music)) == strings{"all"});
     }
     SECTION("descendants, breadth first, to a depth or all") {
-        CHECK(names(rs::descendants<parent_of>(tx, all)) == strings{"books", "music", "fiction", "scifi"});
-        CHECK(names(rs::descendants<parent_of>(tx, all, 1)) == strings{"books", "music"});
-        CHECK(names(rs::descendants<parent_of>(tx, all, 2)) == strings{"books", "music", "fiction"});
-        CHECK(rs::descendants<parent_of>(tx, all, 0).empty());
-        CHECK(rs::descendants<parent_of>(tx, scifi).empty());
-        CHECK(rs::descendants<parent_of>(tx, books).front() == &fiction);  // the stored rows
+        CHECK(names(tx.descendants<parent_of>(all)) == strings{"books", "music", "fiction", "scifi"});
+        CHECK(names(tx.descendants<parent_of>(all, 1)) == strings{"books", "music"});
+        CHECK(names(tx.descendants<parent_of>(all, 2)) == strings{"books", "music", "fiction"});
+        CHECK(tx.descendants<parent_of>(all, 0).empty());
+        CHECK(tx.descendants<parent_of>(scifi).empty());
+        CHECK(&tx.descendants<parent_of>(books).front() == &fiction);  // the stored rows
+    }
+    SECTION("walks are ranges of const Row& that take, drop and reverse") {
+        using up_range = decltype(tx.ancestors<parent_of>(scifi));
+        using down_range = decltype(tx.descendants<parent_of>(all));
+        static_assert(std::is_same_v<std::ranges::range_reference_t<up_range>, const Category&>);
+        static_assert(std::is_same_v<std::ranges::range_reference_t<down_range>, const Category&>);
+        static_assert(std::ranges::random_access_range<down_range>);
+
+        auto up = tx.ancestors<parent_of>(scifi);  // fiction, books, all
+        CHECK(names(up.reverse()) == strings{"all", "books", "fiction"});  // root first: a breadcrumb
+        CHECK(names(up.take(2)) == strings{"fiction", "books"});
+        CHECK(names(up.drop(1)) == strings{"books", "all"});
+        CHECK(names(up.drop(1).reverse()) == strings{"all", "books"});
+        CHECK(names(up.take(2).reverse()) == strings{"books", "fiction"});
+        CHECK(names(up.reverse().drop(1).take(1)) == strings{"books"});
+        CHECK(up.drop(1).first() == &books);
+        CHECK(up.drop(3).empty());
+        CHECK(up.take(0).first() == nullptr);
+        CHECK(up.take(2).count() == 2);
+
+        auto down = tx.descendants<parent_of>(all);  // books, music, fiction, scifi
+        CHECK(names(down.take(2)) == strings{"books", "music"});
+        CHECK(names(down.drop(2)) == strings{"fiction", "scifi"});
+        CHECK(names(down.reverse()) == strings{"scifi", "fiction", "music", "books"});
+        CHECK(names(down.reverse().drop(1).take(2)) == strings{"fiction", "music"});
+        CHECK(names(down.take(3).reverse().take(1)) == strings{"fiction"});
+        CHECK(down.drop(1).first() == &music);
+        CHECK(down.drop(9).empty());
+        CHECK(names(down) == strings{"books", "music", "fiction", "scifi"});  // a named result is left as it was
+        CHECK(names(tx.descendants<parent_of>(all).reverse().take(1)) == strings{"scifi"});
+        CHECK(std::ranges::find(down, "fiction", &Category::name)->id == fiction.id);
     }
     SECTION("moving a subtree shows at once") {
         tx.update(fiction, [&](Category& c) { c.parent_id = music.id; });
-        CHECK(names(rs::ancestors<parent_of>(tx, scifi)) == strings{"fiction", "music", "all"});
-        CHECK(rs::descendants<parent_of>(tx, books).empty());
+        CHECK(names(tx.ancestors<parent_of>(scifi)) == strings{"fiction", "music", "all"});
+        CHECK(tx.descendants<parent_of>(books).empty());
     }
     SECTION("a parent that does not exist is refused") {
         auto e = constraint_error_from([&] { tx.insert(Category{.name = "orphan", .parent_id = 42}); });
@@ -109,7 +136,7 @@ TEST_CASE("an acyclic self-reference refuses a change that would close a cycle",
         CHECK(e.code() == rs::make_error_code(rs::errc::cycle));
         CHECK(tx.count<categories>() == 3);
     }
-    CHECK(names(rs::ancestors<parent_of>(tx, fiction)) == strings{"books", "all"});
+    CHECK(names(tx.ancestors<parent_of>(fiction)) == strings{"books", "all"});
 }
 
 TEST_CASE("a deep tree is walked and erased without recursion", "[relationship][self][tree]") {
@@ -121,8 +148,8 @@ TEST_CASE("a deep tree is walked and erased without recursion", "[relationship][
     const std::int64_t root = leaf->id;
     for (std::size_t i = 0; i < depth; ++i) leaf = &tx.insert(Category{.name = "c", .parent_id = leaf->id});
 
-    CHECK(rs::ancestors<parent_of>(tx, *leaf).count() == depth);
-    CHECK(rs::descendants<parent_of>(tx, tx.get<categories>(root)).size() == depth);
+    CHECK(tx.ancestors<parent_of>(*leaf).count() == depth);
+    CHECK(tx.descendants<parent_of>(tx.get<categories>(root)).count() == depth);
     CHECK(tx.erase<categories>(root) == depth + 1);
     CHECK(tx.count<categories>() == 0);
 }
@@ -135,37 +162,42 @@ TEST_CASE("traversals over a self-reference that holds cycles end, visiting each
     const Employee& mid = tx.insert(Employee{.name = "mid", .manager_id = boss.id});
     const Employee& dev = tx.insert(Employee{.name = "dev", .manager_id = mid.id});
 
-    CHECK(names(rs::ancestors<manager_of>(tx, dev)) == strings{"mid", "boss"});
-    CHECK_FALSE(rs::ancestors<manager_of>(tx, dev).cyclic());
+    CHECK(names(tx.ancestors<manager_of>(dev)) == strings{"mid", "boss"});
+    CHECK_FALSE(tx.ancestors<manager_of>(dev).cyclic());
 
     SECTION("a cycle through the start") {
         tx.update(boss, [&](Employee& e) { e.manager_id = dev.id; });  // not declared acyclic: allowed
-        auto up = rs::ancestors<manager_of>(tx, dev);
+        auto up = tx.ancestors<manager_of>(dev);
         CHECK(up.cyclic());
         CHECK(names(up) == strings{"mid", "boss"});
-        CHECK(names(rs::ancestors<manager_of>(tx, boss)) == strings{"dev", "mid"});
-        CHECK(names(rs::descendants<manager_of>(tx, boss)) == strings{"mid", "dev"});
-        CHECK(names(rs::descendants<manager_of>(tx, dev)) == strings{"boss", "mid"});
+        CHECK(names(tx.ancestors<manager_of>(boss)) == strings{"dev", "mid"});
+        CHECK(names(tx.descendants<manager_of>(boss)) == strings{"mid", "dev"});
+        CHECK(names(tx.descendants<manager_of>(dev)) == strings{"boss", "mid"});
     }
     SECTION("a chain that runs into a cycle above the start") {
         tx.update(boss, [&](Employee& e) { e.manager_id = mid.id; });  // mid <-> boss, dev below
-        auto up = rs::ancestors<manager_of>(tx, dev);
+        auto up = tx.ancestors<manager_of>(dev);
         CHECK(up.cyclic());
         CHECK(names(up) == strings{"mid", "boss"});
-        CHECK(names(rs::descendants<manager_of>(tx, mid)) == strings{"boss", "dev"});
+        CHECK(names(up.take(5)) == strings{"mid", "boss"});
+        CHECK(names(up.drop(1)) == strings{"boss"});
+        CHECK(up.drop(1).cyclic());
+        CHECK(up.drop(2).empty());
+        CHECK(names(up.reverse()) == strings{"boss", "mid"});
+        CHECK(names(tx.descendants<manager_of>(mid)) == strings{"boss", "dev"});
     }
     SECTION("a row that is its own manager") {
         tx.update(boss, [&](Employee& e) { e.manager_id = boss.id; });
-        auto up = rs::ancestors<manager_of>(tx, boss);
+        auto up = tx.ancestors<manager_of>(boss);
         CHECK(up.cyclic());
         CHECK(up.empty());
-        CHECK(names(rs::descendants<manager_of>(tx, boss)) == strings{"mid", "dev"});
+        CHECK(names(tx.descendants<manager_of>(boss)) == strings{"mid", "dev"});
     }
     SECTION("erasing a manager sets the reports' key to null") {
         CHECK(tx.erase(mid) == 1);
         CHECK(dev.manager_id == std::nullopt);
-        CHECK(rs::ancestors<manager_of>(tx, dev).empty());
-        CHECK(names(rs::descendants<manager_of>(tx, boss)).empty());
+        CHECK(tx.ancestors<manager_of>(dev).empty());
+        CHECK(names(tx.descendants<manager_of>(boss)).empty());
     }
 }
 
@@ -181,13 +213,13 @@ TEST_CASE("a long chain with a cycle at its top is measured without allocation o
     tx.update(*top, [&](Employee& x) { x.manager_id = tenth.id; });
 
     const std::size_t before = allocations();
-    auto up = rs::ancestors<manager_of>(tx, *e);
+    auto up = tx.ancestors<manager_of>(*e);
     const bool cyclic = up.cyclic();
     const std::size_t count = up.count();
     const std::size_t after = allocations();
     CHECK(after == before);
-    // The counter does count: descendants() returns a vector.
-    CHECK(rs::descendants<manager_of>(tx, *top).size() == 999);
+    // The counter does count: descendants() collects its rows.
+    CHECK(tx.descendants<manager_of>(*top).count() == 999);
     CHECK(allocations() > after);
     CHECK(cyclic);
     CHECK(count == 999);  // every other row once
@@ -213,34 +245,45 @@ TEST_CASE("members following members: reachability both ways, cycles included", 
     CHECK(names(tx.linked<followee, follower>(a)) == strings{"c"});       // who follows a
 
     SECTION("reachable") {
-        CHECK(names(rs::reachable<follower, followee>(tx, a)) == strings{"b", "c", "d"});
-        CHECK(names(rs::reachable<follower, followee>(tx, a, 1)) == strings{"b"});
-        CHECK(names(rs::reachable<follower, followee>(tx, a, 2)) == strings{"b", "c"});
-        CHECK(rs::reachable<follower, followee>(tx, d).empty());
-        CHECK(names(rs::reachable<followee, follower>(tx, d)) == strings{"c", "b", "a"});  // followers, transitively
+        CHECK(names(tx.reachable<follower, followee>(a)) == strings{"b", "c", "d"});
+        CHECK(names(tx.reachable<follower, followee>(a, 1)) == strings{"b"});
+        CHECK(names(tx.reachable<follower, followee>(a, 2)) == strings{"b", "c"});
+        CHECK(tx.reachable<follower, followee>(d).empty());
+        CHECK(names(tx.reachable<followee, follower>(d)) == strings{"c", "b", "a"});  // followers, transitively
     }
     SECTION("is_reachable") {
-        CHECK(rs::is_reachable<follower, followee>(tx, a, d));
-        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, d, a));
-        CHECK(rs::is_reachable<follower, followee>(tx, a, a));  // a is on a cycle
-        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, d, d));
-        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, a, d, 2));
-        CHECK(rs::is_reachable<follower, followee>(tx, a, d, 3));
+        CHECK(tx.is_reachable<follower, followee>(a, d));
+        CHECK_FALSE(tx.is_reachable<follower, followee>(d, a));
+        CHECK(tx.is_reachable<follower, followee>(a, a));  // a is on a cycle
+        CHECK_FALSE(tx.is_reachable<follower, followee>(d, d));
+        CHECK_FALSE(tx.is_reachable<follower, followee>(a, d, 2));
+        CHECK(tx.is_reachable<follower, followee>(a, d, 3));
+    }
+    SECTION("reachable takes, drops and reverses") {
+        auto from_a = tx.reachable<follower, followee>(a);  // b, c, d
+        static_assert(std::is_same_v<std::ranges::range_reference_t<decltype(from_a)>, const Member&>);
+        CHECK(names(from_a.reverse()) == strings{"d", "c", "b"});
+        CHECK(names(from_a.drop(1).take(1)) == strings{"c"});
+        CHECK(names(from_a.take(2).reverse()) == strings{"c", "b"});
+        CHECK(&from_a.front() == &b);
+        CHECK(from_a.first() == &b);
+        CHECK(from_a.count() == 3);
+        CHECK(from_a.drop(3).first() == nullptr);
     }
     SECTION("a member may follow themselves") {
         rs::link<follower, followee>(tx, d, d);
-        CHECK(rs::is_reachable<follower, followee>(tx, d, d));
-        CHECK(rs::reachable<follower, followee>(tx, d).empty());
+        CHECK(tx.is_reachable<follower, followee>(d, d));
+        CHECK(tx.reachable<follower, followee>(d).empty());
     }
     SECTION("following twice is refused; unfollowing breaks the path") {
         auto e = constraint_error_from([&] { rs::link<follower, followee>(tx, a, b); });
         CHECK(e.code() == rs::make_error_code(rs::errc::duplicate_key));
         CHECK(rs::unlink<follower, followee>(tx, c, d) == 1);
-        CHECK_FALSE(rs::is_reachable<follower, followee>(tx, a, d));
+        CHECK_FALSE(tx.is_reachable<follower, followee>(a, d));
     }
     SECTION("erasing a member removes its follows both ways") {
         CHECK(tx.erase(c) == 4);  // c and its three follows
         CHECK(tx.count<follows>() == 1);
-        CHECK(names(rs::reachable<follower, followee>(tx, a)) == strings{"b"});
+        CHECK(names(tx.reachable<follower, followee>(a)) == strings{"b"});
     }
 }
