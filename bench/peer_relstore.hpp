@@ -140,6 +140,12 @@ public:
     void load(const dataset& d) {
         using namespace rsx;
         auto tx = db_.write();
+        // The sizes are known, as the raw peer knows them for its reserve().
+        tx.reserve<users>(d.users.size());
+        tx.reserve<posts>(d.posts.size());
+        tx.reserve<authors>(d.authors.size());
+        tx.reserve<books>(d.books.size());
+        tx.reserve<authors_books>(d.links.size());
         for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
         for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
         for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});

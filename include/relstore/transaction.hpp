@@ -140,9 +140,30 @@ public:
         return *it;
     }
 
-    /// Inserts every row of a range, all or nothing; returns how many.
+    /// Makes room for n more rows of table T: their nodes in one block,
+    /// the buckets of every hashed index, and the undo log entries of
+    /// inserting them. Inserting those rows then allocates nothing but what
+    /// the rows themselves hold (strings), and no index rehashes on the way.
+    /// Capacity is not a change: rollback keeps it.
+    /// @throws std::bad_alloc; nothing is reserved then.
+    template <class T>
+    void reserve(std::size_t n) {
+        static_assert(Store::template has_table<T>, "relstore: reserve<T>(n): T is not a table of this store");
+        mut()->template state<T>().reserve(n);
+    }
+
+    /// Inserts every row of a range, all or nothing; returns how many. A
+    /// range that knows its size reserves room for it first (see reserve).
     template <std::ranges::input_range R>
     std::size_t insert_many(R&& rows) {
+        if constexpr (std::ranges::sized_range<R>) {
+            using Row = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
+            constexpr bool one_table = []<class... Ts>(std::tuple<Ts...>*) {
+                return (std::size_t{std::is_same_v<Row, typename Ts::row_type>} + ... + 0) == 1;
+            }(static_cast<typename Store::tables*>(nullptr));
+            if constexpr (one_table)
+                reserve<typename Store::template table_of_row<Row>>(static_cast<std::size_t>(std::ranges::size(rows)));
+        }
         auto sp = savepoint();
         std::size_t n = 0;
         for (auto&& r : rows) {

@@ -1,7 +1,9 @@
 #pragma once
 // The storage of one table: its Boost.MultiIndex container, built from the
-// table's specs, plus the undo log that makes transactions atomic.
+// table's specs, with its nodes in a pool of the table's own, plus the undo
+// log that makes transactions atomic.
 
+#include <relstore/detail/node_pool.hpp>
 #include <relstore/schema.hpp>
 
 #include <boost/multi_index/composite_key.hpp>
@@ -16,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -146,8 +149,10 @@ template <class Row, class SpecTuple>
 struct container_for;
 template <class Row, class Key, class... Specs>
 struct container_for<Row, std::tuple<Key, Specs...>> {
-    using type = bmi::multi_index_container<Row, bmi::indexed_by<typename index_for_spec<Key, Key>::type,
-                                                                 typename index_for_spec<Specs, Key>::type...>>;
+    using type = bmi::multi_index_container<Row,
+                                            bmi::indexed_by<typename index_for_spec<Key, Key>::type,
+                                                            typename index_for_spec<Specs, Key>::type...>,
+                                            pool_allocator<Row>>;
 };
 
 /// Checks, at compile time, that every column a spec names belongs to Row and
@@ -237,6 +242,35 @@ public:
         key_type next_key;
     };
 
+    table_state() : pool_(new_pool()), rows(typename container_type::ctor_args_list(), allocator(pool_.get())) {}
+    // The container's allocator points at pool_: a table's storage is
+    // exchanged whole, by swap, never copied or moved apart.
+    table_state(const table_state&) = delete;
+    table_state& operator=(const table_state&) = delete;
+
+    /// Exchanges two tables' rows, pools, next keys and logs (what a load
+    /// does to put a decoded store in place).
+    friend void swap(table_state& a, table_state& b) noexcept {
+        using std::swap;
+        swap(a.pool_, b.pool_);
+        a.rows.swap(b.rows);  // and the allocators, which point at the pools
+        swap(a.next_key, b.next_key);
+        swap(a.entries_, b.entries_);
+        swap(a.inserted_, b.inserted_);
+        swap(a.rows_, b.rows_);
+        swap(a.nodes_, b.nodes_);
+        swap(a.columns_, b.columns_);
+    }
+
+private:
+    using allocator = pool_allocator<row_type>;
+    using node = typename container_type::final_node_type;
+    static std::unique_ptr<node_pool> new_pool() { return std::make_unique<node_pool>(sizeof(node), alignof(node)); }
+    /// Where the container's nodes come from. Declared before the container
+    /// (and the log's extracted nodes): it must outlive them.
+    std::unique_ptr<node_pool> pool_;
+
+public:
     container_type rows;
     /// The key an auto-keyed insert gets next; never decreases, so keys of
     /// erased rows are not reused.
@@ -293,6 +327,31 @@ public:
         reserve_more(entries_, n);
         reserve_more(inserted_, n);
     }
+
+    /// Room for n more rows: nodes (one slab), buckets of every hashed index,
+    /// and undo log entries for inserting them, so that inserting n rows
+    /// allocates nothing but the rows' own data (strings).
+    void reserve(std::size_t n) {
+        pool_->reserve(n);
+        reserve_buckets(rows.size() + n);
+        reserve_log(n);
+    }
+    /// Buckets for n rows in every hashed index (the container's reserve()
+    /// reaches only the first index).
+    void reserve_buckets(std::size_t n) {
+        std::apply(
+            [&](auto... specs) {
+                (
+                    [&]<class S>(S) {
+                        if constexpr (S::is_hashed) rows.template get<S>().reserve(n);
+                    }(specs),
+                    ...);
+            },
+            typename Table::specs{});
+    }
+
+    /// The pool of this table's nodes.
+    [[nodiscard]] const node_pool& pool() const noexcept { return *pool_; }
 
     /// Undoes every change logged since m, newest first.
     void rollback_to(const mark& m) noexcept {
@@ -351,6 +410,7 @@ public:
             std::vector<node_type>().swap(nodes_);
             std::apply([](auto&... logs) { ((std::remove_reference_t<decltype(logs)>().swap(logs)), ...); }, columns_);
         }
+        if (rows.empty()) release_memory();
     }
 
     /// True when no change is logged (nothing to commit or roll back).
@@ -359,6 +419,21 @@ public:
 private:
     template <class>
     friend class change_builder;
+
+    /// An empty table gives its slabs and hash buckets back in bulk: a fresh
+    /// container with a fresh pool takes the old one's place. Below a few
+    /// KiB it is not worth the allocations; on failure the memory is kept.
+    void release_memory() noexcept {
+        if (pool_->slab_bytes() <= 4096 && pool_->slab_count() <= 1) return;
+        try {
+            auto fresh_pool = new_pool();
+            container_type fresh(typename container_type::ctor_args_list(), allocator(fresh_pool.get()));
+            rows.swap(fresh);
+            pool_.swap(fresh_pool);
+            // fresh (the old, empty container) goes before fresh_pool (the old pool), its header with it
+        } catch (...) {
+        }
+    }
 
     /// Frees the erased rows. Their nodes went cold since the erase, so each
     /// one is fetched a few ahead of its destruction rather than waited for.
