@@ -121,7 +121,7 @@ struct writes : reads<Tx> {
         this->q.template set<&Post::title>(this->q.template get<posts>(post_id), title);
     }
     void set_author(std::int64_t post_id, std::int64_t author) {
-        this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.author_id = author; });
+        this->q.template set<&Post::author_id>(this->q.template get<posts>(post_id), author);
     }
     void erase_user(std::int64_t id) {
         if (this->q.template erase<users>(id) == 0) throw std::runtime_error("relstore: no user " + std::to_string(id));

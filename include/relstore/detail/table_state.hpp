@@ -315,13 +315,38 @@ public:
         reserve_more(std::get<I>(columns_), 1);
     }
     /// Logs field I of a stored row by moving its old value out; the caller
-    /// then moves the new value in.
+    /// then moves the new value in (for a column an index covers, inside the
+    /// container's modify(), which re-indexes the row).
     template <std::size_t I>
     void log_column(row_type& row) noexcept {
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
         auto& log = std::get<I>(columns_);
         log.emplace_back(&row, std::move(row.*member));
         entries_.push_back({undo_kind::column, static_cast<std::uint16_t>(I), log.size() - 1});
+    }
+    /// Undoes the last log_column<I>: moves the old value back into the row
+    /// (which the caller has not re-indexed yet, as in a modify()'s rollback)
+    /// and forgets the entry.
+    template <std::size_t I>
+    void unlog_column() noexcept {
+        constexpr auto member = std::get<I>(fields_of<row_type>()).member;
+        auto& log = std::get<I>(columns_);
+        log.back().first->*member = std::move(log.back().second);
+        log.pop_back();
+        entries_.pop_back();
+    }
+
+    /// True when a key, index or foreign key of the table covers field I.
+    template <std::size_t I>
+    static constexpr bool field_indexed() {
+        return std::apply(
+            [](auto... specs) {
+                return ([]<auto... Ms>(column_list<Ms...>) {
+                    return ((field_index_of<Ms>() == I) || ...);
+                }(typename decltype(specs)::columns{}) ||
+                        ...);
+            },
+            typename Table::specs{});
     }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
@@ -461,7 +486,17 @@ private:
     void restore_column() noexcept {
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
         auto& log = std::get<I>(columns_);
-        log.back().first->*member = std::move(log.back().second);
+        auto& logged = log.back();  // not a structured binding: clang before 16 cannot capture one
+        if constexpr (field_indexed<I>()) {
+            // The old value held its place in every index before the newer
+            // changes, all undone by now, so putting it back cannot clash.
+            [[maybe_unused]] const bool ok = rows.modify(
+                rows.iterator_to(*logged.first), [&](row_type& r) { r.*member = std::move(logged.second); },
+                [](row_type&) {});
+            assert(ok);
+        } else {
+            logged.first->*member = std::move(logged.second);
+        }
         log.pop_back();
     }
 
