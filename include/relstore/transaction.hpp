@@ -334,6 +334,17 @@ private:
         }
     }
 
+    /// True when a unique index that the container enforces covers column
+    /// M of T: setting M can then be refused by the container itself.
+    template <class T, auto M>
+    static constexpr bool refusable_by_container() {
+        bool any = false;
+        detail::for_each_spec<T>([&]<class S>(S*) {
+            if constexpr (covers<S, M>()) any = any || detail::index_for_spec<S>::enforced_by_container;
+        });
+        return any;
+    }
+
     /// The value of spec S's columns for row with column M set to v: what
     /// the row would have in that index after the set.
     template <class S, auto M, class Row, class V>
@@ -381,7 +392,7 @@ private:
                     const auto v = spec_value_with<S, Member>(row, value);
                     if (traits::has_null(v)) return;
                     using P = detail::parent_of<S, T>;
-                    const auto pk = as_parent_key<S, typename detail::table_state<P>::key_type>(v);
+                    const auto pk = detail::as_parent_key<S, typename detail::table_state<P>::key_type>(v);
                     bool self_ref = false;
                     if constexpr (std::is_same_v<P, T>) self_ref = pk == detail::table_state<T>::key_of(row);
                     const auto& pidx = this->template state_of<P>().key_index();
@@ -402,16 +413,26 @@ private:
         auto& st = db_mut_->template state<T>();
         st.template reserve_column<field>();
         auto& rows = st.rows;
-        const bool placed = rows.modify(
-            rows.iterator_to(row),
-            [&](Row& r) {
-                st.template log_column<field>(r);
-                r.*Member = std::move(value);
-            },
-            [&](Row& r) {  // a unique index refused the value: put the old one back
-                value = std::move(r.*Member);
-                st.template unlog_column<field>();
-            });
+        const auto set_value = [&](Row& r) {
+            st.template log_column<field>(r);
+            r.*Member = std::move(value);
+        };
+        if constexpr (!refusable_by_container<T, Member>()) {
+            // Only non-unique indexes cover the column, and a unique index
+            // whose key is unchanged keeps the row where it is: nothing can
+            // refuse it (hashes and comparisons of column values do not
+            // throw), so modify() without a rollback, which would erase a
+            // refused row, cannot erase this one. It skips recording how to
+            // relink the row: 5% of the instructions of W8's re-parent.
+            rows.modify(rows.iterator_to(row), set_value);
+            touch();
+            return row;
+        }
+        const bool placed = rows.modify(rows.iterator_to(row), set_value, [&](Row& r) {
+            // a unique index refused the value: put the old one back
+            value = std::move(r.*Member);
+            st.template unlog_column<field>();
+        });
         if (!placed) {
             // Which unique index refused it, for the message.
             detail::for_each_spec<T>([&]<class S>(S*) {
@@ -426,22 +447,6 @@ private:
         }
         touch();
         return row;
-    }
-
-    /// A foreign key's value (one column or a tuple, optionals engaged) as
-    /// the parent's key.
-    template <class Fk, class ParentKey, class V>
-    static ParentKey as_parent_key(const V& v) {
-        const auto engaged = [](const auto& x) -> decltype(auto) {
-            if constexpr (detail::is_optional_v<std::decay_t<decltype(x)>>)
-                return *x;
-            else
-                return x;
-        };
-        if constexpr (Fk::columns::size > 1)
-            return std::apply([&](const auto&... xs) { return ParentKey{engaged(xs)...}; }, v);
-        else
-            return ParentKey(engaged(v));
     }
 
     /// erase(row) once row is known to be a stored row of T.

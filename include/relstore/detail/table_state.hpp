@@ -203,6 +203,22 @@ std::string_view indexed_nan_column(const typename Table::row_type& row) noexcep
     return found;
 }
 
+/// A foreign key's value (a column, or a tuple of them, optionals engaged)
+/// as the parent's key; for checks that have the value but not a row.
+template <class Fk, class ParentKey, class V>
+ParentKey as_parent_key(const V& v) {
+    const auto engaged = [](const auto& x) -> decltype(auto) {
+        if constexpr (is_optional_v<std::decay_t<decltype(x)>>)
+            return *x;
+        else
+            return x;
+    };
+    if constexpr (Fk::columns::size > 1)
+        return std::apply([&](const auto&... xs) { return ParentKey{engaged(xs)...}; }, v);
+    else
+        return ParentKey(engaged(v));
+}
+
 enum class undo_kind : std::uint8_t { inserted, updated, extracted, column };
 
 /// One undo vector per field of Row: (row, old value of that field).
