@@ -36,9 +36,14 @@ public:
     /// The size of every block this pool hands out.
     [[nodiscard]] std::size_t block_size() const noexcept { return block_; }
 
-    /// One block: the most recently freed one, else the next of the current slab.
+    /// One block: within a reserved run, the next of the current slab; else
+    /// the most recently freed one, else the next of the current slab.
     /// @throws std::bad_alloc when a new slab cannot be had.
     [[nodiscard]] void* allocate() {
+        if (run_ != 0 && next_ != end_) {
+            --run_;
+            return bump();
+        }
         if (free_ != nullptr) {
             void* p = free_;
             free_ = *static_cast<void**>(p);
@@ -47,10 +52,7 @@ public:
             return p;
         }
         if (next_ == end_) grow(0);
-        void* p = next_;
-        next_ += block_;
-        ++live_;
-        return p;
+        return bump();
     }
 
     /// Takes a block back for reuse by this pool (slabs are freed only all at
@@ -63,12 +65,14 @@ public:
         --live_;
     }
 
-    /// Makes room for n more blocks with at most one allocation, so that a
-    /// bulk insert of n rows allocates once and lays its rows out in order.
+    /// Makes room for n more blocks with at most one allocation: the next n
+    /// blocks handed out are consecutive blocks of one slab (freed blocks
+    /// are reused after them), so that a bulk insert of n rows allocates
+    /// once and lays its rows out side by side, in the order they come.
     /// @throws std::bad_alloc; the pool is unchanged then.
     void reserve(std::size_t n) {
-        const std::size_t room = available();
-        if (room < n) grow(n - room);
+        if (static_cast<std::size_t>(end_ - next_) / block_ < n) grow(n);
+        run_ = n;
     }
 
     /// Blocks that can be handed out without another slab.
@@ -93,6 +97,13 @@ public:
     }
 
 private:
+    void* bump() noexcept {
+        void* p = next_;
+        next_ += block_;
+        ++live_;
+        return p;
+    }
+
     struct slab {
         slab* next;
         std::size_t blocks;
@@ -150,6 +161,7 @@ private:
     std::byte* end_ = nullptr;
     void* free_ = nullptr;
     std::size_t free_count_ = 0;
+    std::size_t run_ = 0;  // blocks still to come from the current slab (reserve)
     std::size_t live_ = 0;
     slab* slabs_ = nullptr;
     std::size_t slab_count_ = 0;

@@ -377,6 +377,8 @@ public:
         reserve_buckets(rows.size() + n);
         reserve_log(n);
     }
+    /// Room for n more nodes in the pool, in one slab.
+    void reserve_nodes(std::size_t n) { pool_->reserve(n); }
     /// Buckets for n rows in every hashed index (the container's reserve()
     /// reaches only the first index).
     void reserve_buckets(std::size_t n) {
