@@ -380,6 +380,14 @@ public:
     /// Checks that every byte of the table's rows was consumed.
     /// @throws relstore::snapshot_error (bad_snapshot) otherwise.
     void finish() const;
+    /// A cursor over the same table's rows from file offset `offset`, which
+    /// must be one that offset() returned at the start of a row (a load
+    /// decodes rows out of file order, grouped by a foreign key).
+    [[nodiscard]] row_cursor at(std::uint64_t offset) const noexcept {
+        row_cursor c = *this;
+        c.cur_ = begin_ + static_cast<std::size_t>(offset - base_offset_);
+        return c;
+    }
 
 private:
     friend class snapshot_reader;
