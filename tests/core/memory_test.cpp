@@ -5,8 +5,6 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
-#include <relstore/snapshot.hpp>
-
 #include <list>
 #include <string>
 #include <vector>
