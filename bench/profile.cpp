@@ -5,6 +5,8 @@
 //   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] WORKLOAD PEER
 //   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W10
 //   PEER:     raw sqlite relstore
+//   relstore_profile [--scale=F] W10text: bytes per row of relstore's
+//   containers with std::string and with a compact text type (text_projection.hpp)
 //
 // Only the timed region of each repetition is instrumented under callgrind
 // (valgrind --tool=callgrind --instr-atstart=no relstore_profile ...), so
@@ -15,6 +17,7 @@
 #include "peer_raw.hpp"
 #include "peer_relstore.hpp"
 #include "peer_sqlite.hpp"
+#include "text_projection.hpp"
 #include "workloads.hpp"
 
 #if __has_include(<valgrind/callgrind.h>)
@@ -69,6 +72,23 @@ void measure(int rep, const std::function<void()>& setup, const std::function<vo
                 wall, cpu, minor_faults() - faults0, static_cast<double>(heap1 - static_cast<long long>(heap0)) / 1e6,
                 static_cast<double>(rss1 - static_cast<long long>(rss0)) / 1e6);
     std::fflush(stdout);
+}
+
+/// W10 of relstore's containers holding Text (see text_projection.hpp).
+template <class Text>
+void project(const char* what) {
+    const dataset& d = data();
+    const double rows = static_cast<double>(d.full.total());
+    for (int rep = 0; rep < opts().reps; ++rep) {
+        release_free_memory();
+        const std::size_t heap0 = heap_in_use(), rss0 = resident_bytes();
+        auto s = std::make_unique<projection::schema<Text>>(d);
+        const double heap = static_cast<double>(heap_in_use() - heap0) / rows;
+        const double rss = static_cast<double>(resident_bytes() - rss0) / rows;
+        std::printf("%s: heap %.1f bytes/row, rss %.1f bytes/row (payload %.1f)\n", what, heap, rss,
+                    static_cast<double>(d.payload_bytes) / rows);
+        std::fflush(stdout);
+    }
 }
 
 template <class Peer>
@@ -161,6 +181,12 @@ int main(int argc, char** argv) {
             workload = a;
         else
             peer = a;
+    }
+    if (workload == "W10text") {
+        bench::set_scale(bench::opts().scale);
+        bench::project<std::string>("relstore's containers, std::string");
+        bench::project<bench::projection::text>("relstore's containers, 16-byte text + arena");
+        return 0;
     }
     if (peer.empty() || !(bench::opts().scale > 0) || bench::opts().reps < 1) {
         std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] WORKLOAD PEER\n");
