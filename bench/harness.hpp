@@ -54,6 +54,10 @@ inline void expect_state(std::string_view workload, std::string_view peer, const
 
 /// Bytes the allocator has handed out and not taken back (main arena + mmap).
 std::size_t heap_in_use();
+/// The process's resident set in bytes (/proc/self/statm).
+std::size_t resident_bytes();
+/// Gives the allocator's free memory back to the system (malloc_trim).
+void release_free_memory();
 
 /// The loaded instance of Peer that read workloads and W8 share (W8 restores
 /// what it changes). Built, checked, on first use.

@@ -29,67 +29,6 @@
 
 namespace bench {
 
-options& opts() {
-    static options o;
-    return o;
-}
-
-namespace {
-
-struct ledger_entry {
-    std::map<std::string, std::uint64_t> by_peer;
-    std::vector<std::string> failures;
-};
-std::map<std::string, ledger_entry>& ledger() {
-    static std::map<std::string, ledger_entry> l;
-    return l;
-}
-
-}  // namespace
-
-void record(std::string_view workload, std::string_view peer, std::uint64_t checksum) {
-    auto& e = ledger()[std::string(workload)];
-    auto [it, fresh] = e.by_peer.emplace(std::string(peer), checksum);
-    if (!fresh && it->second != checksum)
-        e.failures.push_back(std::string(peer) + " gave checksum " + std::to_string(checksum) + " after " +
-                             std::to_string(it->second) + " in an earlier repetition");
-}
-
-void fail(std::string_view workload, std::string_view peer, const std::string& what) {
-    std::fprintf(stderr, "relstore-bench: FAILED %.*s [%.*s]: %s\n", static_cast<int>(workload.size()),
-                 workload.data(), static_cast<int>(peer.size()), peer.data(), what.c_str());
-    ledger()[std::string(workload)].failures.push_back(std::string(peer) + ": " + what);
-}
-
-int verdict() {
-    int bad = 0;
-    std::fprintf(stderr, "\nrelstore-bench: checksums (scale %g)\n", opts().scale);
-    for (auto& [workload, e] : ledger()) {
-        bool agree = true;
-        for (const auto& [peer, sum] : e.by_peer) agree = agree && sum == e.by_peer.begin()->second;
-        std::string peers;
-        for (const auto& [peer, sum] : e.by_peer) peers += (peers.empty() ? "" : ", ") + peer + "=" + std::to_string(sum);
-        if (!agree) e.failures.push_back("peers disagree: " + peers);
-        if (e.failures.empty()) {
-            std::fprintf(stderr, "  %-20s ok: %zu peers agree (%s)\n", workload.c_str(), e.by_peer.size(), peers.c_str());
-        } else {
-            ++bad;
-            for (const auto& f : e.failures) std::fprintf(stderr, "  %-20s FAILED: %s\n", workload.c_str(), f.c_str());
-        }
-    }
-    if (ledger().empty()) {
-        std::fprintf(stderr, "relstore-bench: no workload ran (check --benchmark_filter)\n");
-        return 1;
-    }
-    std::fprintf(stderr, bad ? "relstore-bench: %d workload(s) FAILED\n" : "relstore-bench: all peers agree\n", bad);
-    return bad ? 1 : 0;
-}
-
-std::size_t heap_in_use() {
-    const struct mallinfo2 mi = ::mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-}
-
 namespace {
 
 /// Registers one workload for every peer, in the order raw, sqlite, relstore.
@@ -112,6 +51,7 @@ BENCH_WORKLOAD(W4, w4_many_to_one)
 BENCH_WORKLOAD(W5, w5_unique_text)
 BENCH_WORKLOAD(W6, w6_many_to_many)
 BENCH_WORKLOAD(W7, w7_cascade_delete)
+BENCH_WORKLOAD(W7a, w7_after_w8)
 template <class Peer>
 struct W8t {
     static void fn(benchmark::State& st) { w8_update<Peer, false>(st); }
@@ -150,6 +90,7 @@ void register_all() {
     for_each_peer<W7>("W7_cascade_delete", once_per_rep);
     for_each_peer<W8t>("W8_update_title", timed);
     for_each_peer<W8r>("W8_reparent", timed);
+    for_each_peer<W7a>("W7_after_W8", once_per_rep);
     for_each_peer<W9s>("W9_save", io_once_per_rep);
     for_each_peer<W9l>("W9_load", io_once_per_rep);
     for_each_peer<W9fw>("W9_floor_write", io_once_per_rep);

@@ -7,7 +7,8 @@
 /// everything else is as lean as a careful hand-writer would make it: hashed
 /// indexes with identity hashing on integers, heterogeneous string lookup,
 /// non-key columns `mutable` so that updating them needs no re-indexing, and
-/// buckets reserved up front (a hand-writer knows the sizes it loads).
+/// the buckets of every hashed index reserved up front (a hand-writer knows
+/// the sizes it loads; `reserve` on the container reaches only its first index).
 
 #include "data.hpp"
 #include "io.hpp"
@@ -93,11 +94,7 @@ public:
 
     /// W1: every row of the data set; foreign keys checked as rows go in.
     void load(const dataset& d) {
-        users_.reserve(d.users.size());
-        posts_.reserve(d.posts.size());
-        authors_.reserve(d.authors.size());
-        books_.reserve(d.books.size());
-        links_.reserve(d.links.size());
+        reserve(d.users.size(), d.posts.size(), d.authors.size(), d.books.size(), d.links.size());
         for (const auto& u : d.users) insert_user(u.id, u.name, u.email);
         for (const auto& p : d.posts) insert_post(p.id, p.author_id, p.title, p.content);
         for (const auto& a : d.authors) insert_author(a.id, a.name);
@@ -205,7 +202,7 @@ public:
     void load_file(const std::filesystem::path& path) {
         file_reader r(path);
         const std::uint64_t nu = r.u64(), np = r.u64(), na = r.u64(), nb = r.u64(), nl = r.u64();
-        users_.reserve(nu), posts_.reserve(np), authors_.reserve(na), books_.reserve(nb), links_.reserve(nl);
+        reserve(nu, np, na, nb, nl);
         for (std::uint64_t i = 0; i < nu; ++i) {
             const auto id = r.i64();
             auto n = r.str();
@@ -231,6 +228,19 @@ public:
     }
 
 private:
+    /// Buckets for every hashed index, so that none rehashes while loading.
+    void reserve(std::size_t users, std::size_t posts, std::size_t authors, std::size_t books, std::size_t links) {
+        users_.reserve(users);
+        users_.get<1>().reserve(users);
+        posts_.reserve(posts);
+        posts_.get<1>().reserve(posts);
+        authors_.reserve(authors);
+        books_.reserve(books);
+        links_.reserve(links);
+        links_.get<1>().reserve(links);
+        links_.get<2>().reserve(links);
+    }
+
     void insert_user(std::int64_t id, std::string name, std::string email) {
         if (!users_.insert(raw::user{id, std::move(name), std::move(email)}).second)
             throw std::runtime_error("raw: duplicate user " + std::to_string(id));

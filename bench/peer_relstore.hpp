@@ -121,7 +121,7 @@ struct writes : reads<Tx> {
         this->q.template set<&Post::title>(this->q.template get<posts>(post_id), title);
     }
     void set_author(std::int64_t post_id, std::int64_t author) {
-        this->q.update(this->q.template get<posts>(post_id), [&](Post& p) { p.author_id = author; });
+        this->q.template set<&Post::author_id>(this->q.template get<posts>(post_id), author);
     }
     void erase_user(std::int64_t id) {
         if (this->q.template erase<users>(id) == 0) throw std::runtime_error("relstore: no user " + std::to_string(id));
@@ -140,6 +140,12 @@ public:
     void load(const dataset& d) {
         using namespace rsx;
         auto tx = db_.write();
+        // The sizes are known, as the raw peer knows them for its reserve().
+        tx.reserve<users>(d.users.size());
+        tx.reserve<posts>(d.posts.size());
+        tx.reserve<authors>(d.authors.size());
+        tx.reserve<books>(d.books.size());
+        tx.reserve<authors_books>(d.links.size());
         for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
         for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
         for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});

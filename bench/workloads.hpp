@@ -155,6 +155,15 @@ void w7_cascade_delete(benchmark::State& st) {
 
 // --- W8 ----------------------------------------------------------------------
 
+/// One W8 change of post c: to its new title or author (forward), or back.
+template <bool Reparent, class Writer>
+void w8_change(Writer& w, const post_change& c, bool forward) {
+    if constexpr (Reparent)
+        w.set_author(c.post_id, forward ? c.new_author : c.old_author);
+    else
+        w.set_title(c.post_id, forward ? c.new_title : c.old_title);
+}
+
 /// W8: each iteration changes a batch of posts (a new title, or a new author)
 /// and changes them back, in one write transaction: 2 x batch real updates,
 /// and the shared instance ends as it began. The changed state is read back
@@ -167,13 +176,7 @@ void w8_update(benchmark::State& st) {
         Peer& p = shared_peer<Peer>();
         const auto& ch = d.changes;
         const std::size_t windows = ch.size() / batch;
-        auto change = [&](auto& w, std::size_t i, bool forward) {
-            const post_change& c = ch[i];
-            if constexpr (Reparent)
-                w.set_author(c.post_id, forward ? c.new_author : c.old_author);
-            else
-                w.set_title(c.post_id, forward ? c.new_title : c.old_title);
-        };
+        auto change = [&](auto& w, std::size_t i, bool forward) { w8_change<Reparent>(w, ch[i], forward); };
         auto read_back = [&](std::size_t n) {
             return p.read([&](auto& r) {
                 std::uint64_t s = 0;
@@ -219,6 +222,54 @@ void w8_update(benchmark::State& st) {
         if (read_back(touched) != expected(touched, false))
             fail(workload, Peer::name, "the posts were not restored by the timed iterations");
         st.counters["updates/s"] = rate(static_cast<double>(st.iterations()) * 2 * batch);
+    });
+}
+
+/// What the W8 benchmarks do to a store, once over their whole change
+/// stream: each batch retitled and restored, then moved and moved back, a
+/// transaction per batch and kind. The rows end as they began; the heap
+/// does not (new titles allocated and freed, undo logs grown and kept).
+template <class Peer>
+void w8_churn(Peer& p) {
+    const auto& ch = data().changes;
+    const std::size_t windows = ch.size() / batch;
+    for (std::size_t win = 0; win < windows; ++win) {
+        const std::size_t base = win * batch;
+        p.write([&](auto& w) {
+            for (std::size_t i = base; i < base + batch; ++i) w8_change<false>(w, ch[i], true);
+            for (std::size_t i = base; i < base + batch; ++i) w8_change<false>(w, ch[i], false);
+        });
+        p.write([&](auto& w) {
+            for (std::size_t i = base; i < base + batch; ++i) w8_change<true>(w, ch[i], true);
+            for (std::size_t i = base; i < base + batch; ++i) w8_change<true>(w, ch[i], false);
+        });
+    }
+}
+
+/// W7 right after W8 in the same process: the cascading delete of W7 on a
+/// store that has just been through W8's updates (w8_churn), the heap state
+/// an application that updates and then deletes has, rather than a fresh load's.
+template <class Peer>
+void w7_after_w8(benchmark::State& st) {
+    const dataset& d = data();
+    guarded(st, "W7_after_W8", Peer::name, [&] {
+        for (auto _ : st) {
+            st.PauseTiming();
+            auto p = std::make_unique<Peer>();
+            p->load(d);
+            w8_churn(*p);
+            st.ResumeTiming();
+            p->write([&](auto& w) {
+                for (std::int64_t id : d.delete_users) w.erase_user(id);
+            });
+            st.PauseTiming();
+            expect_state("W7_after_W8", Peer::name, p->full_state(), d.after_delete, d.after_delete_checksum);
+            p.reset();
+            st.ResumeTiming();
+        }
+        const auto erased = (d.full.users + d.full.posts) - (d.after_delete.users + d.after_delete.posts);
+        st.counters["rows/s"] = rate(static_cast<double>(erased * st.iterations()));
+        st.counters["rows_erased"] = static_cast<double>(erased);
     });
 }
 
@@ -312,19 +363,27 @@ void w9_floor_read(benchmark::State& st) {
 
 // --- W10 ---------------------------------------------------------------------
 
+/// W10: the memory a peer holds after W1, per row, measured two ways: heap in
+/// use (mallinfo2: what the allocator handed out and not taken back, its own
+/// headers and rounding included) and the growth of the resident set. Free
+/// memory is first given back to the system (malloc_trim), so that pages
+/// freed by earlier workloads and reused here count as the new pages they are
+/// for a process that loads once.
 template <class Peer>
 void w10_memory(benchmark::State& st) {
     const dataset& d = data();
     guarded(st, "W10_memory", Peer::name, [&] {
-        std::size_t bytes = 0;
+        std::size_t bytes = 0, resident = 0;
         std::int64_t self_reported = 0;
         for (auto _ : st) {
-            const std::size_t before = heap_in_use();
+            release_free_memory();
+            const std::size_t before = heap_in_use(), rss_before = resident_bytes();
             std::int64_t self_before = 0;
             if constexpr (requires { Peer::memory_used(); }) self_before = Peer::memory_used();
             auto p = std::make_unique<Peer>();
             p->load(d);
             bytes = heap_in_use() - before;
+            resident = resident_bytes() - rss_before;
             if constexpr (requires { Peer::memory_used(); }) self_reported = Peer::memory_used() - self_before;
             st.PauseTiming();
             expect_state("W10_memory", Peer::name, p->full_state(), d.full, d.full_checksum);
@@ -333,6 +392,7 @@ void w10_memory(benchmark::State& st) {
         }
         const double rows = static_cast<double>(d.full.total());
         st.counters["bytes/row"] = static_cast<double>(bytes) / rows;
+        st.counters["rss_bytes/row"] = static_cast<double>(resident) / rows;
         st.counters["payload_bytes/row"] = static_cast<double>(d.payload_bytes) / rows;
         if (self_reported) st.counters["self_reported_bytes/row"] = static_cast<double>(self_reported) / rows;
     });

@@ -406,6 +406,14 @@ public:
     /// Fails the load at the cell that starts at byte `at`: "table 'T': MSG".
     /// @throws relstore::snapshot_error (bad_snapshot), always.
     [[noreturn]] void fail_at(std::uint64_t at, const std::string& msg) const;
+    /// A cursor over the same table's rows from file offset `offset`, which
+    /// must be one that offset() returned at the start of a row (a load
+    /// decodes rows out of file order, grouped by a foreign key).
+    [[nodiscard]] row_cursor at(std::uint64_t offset) const noexcept {
+        row_cursor c = *this;
+        c.cur_ = begin_ + static_cast<std::size_t>(offset - base_offset_);
+        return c;
+    }
 
 private:
     friend class snapshot_reader;

@@ -278,6 +278,34 @@ TEST_CASE_METHOD(filled, "set refuses what update refuses and changes nothing", 
     }
 }
 
+TEST_CASE_METHOD(filled, "a set refused by a unique index leaves no trace in the transaction",
+                 "[core][write][set][rollback]") {
+    const auto before = relstore_test::capture_store(db);
+    auto tx = db.write();
+    const Customer& ada = tx.get<customers>(1);
+    SECTION("one column") {
+        refused_with(tx, errc::unique_violation, "customers", "email",
+                     R"(customers.email = "alan@x.org" already exists)",
+                     [&] { tx.set<&Customer::email>(ada, "alan@x.org"); });
+    }
+    SECTION("one column of a composite unique") {
+        tx.set<&Customer::last>(tx.get<customers>(2), "Lovelace");  // (Alan, Lovelace)
+        refused_with(tx, errc::unique_violation, "customers", "(first, last)",
+                     R"(customers.(first, last) = ("Alan", "Lovelace") already exists)",
+                     [&] { tx.set<&Customer::first>(ada, "Alan"); });
+    }
+    SECTION("a nullable unique") {
+        refused_with(tx, errc::unique_violation, "customers", "nickname",
+                     R"(customers.nickname = "ewd" already exists)",
+                     [&] { tx.set<&Customer::nickname>(ada, std::optional<std::string>("ewd")); });
+    }
+    tx.set<&Customer::email>(ada, "ada@new.org");
+    CHECK(tx.find<&Customer::email>("ada@new.org") == &ada);
+    tx.rollback();  // undoes exactly the sets that happened, in every index
+    CHECK(diff(before, relstore_test::capture_store(db)) == "");
+    CHECK(check_consistent(relstore_test::capture_store(db)) == "");
+}
+
 TEST_CASE_METHOD(filled, "a set row that is then erased comes back with its old value on rollback",
                  "[core][write][set][rollback]") {
     const auto before = relstore_test::capture_store(db);

@@ -2,6 +2,7 @@
 // composite, and the checks on the foreign key itself.
 #include <catch2/catch.hpp>
 
+#include "alloc_counter.hpp"
 #include "expect.hpp"
 #include "schemas.hpp"
 
@@ -70,6 +71,68 @@ TEST_CASE("changing a post's author_id moves it between users' posts at once", "
         const User& qb = q.get<users>(std::int64_t{2});
         CHECK(titles(q.children<&Post::author_id>(qb)) == std::vector<std::string>{"moving"});
     }
+}
+
+TEST_CASE("set re-parents a child in place: no copy of the row, and rollback moves it back",
+          "[relationship][one-to-many][set]") {
+    blog db;
+    {
+        auto tx = db.write();
+        const User& a = tx.insert(User{.name = "a"});
+        tx.insert(User{.name = "b"});
+        for (int i = 0; i < 10; ++i)
+            tx.insert(Post{.title = "a title long enough to live on the heap " + std::to_string(i), .author_id = a.id,
+                           .created = i});
+        tx.commit();
+    }
+    auto tx = db.write();
+    const User& a = tx.get<users>(std::int64_t{1});
+    const User& b = tx.get<users>(std::int64_t{2});
+    const Post& first = tx.get<posts>(std::int64_t{1});
+    {
+        auto warm = tx.savepoint();  // grows the undo log; rolling back keeps its capacity
+        for (std::int64_t id = 1; id <= 10; ++id) tx.set<&Post::author_id>(tx.get<posts>(id), b.id);
+    }
+    CHECK(tx.count_children<&Post::author_id>(a) == 10);
+    const std::size_t before = allocations();
+    for (std::int64_t id = 1; id <= 10; ++id) tx.set<&Post::author_id>(tx.get<posts>(id), b.id);
+    CHECK(allocations() == before);  // a copy of a post would copy its title
+    CHECK(tx.count_children<&Post::author_id>(a) == 0);
+    CHECK(titles(tx.children<&Post::author_id>(b)).size() == 10);
+    CHECK(&tx.parent<&Post::author_id>(first) == &b);
+    // The ordered (author_id, created) index moved them too.
+    CHECK(tx.children_by<&Post::author_id, &Post::created>(b).first() == &first);
+    SECTION("rollback moves them back, in every index") {
+        tx.rollback();
+        auto q = db.read();
+        CHECK(q.count_children<&Post::author_id>(q.get<users>(std::int64_t{1})) == 10);
+        CHECK(q.count_children<&Post::author_id>(q.get<users>(std::int64_t{2})) == 0);
+        CHECK(q.children_by<&Post::author_id, &Post::created>(q.get<users>(std::int64_t{1})).first() ==
+              &q.get<posts>(std::int64_t{1}));
+    }
+    SECTION("a parent that does not exist is refused before anything moves") {
+        auto e = constraint_error_from([&] { tx.set<&Post::author_id>(first, std::int64_t{99}); });
+        CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+        CHECK(std::string(e.what()) == "posts.author_id = 99 references no row in users");
+        CHECK(&tx.parent<&Post::author_id>(first) == &b);
+    }
+}
+
+TEST_CASE("set on one column of a composite foreign key checks the key as a whole",
+          "[relationship][one-to-many][composite][set]") {
+    warehouse db;
+    auto tx = db.write();
+    const Shelf& a1 = tx.insert(Shelf{1, 1, "A1"});
+    tx.insert(Shelf{1, 2, "A2"});
+    tx.insert(Shelf{2, 1, "B1"});
+    const Item& bolt = tx.insert(Item{.name = "bolt", .aisle = 1, .shelf = 2});
+    tx.set<&Item::shelf>(bolt, std::int32_t{1});
+    CHECK(tx.children<&Item::aisle, &Item::shelf>(a1).first() == &bolt);
+    auto e = constraint_error_from([&] { tx.set<&Item::aisle>(bolt, std::int32_t{3}); });
+    CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
+    CHECK(std::string(e.what()) == "items.(aisle, shelf) = (3, 1) references no row in shelves");
+    tx.set<&Item::aisle>(bolt, std::int32_t{2});
+    CHECK(tx.parent<&Item::aisle, &Item::shelf>(bolt).label == "B1");
 }
 
 TEST_CASE("erasing a post removes it from its author's posts at once", "[relationship][one-to-many][delete]") {

@@ -1,7 +1,9 @@
 #pragma once
 // The storage of one table: its Boost.MultiIndex container, built from the
-// table's specs, plus the undo log that makes transactions atomic.
+// table's specs, with its nodes in a pool of the table's own, plus the undo
+// log that makes transactions atomic.
 
+#include <relstore/detail/node_pool.hpp>
 #include <relstore/schema.hpp>
 
 #include <boost/multi_index/composite_key.hpp>
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -160,8 +163,10 @@ template <class Row, class SpecTuple>
 struct container_for;
 template <class Row, class Key, class... Specs>
 struct container_for<Row, std::tuple<Key, Specs...>> {
-    using type = bmi::multi_index_container<Row, bmi::indexed_by<typename index_for_spec<Key, Key>::type,
-                                                                 typename index_for_spec<Specs, Key>::type...>>;
+    using type = bmi::multi_index_container<Row,
+                                            bmi::indexed_by<typename index_for_spec<Key, Key>::type,
+                                                            typename index_for_spec<Specs, Key>::type...>,
+                                            pool_allocator<Row>>;
 };
 
 /// Checks, at compile time, that every column a spec names belongs to Row and
@@ -249,6 +254,22 @@ std::optional<check_failure> failed_check(const typename Table::row_type& row) {
     return out;
 }
 
+/// A foreign key's value (a column, or a tuple of them, optionals engaged)
+/// as the parent's key; for checks that have the value but not a row.
+template <class Fk, class ParentKey, class V>
+ParentKey as_parent_key(const V& v) {
+    const auto engaged = [](const auto& x) -> decltype(auto) {
+        if constexpr (is_optional_v<std::decay_t<decltype(x)>>)
+            return *x;
+        else
+            return x;
+    };
+    if constexpr (Fk::columns::size > 1)
+        return std::apply([&](const auto&... xs) { return ParentKey{engaged(xs)...}; }, v);
+    else
+        return ParentKey(engaged(v));
+}
+
 enum class undo_kind : std::uint8_t { inserted, updated, extracted, column };
 
 /// One undo vector per field of Row: (row, old value of that field).
@@ -288,6 +309,35 @@ public:
         key_type next_key;
     };
 
+    table_state() : pool_(new_pool()), rows(typename container_type::ctor_args_list(), allocator(pool_.get())) {}
+    // The container's allocator points at pool_: a table's storage is
+    // exchanged whole, by swap, never copied or moved apart.
+    table_state(const table_state&) = delete;
+    table_state& operator=(const table_state&) = delete;
+
+    /// Exchanges two tables' rows, pools, next keys and logs (what a load
+    /// does to put a decoded store in place).
+    friend void swap(table_state& a, table_state& b) noexcept {
+        using std::swap;
+        swap(a.pool_, b.pool_);
+        a.rows.swap(b.rows);  // and the allocators, which point at the pools
+        swap(a.next_key, b.next_key);
+        swap(a.entries_, b.entries_);
+        swap(a.inserted_, b.inserted_);
+        swap(a.rows_, b.rows_);
+        swap(a.nodes_, b.nodes_);
+        swap(a.columns_, b.columns_);
+    }
+
+private:
+    using allocator = pool_allocator<row_type>;
+    using node = typename container_type::final_node_type;
+    static std::unique_ptr<node_pool> new_pool() { return std::make_unique<node_pool>(sizeof(node), alignof(node)); }
+    /// Where the container's nodes come from. Declared before the container
+    /// (and the log's extracted nodes): it must outlive them.
+    std::unique_ptr<node_pool> pool_;
+
+public:
     container_type rows;
     /// The key an auto-keyed insert gets next; never decreases, so keys of
     /// erased rows are not reused.
@@ -332,7 +382,8 @@ public:
         reserve_more(std::get<I>(columns_), 1);
     }
     /// Logs field I of a stored row by moving its old value out; the caller
-    /// then moves the new value in.
+    /// then moves the new value in (for a column an index covers, inside the
+    /// container's modify(), which re-indexes the row).
     template <std::size_t I>
     void log_column(row_type& row) noexcept {
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
@@ -340,10 +391,61 @@ public:
         log.emplace_back(&row, std::move(row.*member));
         entries_.push_back({undo_kind::column, static_cast<std::uint16_t>(I), log.size() - 1});
     }
+    /// Undoes the last log_column<I>: moves the old value back into the row
+    /// (which the caller has not re-indexed yet, as in a modify()'s rollback)
+    /// and forgets the entry.
+    template <std::size_t I>
+    void unlog_column() noexcept {
+        constexpr auto member = std::get<I>(fields_of<row_type>()).member;
+        auto& log = std::get<I>(columns_);
+        log.back().first->*member = std::move(log.back().second);
+        log.pop_back();
+        entries_.pop_back();
+    }
+
+    /// True when a key, index or foreign key of the table covers field I.
+    template <std::size_t I>
+    static constexpr bool field_indexed() {
+        return std::apply(
+            [](auto... specs) {
+                return ([]<auto... Ms>(column_list<Ms...>) {
+                    return ((field_index_of<Ms>() == I) || ...);
+                }(typename decltype(specs)::columns{}) ||
+                        ...);
+            },
+            typename Table::specs{});
+    }
     void reserve_log(std::size_t n) {
         reserve_more(entries_, n);
         reserve_more(inserted_, n);
     }
+
+    /// Room for n more rows: nodes (one slab), buckets of every hashed index,
+    /// and undo log entries for inserting them, so that inserting n rows
+    /// allocates nothing but the rows' own data (strings).
+    void reserve(std::size_t n) {
+        pool_->reserve(n);
+        reserve_buckets(rows.size() + n);
+        reserve_log(n);
+    }
+    /// Room for n more nodes in the pool, in one slab.
+    void reserve_nodes(std::size_t n) { pool_->reserve(n); }
+    /// Buckets for n rows in every hashed index (the container's reserve()
+    /// reaches only the first index).
+    void reserve_buckets(std::size_t n) {
+        std::apply(
+            [&](auto... specs) {
+                (
+                    [&]<class S>(S) {
+                        if constexpr (S::is_hashed) rows.template get<S>().reserve(n);
+                    }(specs),
+                    ...);
+            },
+            typename Table::specs{});
+    }
+
+    /// The pool of this table's nodes.
+    [[nodiscard]] const node_pool& pool() const noexcept { return *pool_; }
 
     /// Undoes every change logged since m, newest first.
     void rollback_to(const mark& m) noexcept {
@@ -402,6 +504,7 @@ public:
             std::vector<node_type>().swap(nodes_);
             std::apply([](auto&... logs) { ((std::remove_reference_t<decltype(logs)>().swap(logs)), ...); }, columns_);
         }
+        if (rows.empty()) release_memory();
     }
 
     /// Appends the key of every row an entry logged since m touched (a key
@@ -430,6 +533,21 @@ private:
     template <class>
     friend class change_builder;
 
+    /// An empty table gives its slabs and hash buckets back in bulk: a fresh
+    /// container with a fresh pool takes the old one's place. Below a few
+    /// KiB it is not worth the allocations; on failure the memory is kept.
+    void release_memory() noexcept {
+        if (pool_->slab_bytes() <= 4096 && pool_->slab_count() <= 1) return;
+        try {
+            auto fresh_pool = new_pool();
+            container_type fresh(typename container_type::ctor_args_list(), allocator(fresh_pool.get()));
+            rows.swap(fresh);
+            pool_.swap(fresh_pool);
+            // fresh (the old, empty container) goes before fresh_pool (the old pool), its header with it
+        } catch (...) {
+        }
+    }
+
     /// Frees the erased rows. Their nodes went cold since the erase, so each
     /// one is fetched a few ahead of its destruction rather than waited for.
     void destroy_nodes() noexcept {
@@ -456,7 +574,17 @@ private:
     void restore_column() noexcept {
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
         auto& log = std::get<I>(columns_);
-        log.back().first->*member = std::move(log.back().second);
+        auto& logged = log.back();  // not a structured binding: clang before 16 cannot capture one
+        if constexpr (field_indexed<I>()) {
+            // The old value held its place in every index before the newer
+            // changes, all undone by now, so putting it back cannot clash.
+            [[maybe_unused]] const bool ok = rows.modify(
+                rows.iterator_to(*logged.first), [&](row_type& r) { r.*member = std::move(logged.second); },
+                [](row_type&) {});
+            assert(ok);
+        } else {
+            logged.first->*member = std::move(logged.second);
+        }
         log.pop_back();
     }
 

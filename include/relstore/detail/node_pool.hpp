@@ -1,0 +1,219 @@
+#pragma once
+// The memory of one table's rows: its container's nodes come from slabs of
+// many nodes each, not from one malloc per node. A node then costs its own
+// size, without the allocator's header and rounding (16 of a post's 128
+// bytes); a table's nodes lie together, away from every other table's and
+// from the rows' strings; a bulk load or a reserve takes one allocation for
+// any number of rows; and a table's memory goes back to the system in a few
+// large blocks when the table is destroyed or emptied, instead of as a
+// million small ones that glibc would consolidate on the spot (W7, W9).
+
+#include <algorithm>
+#include <cassert>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+namespace relstore::detail {
+
+/// Blocks of one size and alignment, carved from slabs. Not thread-safe: a
+/// pool belongs to one table, used under that table's store lock (or by the
+/// one thread that decodes the table during a load).
+class node_pool {
+public:
+    node_pool(std::size_t block_size, std::size_t block_align) noexcept
+        : object_(block_size),
+          align_(std::max(block_align, alignof(void*))),
+          block_((std::max(block_size, sizeof(void*)) + align_ - 1) / align_ * align_),
+          header_((sizeof(slab) + align_ - 1) / align_ * align_) {}
+    node_pool(const node_pool&) = delete;
+    node_pool& operator=(const node_pool&) = delete;
+    ~node_pool() { release_slabs(); }
+
+    /// The size of the objects this pool is for (its blocks may be larger).
+    [[nodiscard]] std::size_t object_size() const noexcept { return object_; }
+    /// The size of every block this pool hands out.
+    [[nodiscard]] std::size_t block_size() const noexcept { return block_; }
+
+    /// One block: within a reserved run, the next of the current slab; else
+    /// the most recently freed one, else the next of the current slab.
+    /// @throws std::bad_alloc when a new slab cannot be had.
+    [[nodiscard]] void* allocate() {
+        if (run_ != 0 && next_ != end_) {
+            --run_;
+            return bump();
+        }
+        if (free_ != nullptr) {
+            void* p = free_;
+            free_ = *static_cast<void**>(p);
+            --free_count_;
+            ++live_;
+            return p;
+        }
+        if (next_ == end_) grow(0);
+        return bump();
+    }
+
+    /// Takes a block back for reuse by this pool (slabs are freed only all at
+    /// once, see release_if_unused and the destructor).
+    void deallocate(void* p) noexcept {
+        assert(live_ > 0);
+        *static_cast<void**>(p) = free_;
+        free_ = p;
+        ++free_count_;
+        --live_;
+    }
+
+    /// Makes room for n more blocks with at most one allocation: the next n
+    /// blocks handed out are consecutive blocks of one slab (freed blocks
+    /// are reused after them), so that a bulk insert of n rows allocates
+    /// once and lays its rows out side by side, in the order they come.
+    /// @throws std::bad_alloc; the pool is unchanged then.
+    void reserve(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - next_) / block_ < n) grow(n);
+        run_ = n;
+    }
+
+    /// Blocks that can be handed out without another slab.
+    [[nodiscard]] std::size_t available() const noexcept {
+        return free_count_ + static_cast<std::size_t>(end_ - next_) / block_;
+    }
+    /// Blocks handed out and not given back.
+    [[nodiscard]] std::size_t live() const noexcept { return live_; }
+    /// Bytes of every slab this pool holds, its headers included.
+    [[nodiscard]] std::size_t slab_bytes() const noexcept { return slab_bytes_; }
+    /// How many slabs this pool holds.
+    [[nodiscard]] std::size_t slab_count() const noexcept { return slab_count_; }
+
+    /// True when b is a block of one of this pool's slabs (for tests).
+    [[nodiscard]] bool owns(const void* b) const noexcept {
+        const auto* p = static_cast<const std::byte*>(b);
+        for (const slab* s = slabs_; s != nullptr; s = s->next) {
+            const auto* begin = reinterpret_cast<const std::byte*>(s) + header_;
+            if (p >= begin && p < begin + s->blocks * block_) return (p - begin) % block_ == 0;
+        }
+        return false;
+    }
+
+private:
+    void* bump() noexcept {
+        void* p = next_;
+        next_ += block_;
+        ++live_;
+        return p;
+    }
+
+    struct slab {
+        slab* next;
+        std::size_t blocks;
+        std::size_t bytes;
+    };
+
+    /// Slabs grow with the table, from a few blocks to about 1 MiB each: a
+    /// small table stays small, and beyond that a slab's unused tail is at
+    /// most 1 MiB (the pages of which are not touched until used).
+    static constexpr std::size_t first_slab_bytes = 1024;
+    static constexpr std::size_t max_slab_bytes = std::size_t{1} << 20;
+
+    /// Starts a new slab of at least `at_least` blocks (0: the next step of
+    /// the geometric growth). The blocks left in the current slab go to the
+    /// free list, so that none is lost.
+    void grow(std::size_t at_least) {
+        std::size_t blocks = std::max<std::size_t>(
+            std::min(next_slab_bytes_, max_slab_bytes) / block_, 1);
+        blocks = std::max(blocks, at_least);
+        const std::size_t bytes = header_ + blocks * block_;
+        void* mem = align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(bytes, std::align_val_t(align_))
+                                                                : ::operator new(bytes);
+        auto* s = ::new (mem) slab{slabs_, blocks, bytes};
+        while (next_ != end_) {  // the old slab's tail, so that no block is lost
+            *reinterpret_cast<void**>(next_) = free_;
+            free_ = next_;
+            ++free_count_;
+            next_ += block_;
+        }
+        slabs_ = s;
+        ++slab_count_;
+        slab_bytes_ += bytes;
+        next_ = reinterpret_cast<std::byte*>(s) + header_;
+        end_ = next_ + blocks * block_;
+        if (at_least == 0) next_slab_bytes_ = std::min(2 * next_slab_bytes_, max_slab_bytes);
+    }
+
+    void release_slabs() noexcept {
+        for (slab* s = slabs_; s != nullptr;) {
+            slab* next = s->next;
+            if (align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+                ::operator delete(static_cast<void*>(s), std::align_val_t(align_));
+            else
+                ::operator delete(static_cast<void*>(s));
+            s = next;
+        }
+        slabs_ = nullptr;
+    }
+
+    std::size_t object_;
+    std::size_t align_;
+    std::size_t block_;
+    std::size_t header_;
+    std::byte* next_ = nullptr;
+    std::byte* end_ = nullptr;
+    void* free_ = nullptr;
+    std::size_t free_count_ = 0;
+    std::size_t run_ = 0;  // blocks still to come from the current slab (reserve)
+    std::size_t live_ = 0;
+    slab* slabs_ = nullptr;
+    std::size_t slab_count_ = 0;
+    std::size_t slab_bytes_ = 0;
+    std::size_t next_slab_bytes_ = first_slab_bytes;
+};
+
+/// The allocator of a table's container: its nodes (allocations of one
+/// object of the pool's block size) from the table's node_pool, anything
+/// else (hash bucket arrays) from operator new. It moves and swaps with the
+/// container (the nodes must go back to the pool they came from); a copy of
+/// a container gets a pool of its own through the copy's allocator.
+template <class T>
+class pool_allocator {
+public:
+    using value_type = T;
+    using propagate_on_container_copy_assignment = std::false_type;
+    using propagate_on_container_move_assignment = std::true_type;
+    using propagate_on_container_swap = std::true_type;
+    using is_always_equal = std::false_type;
+
+    pool_allocator() noexcept = default;
+    explicit pool_allocator(node_pool* pool) noexcept : pool_(pool) {}
+    template <class U>
+    pool_allocator(const pool_allocator<U>& other) noexcept : pool_(other.pool()) {}
+
+    [[nodiscard]] T* allocate(std::size_t n) {
+        if (from_pool(n)) return static_cast<T*>(pool_->allocate());
+        return std::allocator<T>().allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        if (from_pool(n))
+            pool_->deallocate(p);
+        else
+            std::allocator<T>().deallocate(p, n);
+    }
+
+    [[nodiscard]] node_pool* pool() const noexcept { return pool_; }
+
+    template <class U>
+    friend bool operator==(const pool_allocator& a, const pool_allocator<U>& b) noexcept {
+        return a.pool() == b.pool();
+    }
+
+private:
+    // A node is the only single object of the pool's size a container
+    // allocates (bucket arrays are arrays of pointers, never one alone).
+    [[nodiscard]] bool from_pool(std::size_t n) const noexcept {
+        return n == 1 && pool_ != nullptr && sizeof(T) == pool_->object_size();
+    }
+
+    node_pool* pool_ = nullptr;
+};
+
+}  // namespace relstore::detail

@@ -1,0 +1,218 @@
+// Where rows live: each table's nodes come from a pool of its own, which
+// takes erased rows' nodes back, puts rolled-back rows where they were,
+// travels with the rows when stores swap contents, gives an emptied table's
+// memory back, and can be sized ahead (reserve, insert_many).
+#include "checks.hpp"
+#include "shop.hpp"
+
+#include <list>
+#include <string>
+#include <vector>
+
+using namespace shop;
+using relstore_test::capture;
+using relstore_test::capture_store;
+using relstore_test::check_consistent;
+using relstore_test::diff;
+
+namespace {
+
+struct filled {
+    shop::store db;
+    filled() { shop::fill(db); }
+};
+
+template <class T, class Store>
+const relstore::detail::node_pool& pool_of(const Store& db) {
+    return db.template state<T>().pool();
+}
+
+/// True when every row of T lives in T's pool, which holds nothing else
+/// (besides the container's own header node).
+template <class T, class Scope>
+bool rows_in_own_pool(const Scope& q) {
+    const auto& pool = pool_of<T>(q.store_ref());
+    std::size_t n = 0;
+    for (const auto& row : q.template all<T>()) {
+        if (!pool.owns(&row)) return false;
+        ++n;
+    }
+    return pool.live() == n + 1;
+}
+
+/// The bucket counts of T's hashed indexes, in spec order.
+template <class T, class Store>
+std::vector<std::size_t> bucket_counts(const Store& db) {
+    std::vector<std::size_t> out;
+    relstore::detail::for_each_spec<T>([&]<class S>(S*) {
+        if constexpr (S::is_hashed) out.push_back(db.template state<T>().rows.template get<S>().bucket_count());
+    });
+    return out;
+}
+
+Tag tag(int i) { return Tag{0, "tag " + std::to_string(i)}; }
+
+}  // namespace
+
+TEST_CASE_METHOD(filled, "every row lives in its table's own pool", "[core][memory][pool]") {
+    auto q = db.read();
+    CHECK(rows_in_own_pool<customers>(q));
+    CHECK(rows_in_own_pool<products>(q));
+    CHECK(rows_in_own_pool<lines>(q));
+    CHECK(rows_in_own_pool<tags>(q));
+    CHECK_FALSE(pool_of<tags>(db).owns(&q.get<customers>(1)));
+}
+
+TEST_CASE_METHOD(filled, "an erased row's node goes back to the pool at commit and the next insert reuses it",
+                 "[core][memory][pool]") {
+    const Tag* old = db.read().find<tags>(2);
+    const std::size_t slabs = pool_of<tags>(db).slab_count();
+    {
+        auto tx = db.write();
+        tx.erase<tags>(2);
+        CHECK(pool_of<tags>(db).live() == 3);  // kept by the undo log until commit
+        tx.commit();
+    }
+    CHECK(pool_of<tags>(db).live() == 2);
+    auto tx = db.write();
+    CHECK(&tx.insert(Tag{0, "reused"}) == old);
+    CHECK(pool_of<tags>(db).slab_count() == slabs);
+}
+
+TEST_CASE_METHOD(filled, "rollback puts erased rows back where they were and gives inserted rows' nodes back",
+                 "[core][memory][pool][rollback]") {
+    const auto before = capture_store(db);
+    const std::size_t live = pool_of<customers>(db).live();
+    {
+        auto tx = db.write();
+        tx.erase<lines>(100, 1);
+        for (int i = 0; i < 500; ++i) tx.insert(Customer{0, std::to_string(i) + "@x", "F", std::to_string(i), std::nullopt, i, "c", ""});
+        tx.erase<customers>(2);
+        tx.set<&Customer::age>(tx.get<customers>(3), 99);
+        CHECK(pool_of<customers>(db).live() == live + 500);  // 501 rows in, one kept by the log
+    }
+    CHECK(diff(before, capture_store(db)) == "");  // addresses included
+    CHECK(pool_of<customers>(db).live() == live);
+    auto q = db.read();
+    CHECK(rows_in_own_pool<customers>(q));
+    CHECK(rows_in_own_pool<lines>(q));
+    CHECK(check_consistent(capture(q)) == "");
+}
+
+TEST_CASE("a table emptied by a commit gives its memory back", "[core][memory][pool]") {
+    shop::store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < 20000; ++i) tx.insert(tag(i));
+        tx.commit();
+    }
+    const auto& full = pool_of<tags>(db);
+    CHECK(full.slab_bytes() > (std::size_t{1} << 20));
+    SECTION("by clear") {
+        auto tx = db.write();
+        CHECK(tx.clear<tags>() == 20000);
+        tx.commit();
+    }
+    SECTION("by erasing every row") {
+        auto tx = db.write();
+        for (int i = 1; i <= 20000; ++i) tx.erase<tags>(std::int64_t{i});
+        tx.commit();
+    }
+    const auto& emptied = pool_of<tags>(db);
+    CHECK(emptied.slab_bytes() <= 4096);
+    CHECK(emptied.live() == 1);
+    CHECK(bucket_counts<tags>(db) == bucket_counts<tags>(shop::store{}));
+    auto tx = db.write();
+    CHECK(tx.insert(Tag{0, "after"}).id == 20001);  // keys are not reused
+    CHECK(rows_in_own_pool<tags>(tx));
+    tx.commit();
+}
+
+TEST_CASE("a table emptied and refilled in one transaction keeps its memory", "[core][memory][pool]") {
+    shop::store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < 5000; ++i) tx.insert(tag(i));
+        tx.commit();
+    }
+    const std::size_t bytes = pool_of<tags>(db).slab_bytes();
+    auto tx = db.write();
+    tx.clear<tags>();
+    tx.insert(tag(0));
+    tx.commit();
+    CHECK(pool_of<tags>(db).slab_bytes() == bytes);
+    CHECK(db.read().count<tags>() == 1);
+}
+
+TEST_CASE_METHOD(filled, "reserve sizes the nodes, every hashed index and the log for the rows to come",
+                 "[core][memory][reserve]") {
+    constexpr int n = 30000;
+    auto tx = db.write();
+    tx.reserve<tags>(n);
+    const auto buckets = bucket_counts<tags>(db);
+    const std::size_t slabs = pool_of<tags>(db).slab_count();
+    CHECK(pool_of<tags>(db).available() >= std::size_t{n});
+    for (const std::size_t b : buckets) CHECK(b >= std::size_t{n});
+    SECTION("inserting them takes no slab and no rehash") {
+        for (int i = 0; i < n; ++i) tx.insert(tag(i));
+        CHECK(pool_of<tags>(db).slab_count() == slabs);
+        CHECK(bucket_counts<tags>(db) == buckets);
+        tx.commit();
+        CHECK(db.read().count<tags>() == n + 2);
+    }
+    SECTION("a reserve changes no row: rollback leaves the store as it was") {
+        const auto before = capture(tx);
+        tx.rollback();
+        CHECK(diff(before, capture_store(db)) == "");
+    }
+}
+
+TEST_CASE_METHOD(filled, "insert_many of a sized range reserves for it", "[core][memory][reserve]") {
+    std::vector<Tag> batch;
+    for (int i = 0; i < 20000; ++i) batch.push_back(tag(i));
+    auto tx = db.write();
+    const std::size_t slabs = pool_of<tags>(db).slab_count();
+    CHECK(tx.insert_many(batch) == batch.size());
+    CHECK(pool_of<tags>(db).slab_count() == slabs + 1);
+    SECTION("an unsized range inserts as it comes") {
+        std::list<Customer> more;
+        for (int i = 0; i < 100; ++i) more.push_back(Customer{0, std::to_string(i) + "@y", "G", std::to_string(i), std::nullopt, i, "c", ""});
+        CHECK(tx.insert_many(more) == 100);
+    }
+    CHECK(rows_in_own_pool<tags>(tx));
+    tx.commit();
+}
+
+TEST_CASE_METHOD(filled, "swap_contents exchanges the pools with the rows", "[core][memory][pool]") {
+    shop::store other;
+    const auto* pool = &pool_of<customers>(db);
+    const Customer* ada = db.read().find<customers>(1);
+    const auto before = capture_store(db);
+    db.swap_contents(other);
+    CHECK(&pool_of<customers>(other) == pool);
+    CHECK(other.read().find<customers>(1) == ada);
+    CHECK(diff(before, capture_store(other)) == "");
+    CHECK(db.read().count<customers>() == 0);
+    {
+        auto q = other.read();
+        CHECK(rows_in_own_pool<customers>(q));
+        CHECK(rows_in_own_pool<lines>(q));
+    }
+    {
+        auto tx = other.write();  // erased into the pool that moved with them
+        tx.erase<lines>(100, 1);
+        tx.erase<lines>(100, 2);
+        tx.erase<customers>(2);
+        tx.commit();
+    }
+    {
+        auto tx = db.write();  // and the emptied store has a working pool of its own
+        for (int i = 0; i < 100; ++i) tx.insert(tag(i));
+        tx.commit();
+    }
+    CHECK(rows_in_own_pool<customers>(other.read()));
+    CHECK(rows_in_own_pool<tags>(db.read()));
+    db.swap_contents(other);  // and back; every pool is freed once, with its store (ASan)
+    CHECK(db.read().count<customers>() == 3);
+    CHECK(other.read().count<tags>() == 100);
+}

@@ -1,0 +1,324 @@
+// Large loads: a child table's rows are inserted grouped by their parent
+// (its nodes then lie together), tables are decoded in parallel, and
+// foreign keys are checked from the values collected while decoding. None
+// of it may change what a load gives or what it refuses: the same store,
+// and the error of the first offending row in file order, of the first
+// table in the program's order.
+
+#include "checks.hpp"
+#include "store_image.hpp"
+
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace rs = relstore;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using relstore_test::capture_store;
+using relstore_test::check_consistent;
+using relstore_test::diff;
+
+namespace big {
+
+struct User {
+    std::int64_t id{};
+    std::string name;
+};
+RELSTORE_FIELDS(User, id, name)
+
+struct Post {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    std::string title;
+};
+RELSTORE_FIELDS(Post, id, author_id, title)
+
+struct Task {  // a nullable one-to-many key, and an ordered one behind it
+    std::int64_t id{};
+    std::optional<std::int64_t> owner_id;
+    std::int64_t post_id{};
+    std::string note;
+};
+RELSTORE_FIELDS(Task, id, owner_id, post_id, note)
+
+using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
+using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
+                        rs::hashed_references<&Post::author_id, users, rs::on_delete::cascade>>;
+using tasks = rs::table<"tasks", Task, rs::auto_key<&Task::id>,
+                        rs::hashed_references<&Task::owner_id, users, rs::on_delete::set_null>,
+                        rs::references<&Task::post_id, posts, rs::on_delete::cascade>>;
+using store = rs::store<users, posts, tasks>;
+
+// The same posts with one more column, as an older program saved them.
+struct OldPost {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    std::string title;
+    std::string draft;
+};
+RELSTORE_FIELDS(OldPost, id, author_id, title, draft)
+using old_posts = rs::table<"posts", OldPost, rs::hashed_auto_key<&OldPost::id>,
+                            rs::hashed_references<&OldPost::author_id, users, rs::on_delete::cascade>>;
+using old_store = rs::store<users, old_posts>;
+
+constexpr int n_users = 500;  // for the crafted files
+
+std::string title(std::uint64_t i) { return "a post title of some length, number " + std::to_string(i); }
+
+/// Users, then posts and tasks whose parents are drawn at random: in key
+/// order (file order) the children of one parent are scattered.
+void fill(store& db, int n_posts, int users, std::uint64_t seed = 1) {
+    std::mt19937_64 rng(seed);
+    auto tx = db.write();
+    for (int u = 0; u < users; ++u) tx.insert(User{0, "user " + std::to_string(u)});
+    for (int p = 0; p < n_posts; ++p)
+        tx.insert(Post{0, static_cast<std::int64_t>(1 + rng() % static_cast<std::uint64_t>(users)), title(rng())});
+    for (int t = 0; t < n_posts / 4; ++t) {
+        std::optional<std::int64_t> owner;  // a few null: a store image lists each null's equals
+        if (rng() % 32 != 0) owner = static_cast<std::int64_t>(1 + rng() % static_cast<std::uint64_t>(users));
+        tx.insert(Task{0, owner, static_cast<std::int64_t>(1 + rng() % n_posts),
+                       "a note long enough for the rows to be grouped, " + std::to_string(t)});
+    }
+    tx.erase<posts>(std::int64_t{7});  // next keys run ahead of the largest key
+    tx.commit();
+}
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string templ = (fs::temp_directory_path() / "relstore-load-XXXXXX").string();
+        REQUIRE(::mkdtemp(templ.data()) != nullptr);
+        path = templ;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+/// True when the children of every parent lie next to each other in the
+/// child table's pool (consecutive blocks), as a grouped load lays them out.
+template <auto Fk, class Child, class Store, class Parents>
+bool children_side_by_side(const Store& db, const Parents& parent_keys) {
+    auto q = db.read();
+    const std::size_t block = db.template state<Child>().pool().block_size();
+    for (const auto key : parent_keys) {
+        std::vector<const char*> at;
+        for (const auto& c : q.template children<Fk>(key)) at.push_back(reinterpret_cast<const char*>(&c));
+        std::sort(at.begin(), at.end());
+        for (std::size_t i = 1; i < at.size(); ++i)
+            if (static_cast<std::size_t>(at[i] - at[i - 1]) != block) return false;
+    }
+    return true;
+}
+
+using V = std::vector<rs::value>;
+using rows = std::vector<V>;
+
+/// A snapshot of `store` with the given rows per table (next auto key 1,000,000).
+void write_rows(const fs::path& p, const rows& u, const rows& po, const rows& t = {}) {
+    rs::snapshot_writer w(rs::describe<store>());
+    const rows* all[] = {&u, &po, &t};
+    for (std::size_t i = 0; i < 3; ++i) {
+        w.begin_table(i);
+        for (const auto& r : *all[i]) w.put_row(r);
+        w.end_table(all[i]->size(), 1000000);
+    }
+    rs::write_snapshot_file(p, w.finish());
+}
+
+rows some_users(int n) {
+    rows out;
+    for (int u = 1; u <= n; ++u) out.push_back(V{std::int64_t{u}, "user " + std::to_string(u)});
+    return out;
+}
+
+/// Posts 1..n, each with author `author(i)`.
+template <class F>
+rows some_posts(int n, F&& author) {
+    rows out;
+    for (int i = 1; i <= n; ++i) out.push_back(V{std::int64_t{i}, std::int64_t{author(i)}, title(static_cast<std::uint64_t>(i))});
+    return out;
+}
+
+/// True when b holds exactly a's rows (by key, every column), for stores too
+/// large for a store image.
+bool same_rows(const store& a, const store& b) {
+    auto qa = a.read();
+    auto qb = b.read();
+    if (qa.count<users>() != qb.count<users>() || qa.count<posts>() != qb.count<posts>() ||
+        qa.count<tasks>() != qb.count<tasks>())
+        return false;
+    for (const User& u : qa.all<users>()) {
+        const User* v = qb.find<users>(u.id);
+        if (!v || v->name != u.name) return false;
+    }
+    for (const Post& p : qa.all<posts>()) {
+        const Post* q = qb.find<posts>(p.id);
+        if (!q || q->author_id != p.author_id || q->title != p.title) return false;
+    }
+    for (const Task& t : qa.all<tasks>()) {
+        const Task* u = qb.find<tasks>(t.id);
+        if (!u || u->owner_id != t.owner_id || u->post_id != t.post_id || u->note != t.note) return false;
+    }
+    return true;
+}
+
+std::string load_error(store& db, const fs::path& p) {
+    try {
+        rs::load(db, p);
+    } catch (const rs::snapshot_error& e) {
+        return e.what();
+    }
+    return "loaded";
+}
+
+}  // namespace big
+
+using namespace big;
+
+TEST_CASE("a large load groups children by their parent and gives the very store that was saved",
+          "[snapshot][load][grouped]") {
+    temp_dir dir;
+    store a;
+    fill(a, 20000, 4000);
+    rs::save(a, dir.path / "a.snap");
+    store b;
+    rs::load(b, dir.path / "a.snap");
+    CHECK(diff(capture_store(a), capture_store(b), false) == "");
+    CHECK(check_consistent(capture_store(b)) == "");
+    // Grouped: each user's posts are consecutive blocks of the posts' pool
+    // (in key order, as the source inserted them, they are not).
+    std::vector<std::int64_t> some{1, 2, 250, 4000};
+    CHECK_FALSE(children_side_by_side<&Post::author_id, posts>(a, some));
+    CHECK(children_side_by_side<&Post::author_id, posts>(b, some));
+    // Tasks group by their nullable owner; the null ones go first.
+    CHECK(children_side_by_side<&Task::owner_id, tasks>(b, some));
+    // And the loaded store saves to the same bytes and keeps working.
+    rs::save(b, dir.path / "b.snap");
+    CHECK(rs::read_snapshot_file(dir.path / "a.snap") == rs::read_snapshot_file(dir.path / "b.snap"));
+    auto tx = b.write();
+    CHECK(tx.insert(Post{0, 3, "new"}).id == 20001);
+    CHECK(tx.erase<users>(std::int64_t{3}) > 1);
+    tx.commit();
+}
+
+TEST_CASE("a large load of an older schema groups its rows too", "[snapshot][load][grouped][evolution]") {
+    temp_dir dir;
+    {
+        old_store src;
+        auto tx = src.write();
+        for (int u = 0; u < n_users; ++u) tx.insert(User{0, "user " + std::to_string(u)});
+        for (int p = 0; p < 6000; ++p)
+            tx.insert(OldPost{0, 1 + (p * 7919) % n_users, title(static_cast<std::uint64_t>(p)), "draft"});
+        tx.commit();
+        rs::save(src, dir.path / "old.snap");
+    }
+    store db;
+    const auto report = rs::load(db, dir.path / "old.snap", {.drop_unknown_columns = true, .empty_missing_tables = true});
+    CHECK(report.columns_dropped == std::vector<std::string>{"posts.draft"});
+    auto q = db.read();
+    CHECK(q.count<posts>() == 6000);
+    CHECK(q.get<posts>(std::int64_t{6000}).title == title(5999));
+    CHECK(q.count_children<&Post::author_id>(std::int64_t{1}) == 12);
+    CHECK(children_side_by_side<&Post::author_id, posts>(db, std::vector<std::int64_t>{1, 77, 500}));
+    CHECK(check_consistent(capture_store(db)) == "");
+}
+
+TEST_CASE("a grouped load refuses a bad file with the error of its first bad row in file order",
+          "[snapshot][load][grouped][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "bad.snap";
+    store db;
+    fill(db, 100, n_users);
+    const auto before = capture_store(db);
+    std::string expected;
+    // Rows of posts are inserted grouped by author: the row 6000 of author 1
+    // goes in before row 10 of author 250, so a grouped load meets the clash
+    // at row 10; the file-order error names row 6000.
+    SECTION("a duplicate key") {
+        auto po = some_posts(8000, [](int i) { return i == 6000 ? 1 : 1 + i % 250 + (i == 10 ? 249 : 0); });
+        po[5999][0] = std::int64_t{10};
+        write_rows(p, some_users(n_users), po);
+        const auto r = rs::snapshot_reader::open(p);
+        auto cur = r.rows(1);
+        for (int i = 0; i < 5999; ++i) (void)cur.get_u64(), (void)cur.get_u64(), (void)cur.get_string();
+        expected = "at byte " + std::to_string(cur.offset()) + ": table 'posts': duplicate key id = 10";
+    }
+    SECTION("a dangling foreign key") {
+        // Authors 600 (row 4000) and 501 (row 5000) do not exist; 501 would come first grouped.
+        write_rows(p, some_users(n_users), some_posts(8000, [](int i) { return i == 4000 ? 600 : i == 5000 ? 501 : 1 + i % n_users; }));
+        expected = "table 'posts': author_id = 600 references no row in users";
+    }
+    SECTION("a dangling nullable foreign key of a table grouped by it") {
+        rows t;
+        for (int i = 1; i <= 6000; ++i)
+            t.push_back(V{std::int64_t{i}, i % 3 == 0 ? rs::value{} : rs::value{std::int64_t{i == 3001 ? 9999 : 1 + i % n_users}},
+                          std::int64_t{1 + i % 100}, std::string("a note long enough for the rows to be grouped")});
+        write_rows(p, some_users(n_users), some_posts(100, [](int i) { return i; }), t);
+        expected = "table 'tasks': owner_id = 9999 references no row in users";
+    }
+    SECTION("a dangling key that no grouping covers") {
+        rows t;
+        for (int i = 1; i <= 6000; ++i)
+            t.push_back(V{std::int64_t{i}, rs::value{}, std::int64_t{i == 5555 ? 101 : 1 + i % 100},
+                          std::string("a note long enough for the rows to be grouped")});
+        write_rows(p, some_users(n_users), some_posts(100, [](int i) { return i; }), t);
+        expected = "table 'tasks': post_id = 101 references no row in posts";
+    }
+    SECTION("a hashed auto key's next key below a stored key") {
+        rs::snapshot_writer w(rs::describe<store>());
+        for (std::size_t i = 0; i < 3; ++i) {
+            w.begin_table(i);
+            const rows r = i == 0 ? some_users(n_users) : i == 1 ? some_posts(5000, [](int k) { return 1 + k % 7; }) : rows{};
+            for (const auto& row : r) w.put_row(row);
+            w.end_table(r.size(), i == 1 ? 5000 : 1000);
+        }
+        rs::write_snapshot_file(p, w.finish());
+        expected = "table 'posts': next key 5000 is not above the largest stored key 5000";
+    }
+    CHECK_THAT(load_error(db, p), Contains(expected));
+    CHECK(diff(before, capture_store(db)) == "");
+}
+
+TEST_CASE("tables decoded in parallel report the error of the first table in the program's order",
+          "[snapshot][load][parallel][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "two-bad-tables.snap";
+    // Over 4 MiB, so that the tables are decoded on several threads, posts
+    // (the largest) first; both tables are bad.
+    auto us = some_users(n_users);
+    us.push_back(V{std::int64_t{n_users + 1}, std::string("user 1")});  // duplicate name
+    auto po = some_posts(70000, [](int i) { return 1 + i % n_users; });
+    po.back()[0] = std::int64_t{1};  // duplicate key
+    write_rows(p, us, po);
+    REQUIRE(fs::file_size(p) > (std::size_t{4} << 20));
+    store db;
+    for (int i = 0; i < 3; ++i) CHECK_THAT(load_error(db, p), Contains("table 'users': duplicate name = \"user 1\""));
+    CHECK(db.read().count<posts>() == 0);
+}
+
+TEST_CASE("a large load in parallel gives the store that was saved", "[snapshot][load][parallel]") {
+    temp_dir dir;
+    store a;
+    fill(a, 60000, 6000, 3);
+    rs::save(a, dir.path / "a.snap");
+    REQUIRE(fs::file_size(dir.path / "a.snap") > (std::size_t{4} << 20));
+    store b;
+    fill(b, 10, 10, 4);  // replaced whole
+    rs::load(b, dir.path / "a.snap");
+    CHECK(same_rows(a, b));
+    CHECK(children_side_by_side<&Post::author_id, posts>(b, std::vector<std::int64_t>{1, 5999}));
+    CHECK(b.read().count_children<&Post::author_id>(std::int64_t{17}) ==
+          a.read().count_children<&Post::author_id>(std::int64_t{17}));
+    rs::save(b, dir.path / "b.snap");
+    CHECK(rs::read_snapshot_file(dir.path / "a.snap") == rs::read_snapshot_file(dir.path / "b.snap"));
+}
