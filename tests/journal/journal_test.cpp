@@ -16,6 +16,8 @@
 #include <functional>
 #include <thread>
 
+#include <sys/wait.h>
+
 using namespace jt;
 using relstore::detail::file_ops;
 using relstore::detail::scoped_file_ops;
@@ -585,3 +587,79 @@ TEST_CASE("a follower under concurrent commits and checkpoints sees whole transa
     CHECK(image(replica) == image(db));
     CHECK(f.background_error().empty());
 }
+
+#ifdef RELSTORE_CLI
+namespace {
+
+/// Runs the relstore tool; returns its exit status and what it printed (stdout and stderr).
+std::pair<int, std::string> run_cli(const std::string& args) {
+    const std::string cmd = std::string(RELSTORE_CLI) + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = ::pclose(p);
+    return {WEXITSTATUS(status), out};
+}
+
+}  // namespace
+
+TEST_CASE("relstore journal info, verify and dump show records, the snapshot followed and a torn tail",
+          "[journal][cli]") {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    std::uint64_t good_end = 0, second_end = 0;
+    {
+        bank db;
+        rs::durable<bank> d(db, snap, journal, no_auto());
+        mixed_commit(db, 0);
+        d.checkpoint();
+        mixed_commit(db, 1);
+        second_end = fs::file_size(journal);
+        mixed_commit(db, 3);
+        good_end = fs::file_size(journal);
+    }
+    const std::string j = journal.string();
+    {
+        const auto [rc, out] = run_cli("journal info " + j);
+        CHECK(rc == 0);
+        CHECK_THAT(out, Catch::Contains("follows:        the snapshot with checksum 0x") &&
+                            Catch::Contains("records:        3 (2 transactions, 1 checkpoint marks), sequence 2..4") &&
+                            Catch::Contains("tail:           clean"));
+    }
+    {
+        const auto [rc, out] = run_cli("journal dump " + j);
+        CHECK(rc == 0);
+        CHECK_THAT(out, Catch::Contains("record 1 (sequence 2)") && Catch::Contains("checkpoint: the snapshot") &&
+                            Catch::Contains("~ accounts {\"id\": 1, \"name\": \"acct0\", \"balance\": 1, \"note\": \"n1\"}") &&
+                            Catch::Contains("+ tags {\"a\": 1, \"b\": \"t1\", \"w\": 0.5}") &&
+                            Catch::Contains("- accounts {\"id\": 1}") && Catch::Contains("- entries {\"id\": 1}") &&
+                            Catch::Contains("accounts: next key 3"));
+    }
+    std::string bytes = slurp(journal);
+    spit(journal, bytes + bytes.substr(bytes.size() - 40, 25));  // a torn write after the last record
+    {
+        const auto [rc, out] = run_cli("journal info " + j);
+        CHECK(rc == 0);
+        CHECK_THAT(out, Catch::Contains("tail:           torn at byte " + std::to_string(good_end) + " (25 bytes"));
+        const auto [vrc, vout] = run_cli("journal verify " + j);
+        CHECK(vrc == 0);
+        CHECK_THAT(vout, Catch::Contains("ok: ") && Catch::Contains("torn tail at byte " + std::to_string(good_end)));
+    }
+    bytes[second_end - 20] = static_cast<char>(bytes[second_end - 20] ^ 1);  // inside the second record, not the last
+    spit(journal, bytes + bytes.substr(bytes.size() - 40, 25));
+    {
+        const auto [rc, out] = run_cli("journal verify " + j);
+        CHECK(rc == 1);
+        CHECK_THAT(out, Catch::Contains("is not a sound journal") && Catch::Contains("record 2 at byte") &&
+                            Catch::Contains("checksum mismatch"));
+        const auto [irc, iout] = run_cli("journal info " + j);
+        CHECK(irc == 1);
+        CHECK_THAT(iout, Catch::Contains("DAMAGED: record 2"));
+    }
+    const auto [rc, out] = run_cli("journal verify " + snap.string());
+    CHECK(rc == 1);
+    CHECK_THAT(out, Catch::Contains("not a relstore journal"));
+}
+#endif
