@@ -349,6 +349,7 @@ inline void check_journal_schema(const journal_header& h, const schema_info& pro
 template <class Store>
 struct opened_journal {
     std::unique_ptr<Store> state;
+    std::vector<std::byte> bytes;  // the journal: the records' payloads point into it
     snapshot_id snapshot;
     bool journal_exists = false;
     journal_header header;
@@ -373,7 +374,7 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
         reader.emplace(snapshot_reader::open(snap));
         o.snapshot = {true, reader->stored_checksum(), reader->size()};
     }
-    std::vector<std::byte> bytes;
+    auto& bytes = o.bytes;
     if (std::filesystem::exists(journal)) {
         o.journal_exists = true;
         bytes = read_journal_file(journal);
@@ -670,8 +671,7 @@ public:
                 auto file = detail::journal_file(journal_, o.scan.end);
                 if (o.scan.end < o.file_size) {
                     if (o.scan.tail == detail::journal_tail::corrupt)
-                        detail::save_damaged(journal_, std::span<const std::byte>(detail::read_journal_file(journal_))
-                                                           .subspan(o.scan.end));
+                        detail::save_damaged(journal_, std::span<const std::byte>(o.bytes).subspan(o.scan.end));
                     if (!file.cut(o.scan.end))
                         detail::throw_journal_error(errc::io, journal_.string(), std::nullopt, o.scan.end,
                                                     "cannot cut the torn tail off the journal");
