@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +17,11 @@
 
 namespace relstore::detail {
 namespace {
+
+// Lock-free, so that the child can read it after a fork that may have
+// happened while another thread was registering.
+std::atomic<int> closed_in_children[64] = {};
+constexpr int free_slot = 0;  // fds are stored + 1: zero-initialised means free
 
 // The child's report: one kind byte, then for errors the code, the offset
 // (present or not) and the path and message, each with its length.
@@ -92,6 +98,8 @@ void run_in_child(const std::string& path, const std::function<void()>& work, co
         // would appear after the caller's crash: the child dies with it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(1);
+        for (auto& slot : closed_in_children)
+            if (const int fd = slot.load(std::memory_order_acquire); fd != free_slot) ::close(fd - 1);
         ::close(fds[0]);
         std::string report(1, static_cast<char>(outcome::ok));
         try {
@@ -156,6 +164,20 @@ void run_in_child(const std::string& path, const std::function<void()>& work, co
     }
     }
     fail(path, "the process writing it sent a report that cannot be read");
+}
+
+void close_in_children(int fd) noexcept {
+    for (auto& slot : closed_in_children) {
+        int expected = free_slot;
+        if (slot.compare_exchange_strong(expected, fd + 1, std::memory_order_acq_rel)) return;
+    }
+}
+
+void keep_in_children(int fd) noexcept {
+    for (auto& slot : closed_in_children) {
+        int expected = fd + 1;
+        if (slot.compare_exchange_strong(expected, free_slot, std::memory_order_acq_rel)) return;
+    }
 }
 
 }  // namespace relstore::detail

@@ -46,11 +46,13 @@ int sys_close(int fd) { return ::close(fd); }
 int sys_rename(const char* from, const char* to) { return ::rename(from, to); }
 int sys_unlink(const char* path) { return ::unlink(path); }
 int sys_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
+int sys_ftruncate(int fd, off_t length) { return ::ftruncate(fd, length); }
 
 }  // namespace
 
 file_ops system_file_ops() noexcept {
-    return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat};
+    return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat,
+            &sys_ftruncate};
 }
 
 file_ops& current_file_ops() noexcept {

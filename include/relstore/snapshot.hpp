@@ -1034,6 +1034,27 @@ struct save_options {
     bool in_child_process = true;
 };
 
+namespace detail {
+/// Writes the state scope holds to path, and resets scope as soon as the
+/// rows no longer need it (for a child process: once it is forked). For
+/// save and for the journal's checkpoint, which notes its position under
+/// the same scope.
+template <class Scope>
+void save_scope(std::optional<Scope>& scope, const std::filesystem::path& path, const save_options& options) {
+    if (!options.in_child_process) {
+        // Every row is in the chunks before the last writes and the fsync:
+        // writers need not wait for the disk.
+        save_view(*scope, path, true, [&] { scope.reset(); });
+        return;
+    }
+    // The child reads the scope's copy of the store as it was at the fork;
+    // it must not open a scope of its own (another thread of this process
+    // may have held the store's lock at that moment).
+    const auto& view = *scope;
+    run_in_child(path.string(), [&] { save_view(view, path, false, [] {}); }, [&] { scope.reset(); });
+}
+}  // namespace detail
+
 /// Saves the whole store to path, crash-safely (a temporary file in the same
 /// directory, fsync, rename, fsync of the directory; then the temporary files
 /// of killed saves of path are removed, see write_snapshot_file). The file
@@ -1044,18 +1065,7 @@ struct save_options {
 template <class Store>
 void save(const Store& db, const std::filesystem::path& path, const save_options& options = {}) {
     std::optional<decltype(db.read())> scope(db.read());
-    if (!options.in_child_process) {
-        // Every row is in the chunks before the last writes and the fsync:
-        // writers need not wait for the disk.
-        detail::save_view(*scope, path, true, [&] { scope.reset(); });
-        return;
-    }
-    // The child reads the scope's copy of the store as it was at the fork;
-    // it must not open a scope of its own (another thread of this process
-    // may have held the store's lock at that moment).
-    const auto& view = *scope;
-    detail::run_in_child(
-        path.string(), [&] { detail::save_view(view, path, false, [] {}); }, [&] { scope.reset(); });
+    detail::save_scope(scope, path, options);
 }
 
 /// Saves the whole store to a stream.

@@ -415,6 +415,15 @@ public:
         return c;
     }
 
+    /// A cursor over cells outside a snapshot's row section (a journal
+    /// record's, relstore/journal.hpp), so that they are decoded by the same
+    /// code. base_offset is the file offset of begin; path and table are what
+    /// errors name, and must outlive the cursor.
+    [[nodiscard]] static row_cursor over(const std::byte* begin, const std::byte* end, std::uint64_t base_offset,
+                                         const std::string* path, const std::string* table) noexcept {
+        return row_cursor(begin, end, base_offset, path, table);
+    }
+
 private:
     friend class snapshot_reader;
     row_cursor(const std::byte* begin, const std::byte* end, std::uint64_t base_offset, const std::string* path,

@@ -17,4 +17,12 @@ namespace relstore::detail {
 /// held at the fork, nor start threads: it runs `work` alone.
 void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked);
 
+/// Marks fd as one a save's child closes first thing: a lock (a journal's
+/// writer lock) that must go when this process dies, even while a child it
+/// forked is still writing. At most 64 at once; more are not closed (the
+/// lock then lasts until the child exits). Safe from any thread.
+void close_in_children(int fd) noexcept;
+/// Undoes close_in_children(fd), before fd is closed.
+void keep_in_children(int fd) noexcept;
+
 }  // namespace relstore::detail

@@ -20,6 +20,7 @@ struct file_ops {
     int (*rename)(const char* from, const char* to);
     int (*unlink)(const char* path);
     int (*fstat)(int fd, struct stat* st);
+    int (*ftruncate)(int fd, off_t length);  // the journal cuts a refused record off its file
 };
 
 /// The real POSIX calls.

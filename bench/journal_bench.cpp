@@ -1,0 +1,234 @@
+// The journal's speed targets (docs/journal.md), side by side in one run:
+// - every_commit, one row per transaction, against SQLite in WAL mode with
+//   synchronous=FULL, both on the same disk (RELSTORE_BENCH_DIR, else the
+//   system's temporary directory);
+// - W1 (inserts) and W8 (title updates) in transactions of 1,000 rows, with
+//   sync::interval and sync::none, against the same store in memory;
+// - recovery of a journal of N row changes against loading a snapshot of the
+//   same rows (N = RELSTORE_JOURNAL_BENCH_ROWS, default 1,000,000).
+// Rates are counters (rows/s, commits/s); report them as ratios of the pairs.
+
+#include <relstore/journal.hpp>
+#include <relstore/relstore.hpp>
+#include <relstore/snapshot.hpp>
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+namespace rs = relstore;
+namespace fs = std::filesystem;
+
+struct Post {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    std::string title;
+    std::string content;
+};
+RELSTORE_FIELDS(Post, id, author_id, title, content)
+using posts = rs::table<"posts", Post, rs::auto_key<&Post::id>, rs::index<&Post::author_id>>;
+using store = rs::store<posts>;
+
+const std::string content(64, 'c');
+
+fs::path bench_dir() {
+    const char* d = std::getenv("RELSTORE_BENCH_DIR");
+    fs::path base = d ? fs::path(d) : fs::temp_directory_path();
+    std::string t = (base / "relstore-journal-bench-XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + base.string());
+    return t;
+}
+
+std::uint64_t env_rows() {
+    const char* v = std::getenv("RELSTORE_JOURNAL_BENCH_ROWS");
+    return v ? std::strtoull(v, nullptr, 10) : 1'000'000;
+}
+
+rs::durable_options options(rs::sync s) {
+    rs::durable_options o;
+    o.sync = s;
+    o.checkpoint_bytes = 0;  // the journal's write rate alone, no checkpoint in the middle
+    return o;
+}
+
+/// The store, durable or not, in a fresh directory.
+struct subject {
+    fs::path dir;
+    store db;
+    std::optional<rs::durable<store>> d;
+    explicit subject(std::optional<rs::sync> s) {
+        if (!s) return;
+        dir = bench_dir();
+        d.emplace(db, dir / "b.snap", dir / "b.journal", options(*s));
+    }
+    ~subject() {
+        d.reset();
+        if (!dir.empty()) fs::remove_all(dir);
+    }
+};
+
+std::optional<rs::sync> policy_of(int arg) {
+    switch (arg) {
+    case 1: return rs::sync::interval;
+    case 2: return rs::sync::none;
+    case 3: return rs::sync::every_commit;
+    default: return std::nullopt;
+    }
+}
+const char* policy_name(int arg) {
+    switch (arg) {
+    case 1: return "interval";
+    case 2: return "none";
+    case 3: return "every_commit";
+    default: return "memory";
+    }
+}
+
+void one_row_commits_relstore(benchmark::State& state) {
+    subject s(rs::sync::every_commit);
+    std::int64_t i = 0;
+    for (auto _ : state) {
+        auto tx = s.db.write();
+        tx.insert(Post{0, ++i % 1000, "title " + std::to_string(i), content});
+        tx.commit();
+    }
+    state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore")->UseRealTime()->MinTime(2.0);
+
+void one_row_commits_sqlite(benchmark::State& state) {
+    const auto dir = bench_dir();
+    sqlite3* db = nullptr;
+    if (sqlite3_open((dir / "b.sqlite").c_str(), &db) != SQLITE_OK) throw std::runtime_error("sqlite3_open");
+    const auto exec = [&](const char* sql) {
+        if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error(sqlite3_errmsg(db));
+    };
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("CREATE TABLE posts (id INTEGER PRIMARY KEY, author_id INTEGER, title TEXT, content TEXT)");
+    exec("CREATE INDEX posts_author ON posts(author_id)");
+    sqlite3_stmt* ins = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO posts (author_id, title, content) VALUES (?, ?, ?)", -1, &ins, nullptr);
+    std::int64_t i = 0;
+    for (auto _ : state) {
+        exec("BEGIN");
+        const std::string title = "title " + std::to_string(++i);
+        sqlite3_bind_int64(ins, 1, i % 1000);
+        sqlite3_bind_text(ins, 2, title.c_str(), static_cast<int>(title.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 3, content.c_str(), static_cast<int>(content.size()), SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+        sqlite3_reset(ins);
+        exec("COMMIT");
+    }
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    fs::remove_all(dir);
+    state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(one_row_commits_sqlite)->Name("every_commit_1row/sqlite_wal_full")->UseRealTime()->MinTime(2.0);
+
+/// W1: inserts, 1,000 rows per transaction.
+void w1_insert(benchmark::State& state) {
+    subject s(policy_of(static_cast<int>(state.range(0))));
+    state.SetLabel(policy_name(static_cast<int>(state.range(0))));
+    std::int64_t i = 0;
+    for (auto _ : state) {
+        auto tx = s.db.write();
+        for (int r = 0; r < 1000; ++r) {
+            ++i;
+            tx.insert(Post{0, i % 10000, "title " + std::to_string(i), content});
+        }
+        tx.commit();
+    }
+    state.counters["rows/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * 1000), benchmark::Counter::kIsRate);
+}
+BENCHMARK(w1_insert)->Name("W1_insert_1000")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->MinTime(1.0);
+
+/// W8: a new title for 1,000 rows per transaction, over 100,000 rows.
+void w8_update(benchmark::State& state) {
+    subject s(policy_of(static_cast<int>(state.range(0))));
+    state.SetLabel(policy_name(static_cast<int>(state.range(0))));
+    constexpr std::int64_t rows = 100'000;
+    {
+        auto tx = s.db.write();
+        for (std::int64_t i = 1; i <= rows; ++i) tx.insert(Post{0, i % 10000, "title " + std::to_string(i), content});
+        tx.commit();
+    }
+    std::int64_t next = 0, round = 0;
+    for (auto _ : state) {
+        ++round;
+        auto tx = s.db.write();
+        for (int r = 0; r < 1000; ++r) {
+            next = next % rows + 1;
+            tx.set<&Post::title>(tx.get<posts>(next), "retitled " + std::to_string(round));
+        }
+        tx.commit();
+    }
+    state.counters["rows/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * 1000), benchmark::Counter::kIsRate);
+}
+BENCHMARK(w8_update)->Name("W8_update_title_1000")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->MinTime(1.0);
+
+/// The same N rows as a journal (1,000 per record, sync::none) and as a snapshot.
+struct recovery_files {
+    fs::path dir = bench_dir();
+    std::uint64_t rows = env_rows();
+    recovery_files() {
+        store db;
+        {
+            rs::durable<store> d(db, dir / "j.snap", dir / "j.journal", options(rs::sync::none));
+            for (std::uint64_t done = 0; done < rows;) {
+                auto tx = db.write();
+                for (int r = 0; r < 1000 && done < rows; ++r, ++done)
+                    tx.insert(Post{0, static_cast<std::int64_t>(done % 10000), "title " + std::to_string(done), content});
+                tx.commit();
+            }
+        }
+        rs::save(db, dir / "s.snap");
+    }
+    ~recovery_files() { fs::remove_all(dir); }
+};
+recovery_files& files() {
+    static recovery_files f;
+    return f;
+}
+
+void recover_journal(benchmark::State& state) {
+    auto& f = files();
+    for (auto _ : state) {
+        store db;
+        rs::durable<store> d(db, f.dir / "j.snap", f.dir / "j.journal", options(rs::sync::none));
+        benchmark::DoNotOptimize(d.recovery().rows_replayed);
+        if (d.recovery().rows_replayed != f.rows) state.SkipWithError("the journal did not replay every row");
+    }
+    state.counters["rows/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * f.rows), benchmark::Counter::kIsRate);
+}
+BENCHMARK(recover_journal)->Name("recover/journal")->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+void load_snapshot(benchmark::State& state) {
+    auto& f = files();
+    for (auto _ : state) {
+        store db;
+        rs::load(db, f.dir / "s.snap");
+        benchmark::DoNotOptimize(db.read().count<posts>());
+    }
+    state.counters["rows/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * f.rows), benchmark::Counter::kIsRate);
+}
+BENCHMARK(load_snapshot)->Name("recover/snapshot_load")->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,542 @@
+// The journal file format (docs/journal.md): header, record framing,
+// scanning with torn-tail/corruption classification, dynamic decoding, and
+// the file operations of a journal through the detail::file_ops seam.
+
+#include "snapshot_internal.hpp"
+
+#include <relstore/detail/child_process.hpp>
+#include <relstore/detail/journal_file.hpp>
+#include <relstore/detail/snapshot_file_ops.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace relstore::detail {
+namespace {
+
+constexpr std::size_t fixed_header = 48;  // magic .. schema size; the schema image follows
+constexpr std::size_t record_header = 24;
+
+std::uint64_t load_u64(const std::byte* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return to_le(v);
+}
+std::uint32_t load_u32(const std::byte* p) noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return to_le(v);
+}
+void store_u64(std::byte* p, std::uint64_t v) noexcept {
+    v = to_le(v);
+    std::memcpy(p, &v, sizeof v);
+}
+void store_u32(std::byte* p, std::uint32_t v) noexcept {
+    v = to_le(v);
+    std::memcpy(p, &v, sizeof v);
+}
+
+std::uint64_t hash(const std::byte* p, std::size_t n, std::uint64_t seed = 0) noexcept {
+    return XXH3_64bits_withSeed(p, n, seed);
+}
+
+int open_retrying(const std::string& path, int flags, mode_t mode) {
+    int fd;
+    do fd = current_file_ops().open(path.c_str(), flags, mode);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+[[noreturn]] void io_fail(const std::string& name, const std::string& what, int err) {
+    throw_journal_error(errc::io, name, std::nullopt, std::nullopt, what + ": " + std::strerror(err));
+}
+
+int write_all(int fd, const std::byte* data, std::size_t n, std::uint64_t offset) noexcept {
+    const auto& ops = current_file_ops();
+    std::size_t done = 0;
+    while (done < n) {
+        const ssize_t w = ops.pwrite(fd, data + done, n - done, static_cast<off_t>(offset + done));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (w == 0) return EIO;
+        done += static_cast<std::size_t>(w);
+    }
+    return 0;
+}
+
+void fsync_directory_of(const std::filesystem::path& file, const std::string& name) {
+    const auto& ops = current_file_ops();
+    std::filesystem::path dir = file.parent_path();
+    if (dir.empty()) dir = ".";
+    const int dfd = open_retrying(dir.string(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dfd < 0) io_fail(name, "cannot open directory '" + dir.string() + "'", errno);
+    if (ops.fsync(dfd) != 0) {
+        const int err = errno;
+        (void)ops.close(dfd);
+        io_fail(name, "fsync failed on directory '" + dir.string() + "'", err);
+    }
+    (void)ops.close(dfd);
+}
+
+}  // namespace
+
+void throw_journal_error(errc code, const std::string& name, std::optional<std::uint64_t> record,
+                         std::optional<std::uint64_t> offset, const std::string& msg) {
+    std::string what = "journal '" + name + "'";
+    if (record) what += " record " + std::to_string(*record);
+    if (offset) what += " at byte " + std::to_string(*offset);
+    what += ": " + msg;
+    throw snapshot_error(code, name, offset, what);
+}
+
+std::string to_text(const snapshot_id& id) {
+    if (!id.present) return "no snapshot (an empty store)";
+    return "the snapshot with checksum " + hex64(id.checksum) + " (" + std::to_string(id.size) + " bytes)";
+}
+
+snapshot_id read_snapshot_id(const std::filesystem::path& path) {
+    const auto& ops = current_file_ops();
+    const std::string name = path.string();
+    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        if (errno == ENOENT) return {};
+        snapshot_io_fail(name, "cannot open for reading", errno);
+    }
+    struct stat st {};
+    snapshot_id id;
+    id.present = true;
+    int err = 0;
+    std::byte tail[8]{};
+    if (ops.fstat(fd, &st) != 0) {
+        err = errno;
+    } else if (static_cast<std::uint64_t>(st.st_size) >= sizeof tail) {
+        id.size = static_cast<std::uint64_t>(st.st_size);
+        const ssize_t n = ::pread(fd, tail, sizeof tail, static_cast<off_t>(id.size - sizeof tail));
+        if (n != static_cast<ssize_t>(sizeof tail)) err = n < 0 ? errno : EIO;
+        id.checksum = load_u64(tail);
+    } else {
+        id.size = static_cast<std::uint64_t>(st.st_size);
+    }
+    (void)ops.close(fd);
+    if (err != 0) snapshot_io_fail(name, "cannot read its checksum", err);
+    return id;
+}
+
+std::vector<std::byte> schema_image(const schema_info& schema) {
+    snapshot_writer w(schema);
+    for (std::size_t i = 0; i < schema.tables.size(); ++i) {
+        w.begin_table(i);
+        w.end_table(0, 0);
+    }
+    const auto img = w.finish();
+    return {img.begin(), img.end()};
+}
+
+std::uint64_t journal_header::schema_hash() const noexcept {
+    return schema.size() >= 8 ? load_u64(schema.data() + schema.size() - 8) : 0;
+}
+
+// Layout (docs/journal.md): magic, version u32, header size u32, first
+// sequence u64, snapshot checksum u64, snapshot size u64, flags u32 (bit 0:
+// follows a snapshot), schema image size u32, the image, XXH3 of all that.
+std::vector<std::byte> encode_journal_header(const journal_header& h) {
+    const std::size_t size = fixed_header + h.schema.size() + 8;
+    std::vector<std::byte> out(size);
+    std::memcpy(out.data(), journal_magic, sizeof journal_magic);
+    store_u32(out.data() + 8, journal_format_version);
+    store_u32(out.data() + 12, static_cast<std::uint32_t>(size));
+    store_u64(out.data() + 16, h.first_seq);
+    store_u64(out.data() + 24, h.follows.present ? h.follows.checksum : 0);
+    store_u64(out.data() + 32, h.follows.present ? h.follows.size : 0);
+    store_u32(out.data() + 40, h.follows.present ? 1u : 0u);
+    store_u32(out.data() + 44, static_cast<std::uint32_t>(h.schema.size()));
+    if (!h.schema.empty()) std::memcpy(out.data() + fixed_header, h.schema.data(), h.schema.size());
+    store_u64(out.data() + size - 8, hash(out.data(), size - 8));
+    return out;
+}
+
+journal_header parse_journal_header(std::span<const std::byte> file, const std::string& name) {
+    const auto fail = [&](std::uint64_t at, const std::string& msg) {
+        throw_journal_error(errc::bad_snapshot, name, std::nullopt, at, msg);
+    };
+    const std::size_t n = file.size();
+    if (n == 0) fail(0, "the file is empty; expected a relstore journal");
+    for (std::size_t i = 0; i < std::min(n, sizeof journal_magic); ++i)
+        if (file[i] != static_cast<std::byte>(journal_magic[i]))
+            fail(i, "not a relstore journal: wrong magic bytes (expected \\x89RJRNL\\r\\n)");
+    if (n < fixed_header + 8)
+        fail(n, "truncated header: the file has " + std::to_string(n) + " bytes, a journal header at least " +
+                    std::to_string(fixed_header + 8));
+    const auto version = load_u32(file.data() + 8);
+    if (version != journal_format_version)
+        throw_journal_error(errc::unsupported_version, name, std::nullopt, 8,
+                            "journal format version " + std::to_string(version) +
+                                " is not supported; this build reads version " +
+                                std::to_string(journal_format_version));
+    const std::uint64_t size = load_u32(file.data() + 12);
+    const std::uint64_t image = load_u32(file.data() + 44);
+    if (size != fixed_header + image + 8)
+        fail(12, "header size " + std::to_string(size) + " does not match its schema image of " +
+                     std::to_string(image) + " bytes");
+    if (size > n)
+        fail(n, "truncated header: it has " + std::to_string(size) + " bytes but the file only " + std::to_string(n));
+    const auto stored = load_u64(file.data() + size - 8);
+    const auto computed = hash(file.data(), static_cast<std::size_t>(size - 8));
+    if (stored != computed)
+        throw_journal_error(errc::checksum_mismatch, name, std::nullopt, size - 8,
+                            "header checksum mismatch: stored " + hex64(stored) + ", computed " + hex64(computed) +
+                                "; the journal is corrupt");
+    const auto flags = load_u32(file.data() + 40);
+    if ((flags & ~1u) != 0) fail(40, "unknown header flags " + std::to_string(flags));
+    journal_header h;
+    h.size = size;
+    h.first_seq = load_u64(file.data() + 16);
+    h.follows.present = (flags & 1u) != 0;
+    h.follows.checksum = load_u64(file.data() + 24);
+    h.follows.size = load_u64(file.data() + 32);
+    h.schema.assign(file.begin() + fixed_header, file.begin() + static_cast<std::ptrdiff_t>(fixed_header + image));
+    return h;
+}
+
+void begin_record(record_buffer& buf) {
+    buf.put_u64(0);
+    buf.put_u64(0);
+    buf.put_u64(0);
+}
+
+// The header checksum covers sequence and length, so that a damaged length
+// is never trusted; the payload's is seeded with it, tying the payload to
+// its sequence number.
+void finish_record(record_buffer& buf, std::uint64_t seq) {
+    const std::uint64_t len = buf.size() - record_header;
+    buf.patch_u64(0, seq);
+    buf.patch_u64(8, len);
+    const std::uint64_t hc = hash(buf.data(), 16);
+    buf.patch_u64(16, hc);
+    const std::uint64_t pc = hash(buf.data() + record_header, static_cast<std::size_t>(len), hc);
+    buf.put_u64(pc);
+}
+
+void encode_checkpoint(record_buffer& buf, const checkpoint_mark& m, std::uint64_t seq) {
+    buf.clear();
+    begin_record(buf);
+    buf.put_u8(static_cast<std::uint8_t>(record_kind::checkpoint));
+    buf.put_u64(m.snapshot.checksum);
+    buf.put_u64(m.snapshot.size);
+    buf.put_u64(m.offset);
+    buf.put_u64(m.seq);
+    finish_record(buf, seq);
+}
+
+checkpoint_mark parse_checkpoint(const record_ref& r, const std::string& name) {
+    if (r.payload.size() != 33)
+        throw_journal_error(errc::bad_snapshot, name, r.number, r.offset,
+                            "a checkpoint record has 33 bytes of payload, not " + std::to_string(r.payload.size()));
+    checkpoint_mark m;
+    m.snapshot.present = true;
+    m.snapshot.checksum = load_u64(r.payload.data() + 1);
+    m.snapshot.size = load_u64(r.payload.data() + 9);
+    m.offset = load_u64(r.payload.data() + 17);
+    m.seq = load_u64(r.payload.data() + 25);
+    return m;
+}
+
+namespace {
+
+// Why the record at pos is not good, or empty when it is.
+std::string check_record(std::span<const std::byte> b, std::size_t pos, std::uint64_t seq, std::uint64_t& len) {
+    const std::size_t rem = b.size() - pos;
+    if (rem < record_header)
+        return "the file ends " + std::to_string(rem) + " bytes into a record header of " +
+               std::to_string(record_header);
+    const auto* p = b.data() + pos;
+    const auto s = load_u64(p);
+    len = load_u64(p + 8);
+    const auto hc = load_u64(p + 16);
+    if (hash(p, 16) != hc) return "record header checksum mismatch";
+    if (s != seq)
+        return "sequence number " + std::to_string(s) + " where " + std::to_string(seq) + " was expected";
+    if (len == 0) return "a record with an empty payload";
+    if (rem < journal_record_overhead || len > rem - journal_record_overhead)
+        return "the record needs " + std::to_string(len + journal_record_overhead) + " bytes but only " +
+               std::to_string(rem) + " remain";
+    const auto stored = load_u64(p + record_header + len);
+    const auto computed = hash(p + record_header, static_cast<std::size_t>(len), hc);
+    if (stored != computed)
+        return "checksum mismatch: stored " + hex64(stored) + ", computed " + hex64(computed) + " over the " +
+               std::to_string(len) + "-byte payload";
+    const auto kind = static_cast<std::uint8_t>(p[record_header]);
+    if (kind != 1 && kind != 2) return "unknown record kind " + std::to_string(kind);
+    return {};
+}
+
+// True when a complete, valid record with a sequence number of at least seq
+// starts anywhere after pos: the bad record at pos is then in the middle.
+bool valid_record_after(std::span<const std::byte> b, std::size_t pos, std::uint64_t seq) {
+    for (std::size_t q = pos + 1; q + journal_record_overhead < b.size(); ++q) {
+        const auto s = load_u64(b.data() + q);
+        if (s < seq || s - seq > (b.size() - pos) / journal_record_overhead + 1) continue;
+        std::uint64_t len = 0;
+        if (check_record(b, q, s, len).empty()) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+record_scan scan_records(std::span<const std::byte> bytes, std::uint64_t base, std::uint64_t first_seq,
+                         std::uint64_t first_number, bool classify) {
+    record_scan out;
+    std::size_t pos = 0;
+    std::uint64_t seq = first_seq;
+    std::uint64_t number = first_number;
+    while (pos < bytes.size()) {
+        std::uint64_t len = 0;
+        auto problem = check_record(bytes, pos, seq, len);
+        if (!problem.empty()) {
+            out.tail = classify && valid_record_after(bytes, pos, seq) ? journal_tail::corrupt : journal_tail::torn;
+            out.problem = std::move(problem);
+            break;
+        }
+        out.records.push_back({number, seq, base + pos, bytes.subspan(pos + record_header, len)});
+        pos += static_cast<std::size_t>(len + journal_record_overhead);
+        ++seq;
+        ++number;
+    }
+    out.end = base + pos;
+    out.next_seq = seq;
+    out.next_number = number;
+    return out;
+}
+
+std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const schema_info& schema,
+                                                     const std::string& name) {
+    const std::string where = "record " + std::to_string(r.number);
+    auto cur = row_cursor::over(r.payload.data(), r.payload.data() + r.payload.size(),
+                                r.offset + record_header, &name, &where);
+    std::vector<dynamic_table_change> out;
+    try {
+        (void)cur.get_u8();
+        const auto tables = cur.get_u32();
+        for (std::uint32_t t = 0; t < tables; ++t) {
+            dynamic_table_change c;
+            const auto at = cur.offset();
+            c.table = cur.get_u32();
+            if (c.table >= schema.tables.size())
+                throw_journal_error(errc::bad_snapshot, name, r.number, at,
+                                    "table index " + std::to_string(c.table) + " but the schema has " +
+                                        std::to_string(schema.tables.size()) + " tables");
+            const auto& ti = schema.tables[c.table];
+            const auto flags = cur.get_u8();
+            if (flags & 1u) c.next_key = cur.get_u64();
+            std::vector<column_type> key_types;
+            for (const auto& k : ti.key)
+                for (const auto& col : ti.columns)
+                    if (col.name == k) key_types.push_back(col.type);
+            const auto read_rows = [&](std::vector<std::vector<value>>& rows, bool keys) {
+                const auto n = cur.get_u64();
+                if (n > r.payload.size())  // every row takes a byte at least: checked before anything is allocated
+                    throw_journal_error(errc::bad_snapshot, name, r.number, cur.offset() - 8,
+                                        "a row count of " + std::to_string(n) + " exceeds the record");
+                for (std::uint64_t i = 0; i < n; ++i) {
+                    std::vector<value> row;
+                    if (keys)
+                        for (const auto& kt : key_types) row.push_back(cur.get_value(kt));
+                    else
+                        for (const auto& col : ti.columns) row.push_back(cur.get_value(col.type));
+                    rows.push_back(std::move(row));
+                }
+            };
+            read_rows(c.erased, true);
+            read_rows(c.updated, false);
+            read_rows(c.inserted, false);
+            out.push_back(std::move(c));
+        }
+        if (cur.offset() != r.offset + record_header + r.payload.size())
+            throw_journal_error(errc::bad_snapshot, name, r.number, cur.offset(),
+                                "bytes left over after the record's last row");
+    } catch (const snapshot_error& e) {
+        if (std::string_view(e.what()).starts_with("journal ")) throw;
+        throw_journal_error(errc::bad_snapshot, name, r.number, e.offset(), e.what());
+    }
+    return out;
+}
+
+std::vector<std::byte> read_journal_file(const std::filesystem::path& path) {
+    const auto& ops = current_file_ops();
+    const std::string name = path.string();
+    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) io_fail(name, "cannot open for reading", errno);
+    struct stat st {};
+    if (ops.fstat(fd, &st) != 0) {
+        const int err = errno;
+        (void)ops.close(fd);
+        io_fail(name, "cannot stat", err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        (void)ops.close(fd);
+        throw_journal_error(errc::io, name, std::nullopt, std::nullopt, "is not a regular file");
+    }
+    std::vector<std::byte> bytes(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ssize_t n = ops.read(fd, bytes.data() + got, bytes.size() - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            (void)ops.close(fd);
+            io_fail(name, "read failed at byte " + std::to_string(got), err);
+        }
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    (void)ops.close(fd);
+    bytes.resize(got);
+    return bytes;
+}
+
+journal_file::journal_file(std::filesystem::path path, std::uint64_t end) : name_(path.string()), end_(end) {
+    fd_ = open_retrying(name_, O_RDWR | O_CLOEXEC, 0);
+    if (fd_ < 0) io_fail(name_, "cannot open for appending", errno);
+}
+
+journal_file::journal_file(journal_file&& o) noexcept
+    : name_(std::move(o.name_)), fd_(std::exchange(o.fd_, -1)), end_(o.end_), broken_(o.broken_) {}
+
+journal_file& journal_file::operator=(journal_file&& o) noexcept {
+    if (this != &o) {
+        close();
+        name_ = std::move(o.name_);
+        fd_ = std::exchange(o.fd_, -1);
+        end_ = o.end_;
+        broken_ = o.broken_;
+    }
+    return *this;
+}
+
+journal_file::~journal_file() { close(); }
+
+void journal_file::close() noexcept {
+    if (fd_ >= 0) (void)current_file_ops().close(std::exchange(fd_, -1));
+}
+
+void journal_file::append(std::span<const std::byte> bytes) {
+    if (const int err = write_all(fd_, bytes.data(), bytes.size(), end_)) {
+        // Part of the record may be in the file: cut it off, so that neither
+        // a later recovery nor a follower ever sees a refused record.
+        if (current_file_ops().ftruncate(fd_, static_cast<off_t>(end_)) != 0) broken_ = true;
+        io_fail(name_, "write failed at byte " + std::to_string(end_), err);
+    }
+    end_ += bytes.size();
+}
+
+void journal_file::sync() const {
+    if (current_file_ops().fsync(fd_) != 0) io_fail(name_, "fsync failed", errno);
+}
+
+bool journal_file::cut(std::uint64_t offset) noexcept {
+    const auto& ops = current_file_ops();
+    if (ops.ftruncate(fd_, static_cast<off_t>(offset)) != 0 || ops.fsync(fd_) != 0) return false;
+    end_ = offset;
+    return true;
+}
+
+void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) io_fail(name_, "read failed at byte " + std::to_string(offset + got), n < 0 ? errno : EIO);
+        got += static_cast<std::size_t>(n);
+    }
+}
+
+void create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
+                         const journal_file* source, std::uint64_t from, std::uint64_t to) {
+    const auto& ops = current_file_ops();
+    const std::string name = target.string();
+    const std::string tmp = name + ".new";
+    const int fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) io_fail(name, "cannot create '" + tmp + "'", errno);
+    const auto fail = [&](const std::string& what, int err) {
+        (void)ops.close(fd);
+        (void)ops.unlink(tmp.c_str());
+        io_fail(name, what + " on '" + tmp + "'; the journal in place is unchanged", err);
+    };
+    if (const int err = write_all(fd, header.data(), header.size(), 0)) fail("write failed", err);
+    std::uint64_t at = header.size();
+    if (source != nullptr) {
+        std::vector<std::byte> chunk(std::size_t{1} << 20);
+        for (std::uint64_t off = from; off < to;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), to - off));
+            try {
+                source->read_at(off, {chunk.data(), n});
+            } catch (...) {
+                (void)ops.close(fd);
+                (void)ops.unlink(tmp.c_str());
+                throw;
+            }
+            if (const int err = write_all(fd, chunk.data(), n, at)) fail("write failed", err);
+            off += n;
+            at += n;
+        }
+    }
+    if (ops.fsync(fd) != 0) fail("fsync failed", errno);
+    if (ops.close(fd) != 0) {
+        const int err = errno;
+        (void)ops.unlink(tmp.c_str());
+        io_fail(name, "close failed on '" + tmp + "'; the journal in place is unchanged", err);
+    }
+    if (ops.rename(tmp.c_str(), name.c_str()) != 0) {
+        const int err = errno;
+        (void)ops.unlink(tmp.c_str());
+        io_fail(name, "rename of '" + tmp + "' failed; the journal in place is unchanged", err);
+    }
+    fsync_directory_of(target, name);
+}
+
+void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (current_file_ops().rename(from.c_str(), to.c_str()) != 0)
+        snapshot_io_fail(to.string(), "rename of '" + from.string() + "' failed", errno);
+    fsync_directory_of(to, to.string());
+}
+
+void remove_if_exists(const std::filesystem::path& path) {
+    if (current_file_ops().unlink(path.c_str()) != 0 && errno != ENOENT)
+        snapshot_io_fail(path.string(), "cannot remove", errno);
+}
+
+journal_lock::journal_lock(const std::filesystem::path& journal) {
+    const std::string name = journal.string() + ".lock";
+    fd_ = open_retrying(name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) io_fail(journal.string(), "cannot open the lock file '" + name + "'", errno);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        (void)current_file_ops().close(std::exchange(fd_, -1));
+        if (err == EWOULDBLOCK)
+            throw_journal_error(errc::usage, journal.string(), std::nullopt, std::nullopt,
+                                "another writer has it open (it holds '" + name +
+                                    "'); a journal has one writer, other processes can follow it");
+        io_fail(journal.string(), "cannot lock '" + name + "'", err);
+    }
+    // A checkpoint's save runs in a child process; were this process
+    // killed meanwhile, the child's copy of the fd would hold the lock.
+    close_in_children(fd_);
+}
+
+journal_lock::~journal_lock() {
+    if (fd_ < 0) return;
+    keep_in_children(fd_);
+    (void)current_file_ops().close(fd_);
+}
+
+}  // namespace relstore::detail

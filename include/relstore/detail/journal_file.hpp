@@ -1,0 +1,277 @@
+#pragma once
+/// @file detail/journal_file.hpp
+/// The journal file format (docs/journal.md) without any store templates:
+/// the header, record framing and scanning, the dynamic decoding of records
+/// (for the `relstore journal` tool) and the file operations of a journal,
+/// through the snapshot file layer's fault-injection seam (detail::file_ops).
+/// relstore/journal.hpp glues a store to it. Compiled in core/journal_file.cpp.
+
+#include <relstore/error.hpp>
+#include <relstore/schema_info.hpp>
+#include <relstore/snapshot_format.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relstore {
+
+/// The eight bytes every journal starts with.
+inline constexpr unsigned char journal_magic[8] = {0x89, 'R', 'J', 'R', 'N', 'L', '\r', '\n'};
+
+/// The journal format version this build writes; it reads exactly this version.
+inline constexpr std::uint32_t journal_format_version = 1;
+
+/// Bytes a record takes besides its payload: sequence number, length and
+/// header checksum before it, the payload checksum after it.
+inline constexpr std::size_t journal_record_overhead = 32;
+
+namespace detail {
+
+/// Appends cells to a growing buffer. It has snapshot_writer's put_* names,
+/// so put_cell (snapshot.hpp) encodes journal records with the snapshot's
+/// cell encoding; the buffer keeps its memory from record to record.
+class record_buffer {
+public:
+    void clear() noexcept { size_ = 0; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] const std::byte* data() const noexcept { return buf_.data(); }
+    [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {buf_.data(), size_}; }
+
+    void put_bool(bool v) { put_u8(v ? 1 : 0); }
+    void put_u8(std::uint8_t v) { *room(1) = static_cast<std::byte>(v); }
+    void put_u16(std::uint16_t v) { put_raw(v); }
+    void put_u32(std::uint32_t v) { put_raw(v); }
+    void put_u64(std::uint64_t v) { put_raw(v); }
+    void put_f32(float v) { put_raw(std::bit_cast<std::uint32_t>(v)); }
+    void put_f64(double v) { put_raw(std::bit_cast<std::uint64_t>(v)); }
+    void put_presence(bool present) { put_u8(present ? 1 : 0); }
+    void put_string(std::string_view s) {
+        put_u64(static_cast<std::uint64_t>(s.size()));
+        if (!s.empty()) std::memcpy(room(s.size()), s.data(), s.size());
+    }
+    /// Overwrites 8 bytes at a position already written.
+    void patch_u64(std::size_t at, std::uint64_t v) noexcept {
+        v = to_le(v);
+        std::memcpy(buf_.data() + at, &v, sizeof v);
+    }
+    void patch_u32(std::size_t at, std::uint32_t v) noexcept {
+        v = to_le(v);
+        std::memcpy(buf_.data() + at, &v, sizeof v);
+    }
+
+private:
+    template <class T>
+    void put_raw(T v) {
+        v = to_le(v);
+        std::memcpy(room(sizeof v), &v, sizeof v);
+    }
+    std::byte* room(std::size_t n) {
+        if (buf_.size() - size_ < n) buf_.resize(std::max(buf_.size() * 2, size_ + n + 256));
+        std::byte* p = buf_.data() + size_;
+        size_ += n;
+        return p;
+    }
+    std::vector<std::byte> buf_;
+    std::size_t size_ = 0;
+};
+
+/// Which snapshot a journal follows: the snapshot file's stored checksum
+/// (XXH3 of its bytes) and size, or no snapshot (the journal starts from an
+/// empty store).
+struct snapshot_id {
+    bool present = false;
+    std::uint64_t checksum = 0;
+    std::uint64_t size = 0;
+    friend bool operator==(const snapshot_id&, const snapshot_id&) = default;
+};
+
+/// "the snapshot with checksum 0x… (N bytes)" or "no snapshot (an empty store)".
+[[nodiscard]] std::string to_text(const snapshot_id& id);
+
+/// The identity of the snapshot file at path (its stored checksum, which a
+/// load verifies, and its size); not present when there is no such file.
+/// @throws snapshot_error (io) when the file exists but cannot be read.
+[[nodiscard]] snapshot_id read_snapshot_id(const std::filesystem::path& path);
+
+/// An empty snapshot image of a schema: how a journal header records the
+/// schema its records were written for (the snapshot format's own schema
+/// encoding; its checksum is the schema's hash).
+[[nodiscard]] std::vector<std::byte> schema_image(const schema_info& schema);
+
+/// A journal's header.
+struct journal_header {
+    std::uint64_t first_seq = 1;            ///< sequence number of the first record
+    snapshot_id follows;                     ///< the snapshot the records apply to
+    std::vector<std::byte> schema;           ///< schema_image() of the writer's schema
+    std::uint64_t size = 0;                  ///< bytes the header takes in the file
+    /// The schema's hash: the checksum stored at the end of the schema image.
+    [[nodiscard]] std::uint64_t schema_hash() const noexcept;
+};
+
+/// The bytes of a header (sets nothing in h).
+[[nodiscard]] std::vector<std::byte> encode_journal_header(const journal_header& h);
+
+/// Validates and decodes the header at the start of a journal's bytes.
+/// @throws snapshot_error naming the file and the byte offset.
+[[nodiscard]] journal_header parse_journal_header(std::span<const std::byte> file, const std::string& name);
+
+/// What a record holds (its payload's first byte).
+enum class record_kind : std::uint8_t {
+    transaction = 1,  ///< the change set of one committed transaction
+    checkpoint = 2,   ///< a checkpoint's new snapshot and where its state is in this journal
+};
+
+/// One complete, valid record of a journal.
+struct record_ref {
+    std::uint64_t number = 0;  ///< 1 for the first record of the file
+    std::uint64_t seq = 0;     ///< the sequence number (continues across checkpoints)
+    std::uint64_t offset = 0;  ///< file offset of the record's first byte
+    std::span<const std::byte> payload;
+    [[nodiscard]] record_kind kind() const noexcept { return static_cast<record_kind>(payload[0]); }
+    [[nodiscard]] std::uint64_t size() const noexcept { return journal_record_overhead + payload.size(); }
+    [[nodiscard]] std::uint64_t end() const noexcept { return offset + size(); }
+};
+
+/// A checkpoint record: the snapshot written, and where in this journal the
+/// records that follow its state begin.
+struct checkpoint_mark {
+    snapshot_id snapshot;
+    std::uint64_t offset = 0;  ///< file offset of the first record after the snapshot's state
+    std::uint64_t seq = 0;     ///< that record's sequence number
+};
+
+/// Reserves a record's header in buf (which must be empty); the payload follows.
+void begin_record(record_buffer& buf);
+/// Completes the record in buf: sequence number, length, both checksums.
+void finish_record(record_buffer& buf, std::uint64_t seq);
+/// Puts a whole checkpoint record into buf.
+void encode_checkpoint(record_buffer& buf, const checkpoint_mark& m, std::uint64_t seq);
+/// Decodes a checkpoint record. @throws snapshot_error when malformed.
+[[nodiscard]] checkpoint_mark parse_checkpoint(const record_ref& r, const std::string& name);
+
+/// How the records of a journal end.
+enum class journal_tail : std::uint8_t {
+    clean,    ///< the last record ends where the file ends
+    torn,     ///< bytes after the last good record hold no valid record: an interrupted write
+    corrupt,  ///< a bad record is followed by a valid one: damage in the middle
+};
+
+/// The records of a journal, as far as they are good.
+struct record_scan {
+    std::vector<record_ref> records;
+    std::uint64_t end = 0;       ///< file offset just past the last good record
+    std::uint64_t next_seq = 0;  ///< the sequence number the next record gets
+    std::uint64_t next_number = 0;
+    journal_tail tail = journal_tail::clean;
+    std::string problem;  ///< what is wrong with the bytes at `end` (torn or corrupt)
+};
+
+/// Scans the records in bytes, which start at file offset base with
+/// sequence number first_seq and record number first_number. With
+/// classify, a bad record is called corrupt when a complete valid record
+/// follows it somewhere, torn otherwise; without, scanning just stops at
+/// the first record that is not (yet) complete and valid (a follower).
+[[nodiscard]] record_scan scan_records(std::span<const std::byte> bytes, std::uint64_t base, std::uint64_t first_seq,
+                                       std::uint64_t first_number, bool classify);
+
+/// Throws snapshot_error with the message "journal 'NAME' record N at byte X: MSG"
+/// (record and byte left out when not given).
+[[noreturn]] void throw_journal_error(errc code, const std::string& name, std::optional<std::uint64_t> record,
+                                      std::optional<std::uint64_t> offset, const std::string& msg);
+
+/// One table's part of a transaction record, decoded without row types.
+struct dynamic_table_change {
+    std::size_t table = 0;
+    std::optional<std::uint64_t> next_key;
+    std::vector<std::vector<value>> erased;    ///< key cells of the rows erased
+    std::vector<std::vector<value>> updated;   ///< new values of the rows updated
+    std::vector<std::vector<value>> inserted;  ///< rows inserted
+};
+
+/// Decodes a transaction record with the journal's own schema.
+/// @throws snapshot_error naming the file, record and byte offset.
+[[nodiscard]] std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const schema_info& schema,
+                                                                   const std::string& name);
+
+/// Reads a whole journal (or snapshot) file through the seam.
+/// @throws snapshot_error (io) naming the journal.
+[[nodiscard]] std::vector<std::byte> read_journal_file(const std::filesystem::path& path);
+
+/// A journal open for appending. Every call goes through detail::file_ops.
+class journal_file {
+public:
+    journal_file() = default;
+    /// Opens path for appending after `end`; the file must be at least that long.
+    /// @throws snapshot_error (io).
+    journal_file(std::filesystem::path path, std::uint64_t end);
+    journal_file(journal_file&& o) noexcept;
+    journal_file& operator=(journal_file&& o) noexcept;
+    ~journal_file();
+
+    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] std::uint64_t end() const noexcept { return end_; }
+
+    /// Writes bytes at the end. On failure the file is cut back to where it
+    /// ended and snapshot_error (io) is thrown; when even the cut fails,
+    /// broken() says so and the bytes may be on disk.
+    void append(std::span<const std::byte> bytes);
+    /// Makes everything written durable. @throws snapshot_error (io).
+    void sync() const;
+    /// Cuts the file at offset and makes that durable; false on failure.
+    [[nodiscard]] bool cut(std::uint64_t offset) noexcept;
+    /// True when a failed append could not be undone.
+    [[nodiscard]] bool broken() const noexcept { return broken_; }
+    /// Reads bytes at offset (a checkpoint copies the newest records).
+    /// @throws snapshot_error (io).
+    void read_at(std::uint64_t offset, std::span<std::byte> out) const;
+    void close() noexcept;
+
+private:
+    std::string name_;
+    int fd_ = -1;
+    std::uint64_t end_ = 0;
+    bool broken_ = false;
+};
+
+/// Creates a journal at target, crash-safely: header, then bytes [from, to)
+/// of source when given, into "<target>.new", fsync, rename over target,
+/// fsync of the directory. On failure target is untouched.
+/// @throws snapshot_error (io) naming the operation.
+void create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
+                         const journal_file* source = nullptr, std::uint64_t from = 0, std::uint64_t to = 0);
+
+/// Renames from over to and makes the rename durable (directory fsync).
+/// @throws snapshot_error (io).
+void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to);
+
+/// Removes a file if it exists (leftovers of an interrupted checkpoint).
+/// @throws snapshot_error (io) when it exists and cannot be removed.
+void remove_if_exists(const std::filesystem::path& path);
+
+/// Holds an exclusive lock on "<journal>.lock" for its lifetime, so that a
+/// second writer of the same journal is refused instead of interleaving
+/// records. The lock goes with the process, kill -9 included.
+class journal_lock {
+public:
+    /// @throws snapshot_error (io) when another writer holds it.
+    explicit journal_lock(const std::filesystem::path& journal);
+    journal_lock(const journal_lock&) = delete;
+    journal_lock& operator=(const journal_lock&) = delete;
+    ~journal_lock();
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace detail
+}  // namespace relstore
