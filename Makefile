@@ -31,12 +31,12 @@ test: deps test-asan test-tsan test-fuzz test-bench
 test-asan:
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
-	ctest --preset asan
+	ctest --preset asan -j$$(nproc)
 
 test-tsan:
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan
-	TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan
+	TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j$$(nproc)
 
 test-fuzz:
 	@if [ -f fuzz/CMakeLists.txt ]; then \
