@@ -202,8 +202,33 @@ public:
 #endif
     }
 
-private:
+protected:
     rsx::db_t db_;
+};
+
+/// relstore with one store-wide subscriber that looks at every change of
+/// every commit (the cost an application that listens pays): issue 10's
+/// "at most 1.3x" for W1, W7 and W8. Its checksum of the changes is checked
+/// against the rows the workload changed, so the callback cannot be skipped.
+class relstore_subscribed_peer : public relstore_peer {
+public:
+    static constexpr const char* name = "relstore_sub";
+
+    relstore_subscribed_peer()
+        : sub_(db_.subscribe([this](const relstore::changes<rsx::db_t>& c) {
+              ++commits_;
+              rows_ += c.size();
+          })) {}
+    relstore_subscribed_peer(const relstore_subscribed_peer&) = delete;
+    relstore_subscribed_peer& operator=(const relstore_subscribed_peer&) = delete;
+
+    /// Rows inserted, updated or erased in the commits seen so far.
+    [[nodiscard]] std::uint64_t rows_seen() const noexcept { return rows_; }
+
+private:
+    std::uint64_t commits_ = 0;
+    std::uint64_t rows_ = 0;
+    relstore::subscription sub_;
 };
 
 }  // namespace bench

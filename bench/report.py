@@ -285,6 +285,17 @@ def render_markdown(context, med, errors, title, png_name, verdict_line=None):
             f"\nW10 bytes per row after W1, heap in use (mallinfo2 delta) and resident-set growth: {', '.join(bits)}{extra}; "
             f"the payload itself is {payload:.0f} bytes/row." if payload else ""
         )
+    sub_rows = []
+    for w in ("W1_bulk_load", "W7_cascade_delete", "W8_update_title", "W8_reparent"):
+        a, b = med.get((w, "relstore")), med.get((w, "relstore_sub"))
+        if a and b and a["rate"] and b["rate"]:
+            r = a["rate"] / b["rate"]  # rates: higher is better, so this is time with over time without
+            sub_rows.append(f"| {w} | {fmt_rate(b['rate'], METRICS[w][0])} {METRICS[w][0]} | {fmt_rate(a['rate'], METRICS[w][0])} {METRICS[w][0]} | {r:.2f} | ≤ 1.30 | {'yes' if r <= 1.30 else '**no**'} |")
+    if sub_rows:
+        out.append("\nThe cost of one store-wide subscriber (relstore_sub: relstore with a callback that reads every change set):\n")
+        out.append("| workload | with a subscriber | without | time ratio | target | met |")
+        out.append("|---|--:|--:|--:|---|---|")
+        out.extend(sub_rows)
     if errors:
         out.append("\nErrors reported by the run:\n")
         out.extend(f"- {e}" for e in dict.fromkeys(errors))

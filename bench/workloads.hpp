@@ -69,6 +69,25 @@ void lookups(benchmark::State& st, const char* workload, const char* unit, std::
     });
 }
 
+/// For a peer with a subscriber (relstore_sub): fails the workload unless the
+/// subscriber saw at least `at_least` row changes since `before`.
+template <class Peer>
+void expect_seen(const char* workload, const Peer& p, std::uint64_t before, std::uint64_t at_least) {
+    if constexpr (requires { p.rows_seen(); }) {
+        if (p.rows_seen() - before < at_least)
+            fail(workload, Peer::name,
+                 "the subscriber saw " + std::to_string(p.rows_seen() - before) + " row changes, not " +
+                     std::to_string(at_least));
+    }
+}
+template <class Peer>
+std::uint64_t seen(const Peer& p) {
+    if constexpr (requires { p.rows_seen(); })
+        return p.rows_seen();
+    else
+        return 0;
+}
+
 // --- W1 ----------------------------------------------------------------------
 
 template <class Peer>
@@ -82,6 +101,7 @@ void w1_bulk_load(benchmark::State& st) {
             p->load(d);
             st.PauseTiming();
             expect_state("W1_bulk_load", Peer::name, p->full_state(), d.full, d.full_checksum);
+            expect_seen("W1_bulk_load", *p, 0, d.full.total());
             p.reset();
             st.ResumeTiming();
         }
@@ -138,12 +158,15 @@ void w7_cascade_delete(benchmark::State& st) {
             st.PauseTiming();
             auto p = std::make_unique<Peer>();
             p->load(d);
+            const std::uint64_t seen_before = seen(*p);
             st.ResumeTiming();
             p->write([&](auto& w) {
                 for (std::int64_t id : d.delete_users) w.erase_user(id);
             });
             st.PauseTiming();
             expect_state("W7_cascade_delete", Peer::name, p->full_state(), d.after_delete, d.after_delete_checksum);
+            expect_seen("W7_cascade_delete", *p, seen_before,
+                        (d.full.users + d.full.posts) - (d.after_delete.users + d.after_delete.posts));
             p.reset();
             st.ResumeTiming();
         }
