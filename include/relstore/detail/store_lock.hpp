@@ -1,10 +1,14 @@
 #pragma once
 // The lock of a store: shared for read scopes, exclusive for a transaction.
 // Its own rather than std::shared_mutex for two reasons:
-//  - writer preference that does not depend on the platform: a waiting
-//    writer keeps new read scopes out (glibc's rwlock prefers readers, and a
-//    stream of read scopes would starve writers), except a thread that
-//    already reads (it would wait for the writer, which waits for it);
+//  - phase fairness that does not depend on the platform: a waiting writer
+//    keeps new read scopes out (glibc's rwlock prefers readers, and a stream
+//    of read scopes would starve writers), except a thread that already
+//    reads (it would wait for the writer, which waits for it); and the read
+//    scopes waiting when a writer lets go get in before the next writer (a
+//    writer committing back to back would otherwise starve readers: each one
+//    woken found the next transaction waiting again). Neither side waits for
+//    more than one phase of the other;
 //  - hand_off(): a committing transaction may pass the exclusive lock
 //    straight to a waiting writer, with no reader let in between, while its
 //    journal record waits for the fsync the next writer's record will share
@@ -13,6 +17,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 namespace relstore::detail {
@@ -23,20 +28,27 @@ public:
     /// so it must not wait behind a waiting writer (that writer waits for it).
     void lock_shared(bool nested) {
         std::unique_lock l(m_);
-        readers_cv_.wait(l, [&] { return !writer_ && (nested || writers_waiting_ == 0); });
+        if (writer_ || (!nested && writers_waiting_ != 0)) {
+            const std::uint64_t phase = phase_;
+            ++readers_waiting_;
+            readers_cv_.wait(l, [&] { return !writer_ && (nested || writers_waiting_ == 0 || phase_ != phase); });
+            --readers_waiting_;
+            // Admitted by the writer that let go (see unlock): the next writer waits for us.
+            if (phase_ != phase && admitting_ != 0) --admitting_;
+        }
         ++readers_;
     }
 
     void unlock_shared() noexcept {
         std::lock_guard l(m_);
-        if (--readers_ == 0 && writers_waiting_ != 0) writers_cv_.notify_one();
+        if (--readers_ == 0 && admitting_ == 0 && writers_waiting_ != 0) writers_cv_.notify_one();
     }
 
     /// Takes the lock exclusive, before any read scope that starts waiting after it.
     void lock() {
         std::unique_lock l(m_);
         ++writers_waiting_;
-        writers_cv_.wait(l, [&] { return !writer_ && readers_ == 0; });
+        writers_cv_.wait(l, [&] { return !writer_ && readers_ == 0 && admitting_ == 0; });
         --writers_waiting_;
         writer_ = true;
     }
@@ -44,10 +56,26 @@ public:
     void unlock() noexcept {
         std::lock_guard l(m_);
         writer_ = false;
-        if (writers_waiting_ != 0)
-            writers_cv_.notify_one();
-        else
+        if (readers_waiting_ != 0) {
+            // A new phase: every read scope waiting now gets in before any writer.
+            ++phase_;
+            admitting_ = readers_waiting_;
             readers_cv_.notify_all();
+        } else if (writers_waiting_ != 0) {
+            writers_cv_.notify_one();
+        } else {
+            readers_cv_.notify_all();
+        }
+    }
+
+    /// Read scopes and writers waiting for the lock now (for tests).
+    [[nodiscard]] std::size_t readers_waiting() const {
+        std::lock_guard l(m_);
+        return readers_waiting_;
+    }
+    [[nodiscard]] std::size_t writers_waiting() const {
+        std::lock_guard l(m_);
+        return writers_waiting_;
     }
 
     /// Passes the exclusive lock to a writer that waits for it, if one does:
@@ -62,11 +90,14 @@ public:
     }
 
 private:
-    std::mutex m_;
+    mutable std::mutex m_;
     std::condition_variable readers_cv_;
     std::condition_variable writers_cv_;
     std::size_t readers_ = 0;
     std::size_t writers_waiting_ = 0;
+    std::size_t readers_waiting_ = 0;
+    std::size_t admitting_ = 0;  // readers of the current phase not yet in
+    std::uint64_t phase_ = 0;    // writers that let go with readers waiting
     bool writer_ = false;
 };
 
