@@ -186,3 +186,47 @@ TEST_CASE("relstore prints a version-1 file as it did before the new column type
     CHECK(schema.status == 0);
     CHECK_THAT(schema.out, Contains("  shade   int16\n  oi      int64?\n"));
 }
+
+TEST_CASE("relstore dump --where reads a value as dump prints the column's type", "[snapshot][cli][coltypes][dataio]") {
+    coltypes_file f;
+    const auto ats = [&](const std::string& where) {
+        return relstore_cli("dump " + f.file.string() + " -t events -c at --where " + where);
+    };
+    const std::string second = "at\r\n2024-03-05T12:34:56.789Z\r\n";
+    SECTION("timestamps in ISO 8601, at their precision or as ticks") {
+        CHECK(ats("at=2024-03-05T12:34:56.789Z").out == second);
+        CHECK(ats("at=2024-03-05T12:34:56.789000").out == second);
+        CHECK(ats("logged=2024-03-05T12:34:56Z").out == second);
+        CHECK(ats("at=1709642096789").out == second);
+        CHECK(ats("day=1969-07-20").out == "at\r\n1969-12-31T23:59:59.999Z\r\n");
+        CHECK(ats("done=2024-03-05T12:34:56.789007Z").out == second);
+        // Between two ticks: no cell of the column can hold it.
+        CHECK(ats("at=2024-03-05T12:34:56.7891Z").out ==
+              "relstore: --where events.at: '2024-03-05T12:34:56.7891Z' is not a value of type timestamp[ms]\n");
+    }
+    SECTION("durations with or without their unit") {
+        CHECK(ats("took=1500ns").out == second);
+        CHECK(ats("took=1500").out == second);
+        CHECK(ats("every=90min").out == second);
+        CHECK(ats("timeout=250ms").out == second);
+    }
+    SECTION("enum values by name or number, blobs in hex") {
+        CHECK(ats("color=green").out == second);
+        CHECK(ats("color=1").out == second);
+        CHECK(ats("tint=3").out == second);
+        CHECK(ats("payload=00FF10").out == second);
+        CHECK(ats("ref=ab000000000000000000000000000001").out == second);
+    }
+    SECTION("values the type cannot hold") {
+        auto r = ats("at=2024-02-30T00:00:00Z");
+        CHECK(r.status == 2);
+        CHECK(r.out == "relstore: --where events.at: '2024-02-30T00:00:00Z' is not a value of type timestamp[ms]\n");
+        r = ats("took=3s");
+        CHECK(r.out == "relstore: --where events.took: '3s' is not a value of type duration[ns]\n");
+        r = ats("color=purple");
+        CHECK(r.out == "relstore: --where events.color: 'purple' is not a value of type enum Color : uint8\n");
+        r = ats("payload=0g");
+        CHECK(r.out == "relstore: --where events.payload: '0g' is not a value of type blob\n");
+        CHECK(ats("every=99999999999min").status == 2);  // beyond int32
+    }
+}
