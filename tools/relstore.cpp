@@ -6,6 +6,8 @@
 //   relstore tables FILE                        table names and row counts
 //   relstore dump FILE [--table T] [--format csv|json] [--columns a,b] [--where col=value] [--limit N] [--out DIR]
 //   relstore schema FILE [--dot]                text, or a Graphviz graph
+//   relstore export FILE --sqlite OUT.db        the snapshot as a SQLite database
+//   relstore import IN.db --schema SNAP --out NEW.snap   a SQLite database as a snapshot of SNAP's schema
 //   relstore journal info|verify|dump FILE      a journal's records, the snapshot it follows, its tail
 
 #include <relstore/detail/journal_file.hpp>
@@ -16,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cells.hpp"
+#include "sqlite_io.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -535,6 +538,48 @@ int cmd_schema(const std::string& file, bool dot) {
     }
 }
 
+int cmd_export(const std::string& file, const std::string& out) {
+    try {
+        tool::export_sqlite(open_snapshot(file), out);
+        return exit_ok;
+    } catch (const tool::usage_failure& e) {
+        std::cerr << "relstore: " << e.what() << '\n';
+        return exit_usage;
+    } catch (const tool::data_failure& e) {
+        std::cerr << "relstore: export to " << out << " failed, nothing written: " << e.what() << '\n';
+        return exit_bad;
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
+int cmd_import(const std::string& db, const std::string& schema_file, const std::string& out) {
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) {
+        std::cerr << "relstore: --out " << out << " is a directory\n";
+        return exit_usage;
+    }
+    std::optional<snapshot_reader> schema;
+    try {
+        schema.emplace(open_snapshot(schema_file));
+    } catch (const snapshot_error& e) {
+        report_error(schema_file, e);
+        return exit_bad;
+    }
+    try {
+        // Written only once every row converted and every constraint held.
+        write_snapshot_file(out, tool::import_sqlite(db, *schema));
+        return exit_ok;
+    } catch (const tool::data_failure& e) {
+        std::cerr << "relstore: import into " << out << " failed, nothing written: " << e.what() << '\n';
+        return exit_bad;
+    } catch (const snapshot_error& e) {
+        std::cerr << "relstore: import into " << out << " failed: " << e.what() << '\n';
+        return exit_bad;
+    }
+}
+
 // ---------------------------------------------------------------------------
 // relstore journal info|verify|dump FILE: the journal carries its schema (an
 // empty snapshot image in its header), so records decode without the program.
@@ -746,6 +791,16 @@ int main(int argc, char** argv) {
     schema->add_option("FILE", file, "snapshot file")->required();
     schema->add_flag("--dot", dot, "print the tables and foreign keys as a Graphviz digraph");
 
+    std::string sqlite_out;
+    std::string schema_file;
+    auto* export_cmd = app.add_subcommand("export", "Write a snapshot as a SQLite database: a table per table with typed columns, NOT NULL, primary, foreign and unique keys, indexes, and next keys in sqlite_sequence");
+    export_cmd->add_option("FILE", file, "snapshot file")->required();
+    export_cmd->add_option("--sqlite", sqlite_out, "the SQLite database to write (replaced only when complete)")->required();
+    auto* import_cmd = app.add_subcommand("import", "Read a SQLite database into a new snapshot with the schema of an existing one (tables and columns matched by name, values converted without loss, constraints checked as verify does)");
+    import_cmd->add_option("DB", file, "SQLite database")->required();
+    import_cmd->add_option("--schema", schema_file, "the snapshot whose schema the new one has")->required();
+    import_cmd->add_option("--out,-o", out_dir, "the snapshot to write (replaced crash-safely, only when complete)")->required();
+
     auto* journal = app.add_subcommand("journal", "Inspect a journal (relstore::durable): info, verify or dump");
     journal->require_subcommand(1);
     auto* journal_info = journal->add_subcommand("info", "Show a journal's records, transactions, sizes, the snapshot it follows and where a torn tail starts");
@@ -780,6 +835,8 @@ int main(int argc, char** argv) {
     if (tables->parsed()) return cmd_tables(file);
     if (dump->parsed()) return cmd_dump(file, table, format, dump_opts, out_dir);
     if (schema->parsed()) return cmd_schema(file, dot);
+    if (export_cmd->parsed()) return cmd_export(file, sqlite_out);
+    if (import_cmd->parsed()) return cmd_import(file, schema_file, out_dir);
     if (journal_info->parsed()) return cmd_journal_info(file);
     if (journal_verify->parsed()) return cmd_journal_verify(file);
     if (journal_dump->parsed()) return cmd_journal_dump(file);
