@@ -14,6 +14,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #ifndef RELSTORE_CLI
@@ -229,4 +231,22 @@ TEST_CASE("relstore dump --where reads a value as dump prints the column's type"
         CHECK(r.out == "relstore: --where events.payload: '0g' is not a value of type blob\n");
         CHECK(ats("every=99999999999min").status == 2);  // beyond int32
     }
+}
+
+TEST_CASE("timestamps, durations, blobs and enums go to SQLite and back to the same bytes",
+          "[snapshot][cli][coltypes][sqlite]") {
+    coltypes_file f;
+    const auto db = f.dir / "coltypes.db";
+    const auto back = f.dir / "back.snap";
+    const auto e = relstore_cli("export " + f.file.string() + " --sqlite " + db.string());
+    CHECK(e.out == "");
+    REQUIRE(e.status == 0);
+    const auto i = relstore_cli("import " + db.string() + " --schema " + f.file.string() + " --out " + back.string());
+    CHECK(i.out == "");
+    REQUIRE(i.status == 0);
+    const auto bytes = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    CHECK(bytes(back) == bytes(f.file));
 }
