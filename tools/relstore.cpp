@@ -754,7 +754,7 @@ int cmd_journal_dump(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"relstore: inspect relstore snapshot files"};
+    CLI::App app{"relstore: inspect relstore snapshot files, dump them as CSV or JSON, convert them to and from SQLite"};
     app.require_subcommand(1);
     app.set_version_flag("--version", RELSTORE_VERSION_STRING, "print relstore's version and exit");
     app.footer("A FILE argument of - reads the snapshot from standard input.\n\n"

@@ -95,8 +95,7 @@ std::size_t column_of(const table_info& t, const std::string& name) {
 // An auto key becomes INTEGER PRIMARY KEY AUTOINCREMENT, SQLite's own form of
 // a key the store assigns, so that sqlite_sequence carries the next key.
 bool autoincrement(const table_info& t) {
-    return t.auto_key && t.key.size() == 1 && integer_rep(t.columns[column_of(t, t.key[0])].type).has_value() &&
-           is_integer_kind(t.columns[column_of(t, t.key[0])].type.kind);
+    return t.auto_key && t.key.size() == 1 && is_integer_kind(t.columns[column_of(t, t.key[0])].type.kind);
 }
 
 std::string create_table_sql(const schema_info& schema, const table_info& t) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -249,4 +250,16 @@ TEST_CASE("timestamps, durations, blobs and enums go to SQLite and back to the s
         return std::string(std::istreambuf_iterator<char>(in), {});
     };
     CHECK(bytes(back) == bytes(f.file));
+
+    // What a person types into sqlite3 converts too: a timestamp in ISO 8601, an enum value by name.
+    const auto sql = [&](const std::string& statement) {
+        REQUIRE(std::system(("sqlite3 " + db.string() + " \"" + statement + "\"").c_str()) == 0);
+    };
+    if (std::system("command -v sqlite3 > /dev/null") == 0) {
+        sql("UPDATE events SET logged = '2024-03-05T12:34:56Z', color = 'green' WHERE color = 1");
+        const auto again = f.dir / "again.snap";
+        CHECK(relstore_cli("import " + db.string() + " --schema " + f.file.string() + " --out " + again.string())
+                  .status == 0);
+        CHECK(bytes(again) == bytes(f.file));
+    }
 }
