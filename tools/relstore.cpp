@@ -438,9 +438,15 @@ void dump_to_directory(const snapshot_reader& r, const std::vector<std::size_t>&
     }
     fs::create_directories(dir, ec);
     if (ec) throw tool::data_failure("cannot create the directory " + dir.string() + ": " + ec.message());
-    for (std::size_t k = 0; k < tables.size(); ++k)
-        write_snapshot_file(dir / (r.schema().tables[tables[k]].name + ".csv"),
-                            std::as_bytes(std::span<const char>(csv[k])));
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        const auto target = dir / (r.schema().tables[tables[k]].name + ".csv");
+        try {
+            write_snapshot_file(target, std::as_bytes(std::span<const char>(csv[k])));
+        } catch (const snapshot_error& e) {
+            // The file layer's error names the operation; this one is about the output, not the snapshot.
+            throw tool::data_failure("cannot write " + target.string() + ": " + e.what());
+        }
+    }
 }
 
 int cmd_dump(const std::string& file, const std::string& table, const std::string& format, const dump_options& o,
@@ -757,7 +763,7 @@ int main(int argc, char** argv) {
     CLI::App app{"relstore: inspect relstore snapshot files, dump them as CSV or JSON, convert them to and from SQLite"};
     app.require_subcommand(1);
     app.set_version_flag("--version", RELSTORE_VERSION_STRING, "print relstore's version and exit");
-    app.footer("A FILE argument of - reads the snapshot from standard input.\n\n"
+    app.footer("A snapshot FILE argument of - reads the snapshot from standard input (journals are read from files).\n\n"
                "Exit status: 0 success (verify: the snapshot is sound); 1 the file is not a sound snapshot or "
                "journal, cannot be read, or an output cannot be written; 2 a bad command line: an unknown "
                "command or option, or a table, column or value the file does not have.\n");

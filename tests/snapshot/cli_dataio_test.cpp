@@ -100,7 +100,7 @@ TEST_CASE("relstore --version, --help and unknown commands", "[snapshot][cli][da
     CHECK_THAT(help.out, Contains("Exit status: 0 success"));
     CHECK_THAT(help.out, Contains("1 the file is not a sound snapshot"));
     CHECK_THAT(help.out, Contains("2 a bad command line"));
-    CHECK_THAT(help.out, Contains("A FILE argument of - reads the snapshot from standard input."));
+    CHECK_THAT(help.out, Contains("A snapshot FILE argument of - reads the snapshot from standard input"));
 
     const auto unknown = run_cli("frobnicate x.snap");
     CHECK(unknown.status == 2);
@@ -229,6 +229,13 @@ TEST_CASE("relstore dump --out writes one RFC 4180 file per table", "[snapshot][
         CHECK_THAT(r.out, Contains("checksum mismatch"));
         CHECK(read_text(out / "users.csv") == "old");
         CHECK(!fs::exists(out / "posts.csv"));
+    }
+    SECTION("refused: a directory that cannot be made") {
+        write_text(f.dir / "file", "a file");
+        const auto r = run_cli("dump " + f.s() + " --out " + (f.dir / "file" / "csv").string());
+        CHECK(r.status == 1);
+        CHECK_THAT(r.out, StartsWith("relstore: cannot create the directory " + (f.dir / "file" / "csv").string() +
+                                     ": Not a directory"));
     }
     SECTION("refused: JSON") {
         const auto r = run_cli("dump " + f.s() + " --format json --out " + out.string());
