@@ -2,13 +2,8 @@
 
 #include <sqlite3.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -179,19 +174,8 @@ void bind(sqlite3_stmt* s, int i, const value& v) {
         v);
 }
 
-// The target's directory must learn of the rename, or a crash could lose it.
-void sync_file(const fs::path& p, bool directory) {
-    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0) throw data_failure("cannot open " + p.string() + " to sync it: " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) throw data_failure("cannot sync " + p.string() + ": " + std::strerror(err));
-}
-
 void fill_database(sqlite3* db, const std::string& file, const snapshot_reader& r) {
-    exec(db, file, "PRAGMA journal_mode = OFF");  // a temporary file: a failure deletes it, nothing to roll back
-    exec(db, file, "PRAGMA synchronous = OFF");   // synced once, before the rename
+    exec(db, file, "PRAGMA journal_mode = OFF");  // in memory, and a failure throws the whole database away
     exec(db, file, "BEGIN");
     const auto& tables = r.schema().tables;
     for (const auto& t : tables) {
@@ -259,26 +243,19 @@ void fill_database(sqlite3* db, const std::string& file, const snapshot_reader& 
 void export_sqlite(const snapshot_reader& r, const fs::path& out) {
     std::error_code ec;
     if (fs::is_directory(out, ec)) throw usage_failure("--sqlite " + out.string() + " is a directory");
-    const auto dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-    const auto tmp = dir / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
-    fs::remove(tmp, ec);
+    // The database is built in memory and its file image written as a
+    // snapshot is (temporary file, fsync, rename), so a failed or killed
+    // export leaves the old file whole and no half-written database.
+    const auto db = open_db(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
+    fill_database(db.get(), out.string(), r);
+    sqlite3_int64 size = 0;
+    const std::unique_ptr<unsigned char, decltype(&sqlite3_free)> image(sqlite3_serialize(db.get(), "main", &size, 0),
+                                                                        &sqlite3_free);
+    if (!image) sqlite_fail(db.get(), out.string(), "serializing the database");
     try {
-        {
-            auto db = open_db(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-            fill_database(db.get(), out.string(), r);
-            // Closing reports a failed final write, so it is checked rather than left to the handle.
-            if (sqlite3_close(db.get()) != SQLITE_OK) sqlite_fail(db.get(), out.string(), "closing");
-            (void)db.release();
-        }
-        sync_file(tmp, false);
-        fs::rename(tmp, out);
-        sync_file(dir, true);
-    } catch (const fs::filesystem_error& e) {
-        fs::remove(tmp, ec);
-        throw data_failure("cannot write " + out.string() + ": " + e.code().message());
-    } catch (...) {
-        fs::remove(tmp, ec);
-        throw;
+        write_snapshot_file(out, {reinterpret_cast<const std::byte*>(image.get()), static_cast<std::size_t>(size)});
+    } catch (const snapshot_error& e) {
+        throw data_failure(e.what());
     }
 }
 
