@@ -4,13 +4,12 @@
 // enum names. A version-1 file (data/v1_every_kind.snap) prints exactly as the
 // tool printed it before these types existed.
 
+#include "cli_run.hpp"
 #include "coltypes_schema.hpp"
 
 #include <relstore/snapshot.hpp>
 
 #include <catch2/catch.hpp>
-
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,9 +18,6 @@
 #include <iterator>
 #include <string>
 
-#ifndef RELSTORE_CLI
-#error "RELSTORE_CLI must name the relstore tool's path"
-#endif
 #ifndef RELSTORE_TEST_DATA
 #error "RELSTORE_TEST_DATA must name tests/snapshot/data"
 #endif
@@ -31,22 +27,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct cli_result {
-    int status;
-    std::string out;  // stdout and stderr together
-};
+using relstore::test::cli_result;
 
-cli_result relstore_cli(const std::string& args) {
-    const std::string cmd = std::string("'") + RELSTORE_CLI + "' " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int st = ::pclose(p);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+cli_result relstore_cli(const std::string& args) { return relstore::test::run_cli(args); }
 
 struct coltypes_file {
     fs::path dir;
