@@ -237,6 +237,19 @@ TEST_CASE("relstore dump --out writes one RFC 4180 file per table", "[snapshot][
         CHECK_THAT(r.out, StartsWith("relstore: cannot create the directory " + (f.dir / "file" / "csv").string() +
                                      ": Not a directory"));
     }
+    SECTION("refused: a table name that is no file name") {
+        schema_info s;
+        s.tables.push_back({"a/b", {test::col("id", column_kind::int64)}, {"id"}, false, false, {}, {}});
+        snapshot_writer w(s);
+        w.begin_table(0);
+        w.end_table(0);
+        const auto odd = f.dir / "odd.snap";
+        write_snapshot_file(odd, w.finish());
+        const auto r = run_cli("dump " + odd.string() + " --out " + out.string());
+        CHECK(r.status == 1);
+        CHECK(r.out == "relstore: table 'a/b' cannot be a file name in the --out directory\n");
+        CHECK(!fs::exists(out));
+    }
     SECTION("refused: JSON") {
         const auto r = run_cli("dump " + f.s() + " --format json --out " + out.string());
         CHECK(r.status == 2);

@@ -218,6 +218,16 @@ TEST_CASE("a snapshot exported to SQLite and imported again has the same bytes",
     REQUIRE(r.status == 0);
     CHECK(read_file(back) == read_file(f.snap));
 
+    SECTION("through standard input: the snapshot to export, the schema to import into") {
+        const auto db2 = f.dir / "stdin.db";
+        REQUIRE(run_cli("export - --sqlite " + db2.string() + " < " + f.snap.string()).status == 0);
+        const auto via_stdin = f.dir / "stdin.snap";
+        const auto r2 = run_cli("import " + db2.string() + " --schema - --out " + via_stdin.string() + " < " +
+                                f.snap.string());
+        CHECK(r2.out == "");
+        CHECK(read_file(via_stdin) == read_file(f.snap));
+    }
+
     SECTION("rows in another order, text where a number belongs, a table without AUTOINCREMENT") {
         connection c(f.db);
         c.exec("CREATE TABLE u2 AS SELECT * FROM users ORDER BY id DESC");
