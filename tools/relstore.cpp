@@ -816,19 +816,24 @@ int main(int argc, char** argv) {
     auto* journal_dump = journal->add_subcommand("dump", "Print every record: rows inserted (+), updated (~) and erased (-), next keys, checkpoint marks");
     journal_dump->add_option("FILE", file, "journal file")->required();
 
-    // CLI11 reports "frobnicate x" as arguments not expected; name the command instead.
-    if (argc > 1 && argv[1][0] != '-') {
+    // CLI11 reports "frobnicate x" as arguments not expected; name the command instead,
+    // at each level of commands ("journal frobnicate" too).
+    const CLI::App* level = &app;
+    std::string path = "relstore";
+    for (int i = 1; i < argc && argv[i][0] != '-' && !level->get_subcommands({}).empty(); ++i) {
         std::vector<std::string> names;
-        bool known = false;
-        for (const auto* sub : app.get_subcommands({})) {
+        const CLI::App* next = nullptr;
+        for (const auto* sub : level->get_subcommands({})) {
             names.push_back(sub->get_name());
-            known = known || sub->get_name() == argv[1];
+            if (sub->get_name() == argv[i]) next = sub;
         }
-        if (!known) {
-            std::cerr << "relstore: unknown command '" << argv[1] << "'; the commands are: " << join(names)
-                      << " (relstore --help)\n";
+        if (next == nullptr) {
+            std::cerr << "relstore: unknown command '" << (level == &app ? "" : path.substr(9) + " ") << argv[i]
+                      << "'; the commands are: " << join(names) << " (" << path << " --help)\n";
             return exit_usage;
         }
+        path += " " + next->get_name();
+        level = next;
     }
     try {
         app.parse(argc, argv);

@@ -106,6 +106,10 @@ TEST_CASE("relstore --version, --help and unknown commands", "[snapshot][cli][da
     CHECK(unknown.status == 2);
     CHECK_THAT(unknown.out, StartsWith("relstore: unknown command 'frobnicate'; the commands are: info, verify, "
                                        "tables, dump"));
+    const auto nested = run_cli("journal frobnicate x.journal");
+    CHECK(nested.status == 2);
+    CHECK(nested.out == "relstore: unknown command 'journal frobnicate'; the commands are: info, verify, dump "
+                        "(relstore journal --help)\n");
     CHECK(run_cli("dump").status == 2);
     CHECK(run_cli("dump x.snap --limit many").status == 2);
 }
