@@ -132,14 +132,14 @@ std::vector<sql_index> indexes_of(const table_info& t) {
         out.push_back({ix.kind == index_kind::hashed_unique || ix.kind == index_kind::ordered_unique, ix.columns});
     for (const auto& fk : t.foreign_keys) {
         // SQLite finds a foreign key's rows through any index it leads; a unique one needs its own.
+        const auto leads = [&](const std::vector<std::string>& columns) {
+            return columns.size() >= fk.columns.size() &&
+                   std::equal(fk.columns.begin(), fk.columns.end(), columns.begin());
+        };
         const bool covered = std::any_of(out.begin(), out.end(), [&](const sql_index& i) {
-            return fk.unique ? i.unique && i.columns == fk.columns
-                             : std::equal(fk.columns.begin(), fk.columns.end(), i.columns.begin(),
-                                          i.columns.begin() + static_cast<std::ptrdiff_t>(
-                                                                  std::min(i.columns.size(), fk.columns.size()))) &&
-                                   i.columns.size() >= fk.columns.size();
-        });
-        if (!covered && fk.columns != t.key) out.push_back({fk.unique, fk.columns});
+            return fk.unique ? i.unique && i.columns == fk.columns : leads(i.columns);
+        }) || (fk.unique ? fk.columns == t.key : leads(t.key));
+        if (!covered) out.push_back({fk.unique, fk.columns});
     }
     return out;
 }
@@ -182,9 +182,10 @@ void fill_database(sqlite3* db, const std::string& file, const snapshot_reader& 
         exec(db, file, create_table_sql(r.schema(), t));
         std::set<std::string> names;
         for (const auto& ix : indexes_of(t)) {
-            std::string name = t.name;
-            for (const auto& c : ix.columns) name += "_" + c;
-            for (int n = 2; !names.insert(name).second; ++n) name += "_" + std::to_string(n);
+            std::string base = t.name;
+            for (const auto& c : ix.columns) base += "_" + c;
+            std::string name = base;
+            for (int n = 2; !names.insert(name).second; ++n) name = base + "_" + std::to_string(n);
             exec(db, file,
                  std::string(ix.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + quote(name) + " ON " +
                      quote(t.name) + " (" + quoted_list(ix.columns) + ")");
@@ -245,7 +246,8 @@ void export_sqlite(const snapshot_reader& r, const fs::path& out) {
     if (fs::is_directory(out, ec)) throw usage_failure("--sqlite " + out.string() + " is a directory");
     // The database is built in memory and its file image written as a
     // snapshot is (temporary file, fsync, rename), so a failed or killed
-    // export leaves the old file whole and no half-written database.
+    // export leaves the old file whole and no half-written database; the
+    // cost is memory of about the database's size.
     const auto db = open_db(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
     fill_database(db.get(), out.string(), r);
     sqlite3_int64 size = 0;
