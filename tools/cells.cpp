@@ -99,6 +99,8 @@ std::optional<value> parse_known(const column_type& t, std::string_view s) {
             else if (s == "-Infinity") d = -std::numeric_limits<double>::infinity();
             else return std::nullopt;
         }
+        if (t.kind == column_kind::float32 && !std::isinf(d) && std::fabs(d) > std::numeric_limits<float>::max())
+            return std::nullopt;  // beyond float's range: the conversion would be undefined
         return value{t.kind == column_kind::float32 ? static_cast<double>(static_cast<float>(d)) : d};
     }
     case column_kind::string: return value{std::string(s)};

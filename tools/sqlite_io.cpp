@@ -292,6 +292,14 @@ std::string_view storage_class(int type) {
     }
 }
 
+// d as a cell of a float32 or float64 column, or nullopt when a float32 cannot hold it exactly.
+std::optional<value> convert_double(const column_type& t, double d) {
+    if (t.kind == column_kind::float32 && !std::isinf(d) &&
+        (std::fabs(d) > std::numeric_limits<float>::max() || static_cast<double>(static_cast<float>(d)) != d))
+        return std::nullopt;
+    return value{d};
+}
+
 // The cell of type t that SQLite's cell i holds, or nullopt when it does not
 // hold one exactly.
 std::optional<value> convert(const column_type& t, sqlite3_stmt* s, int i) {
@@ -310,9 +318,12 @@ std::optional<value> convert(const column_type& t, sqlite3_stmt* s, int i) {
     if (type == SQLITE_BLOB) return std::nullopt;
     if (type == SQLITE_TEXT) {
         // Text where a number belongs is what a person typed: read as --where reads it
-        // (an enum's name, an ISO 8601 timestamp, "true").
+        // (an enum's name, an ISO 8601 timestamp, "true"); a number as float64, so
+        // that the float32 check below sees it before any rounding.
         try {
-            return parse_cell(t, sqlite_text(s, i));
+            auto v = parse_cell(number ? column_type(column_kind::float64) : t, sqlite_text(s, i));
+            if (!number) return v;
+            return convert_double(t, std::get<double>(v));
         } catch (const usage_failure&) {
             return std::nullopt;
         }
@@ -327,9 +338,7 @@ std::optional<value> convert(const column_type& t, sqlite3_stmt* s, int i) {
         } else {
             d = sqlite3_column_double(s, i);
         }
-        if (t.kind == column_kind::float32 && !std::isinf(d) && static_cast<double>(static_cast<float>(d)) != d)
-            return std::nullopt;
-        return value{d};
+        return convert_double(t, d);
     }
     std::int64_t n = 0;
     if (type == SQLITE_FLOAT) {
@@ -432,7 +441,8 @@ std::vector<std::byte> import_sqlite(const fs::path& path, const snapshot_reader
                                        sqlite_literal(q.get(), i) + " (" +
                                        std::string(storage_class(sqlite3_column_type(q.get(), i))) +
                                        ") does not convert without loss to " + to_string(t.columns[c].type) +
-                                       (t.columns[c].type.nullable ? "" : ", which is not nullable"));
+                                       (sqlite3_column_type(q.get(), i) == SQLITE_NULL ? ", which is not nullable"
+                                                                                        : ""));
                 }
                 row.push_back(std::move(*v));
             }

@@ -307,6 +307,10 @@ TEST_CASE("relstore import refuses a value, table or column that does not fit, n
             c.exec("UPDATE cells SET f32 = 0.1 WHERE k = 1");
             expected = "table 'cells', column 'f32', rowid 1: 0.1 (REAL) does not convert without loss to float32";
         }
+        SECTION("a float beyond float32") {
+            c.exec("UPDATE cells SET f32 = 1e300 WHERE k = 1");
+            expected = "table 'cells', column 'f32', rowid 1: 1e+300 (REAL) does not convert without loss to float32";
+        }
         SECTION("a real in an integer column") {
             c.exec("UPDATE cells SET i32 = 2.5 WHERE k = 1");
             expected = "table 'cells', column 'i32', rowid 1: 2.5 (REAL) does not convert without loss to int32";
