@@ -3,19 +3,27 @@
 //
 //   relstore info FILE                          header, schema, row counts, checksum status
 //   relstore verify FILE                        exit 0 only for a snapshot that loads (integrity included)
-//   relstore dump FILE [--table T] [--format csv|json]
+//   relstore tables FILE                        table names and row counts
+//   relstore dump FILE [--table T] [--format csv|json] [--columns a,b] [--where col=value] [--limit N] [--out DIR]
 //   relstore schema FILE [--dot]                text, or a Graphviz graph
+//   relstore export FILE --sqlite OUT.db        the snapshot as a SQLite database
+//   relstore import IN.db --schema SNAP --out NEW.snap   a SQLite database as a snapshot of SNAP's schema
 //   relstore journal info|verify|dump FILE      a journal's records, the snapshot it follows, its tail
 
 #include <relstore/detail/journal_file.hpp>
 #include <relstore/schema_dot.hpp>
 #include <relstore/snapshot_format.hpp>
+#include <relstore/version.hpp>
 
 #include <CLI/CLI.hpp>
+
+#include "cells.hpp"
+#include "sqlite_io.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -23,6 +31,7 @@
 namespace {
 
 using namespace relstore;
+namespace fs = std::filesystem;
 
 // Exit statuses: 0 sound, 1 not a sound snapshot (or unreadable), 2 usage.
 constexpr int exit_ok = 0;
@@ -30,9 +39,11 @@ constexpr int exit_bad = 1;
 constexpr int exit_usage = 2;
 
 // Output goes through one buffer flushed in large blocks; dumps can be large.
+// With a sink, the output collects there instead (dump --out writes files).
 class out_buffer {
 public:
     out_buffer() { buf_.reserve(1 << 16); }
+    explicit out_buffer(std::string* sink) : sink_(sink) {}
     out_buffer(const out_buffer&) = delete;
     out_buffer& operator=(const out_buffer&) = delete;
     ~out_buffer() { flush(); }
@@ -54,12 +65,16 @@ public:
         return *this;
     }
     void flush() {
-        std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+        if (sink_ != nullptr)
+            sink_->append(buf_);
+        else
+            std::fwrite(buf_.data(), 1, buf_.size(), stdout);
         buf_.clear();
     }
 
 private:
     std::string buf_;
+    std::string* sink_ = nullptr;
 };
 
 std::string hex(std::uint64_t v) {
@@ -136,11 +151,17 @@ void report_error(const std::string& file, const snapshot_error& e) {
     if (e.offset()) std::cerr << "  offset: " << *e.offset() << '\n';
 }
 
+// "-" is standard input, so that a snapshot can come through a pipe.
+snapshot_reader open_snapshot(const std::string& file, checksum_policy policy = checksum_policy::verify) {
+    if (file == "-") return snapshot_reader::from_stream(std::cin, policy);
+    return snapshot_reader::open(file, policy);
+}
+
 int cmd_info(const std::string& file) {
     // Report, rather than verify, the checksum so that a damaged file's header can still be shown.
     std::optional<snapshot_reader> r;
     try {
-        r.emplace(snapshot_reader::open(file, checksum_policy::report));
+        r.emplace(open_snapshot(file, checksum_policy::report));
     } catch (const snapshot_error& e) {
         report_error(file, e);
         return exit_bad;
@@ -164,7 +185,7 @@ int cmd_info(const std::string& file) {
 
 int cmd_verify(const std::string& file) {
     try {
-        const auto r = snapshot_reader::open(file);
+        const auto r = open_snapshot(file);
         r.check_integrity();  // what a load checks, so "ok" means a program with this schema can load it
         std::uint64_t rows = 0;
         for (std::size_t i = 0; i < r.schema().tables.size(); ++i) rows += r.table(i).row_count;
@@ -309,75 +330,178 @@ void cell(out_buffer& out, const column_info& col, const value& v, bool json) {
         v);
 }
 
-void dump_table(out_buffer& out, const snapshot_reader& r, std::size_t ti, bool json, const char* indent) {
+// What `dump` prints of each table: --columns, --where, --limit.
+struct dump_options {
+    std::vector<std::string> columns;  // empty: every column
+    std::string where;                 // "column=value", or empty
+    std::optional<std::uint64_t> limit;
+};
+
+// dump_options resolved against one table: the columns printed and the cell
+// a row must hold in one column.
+struct table_selection {
+    std::vector<std::size_t> columns;
+    std::optional<std::size_t> where_column;
+    value where_value;
+};
+
+std::size_t column_index(const table_info& t, std::string_view name) {
+    for (std::size_t c = 0; c < t.columns.size(); ++c)
+        if (t.columns[c].name == name) return c;
+    std::vector<std::string> names;
+    for (const auto& c : t.columns) names.push_back(c.name);
+    throw tool::usage_failure("table '" + t.name + "' has no column '" + std::string(name) + "'; its columns are: " +
+                              join(names));
+}
+
+table_selection select(const table_info& t, const dump_options& o) {
+    table_selection s;
+    if (o.columns.empty())
+        for (std::size_t c = 0; c < t.columns.size(); ++c) s.columns.push_back(c);
+    else
+        for (const auto& name : o.columns) s.columns.push_back(column_index(t, name));
+    if (!o.where.empty()) {
+        const auto eq = o.where.find('=');
+        if (eq == std::string::npos)
+            throw tool::usage_failure("--where takes COLUMN=VALUE, not '" + o.where + "'");
+        const auto c = column_index(t, std::string_view(o.where).substr(0, eq));
+        s.where_column = c;
+        try {
+            s.where_value = tool::parse_cell(t.columns[c].type, std::string_view(o.where).substr(eq + 1));
+        } catch (const tool::usage_failure& e) {
+            throw tool::usage_failure("--where " + t.name + "." + t.columns[c].name + ": " + e.what());
+        }
+    }
+    return s;
+}
+
+void dump_table(out_buffer& out, const snapshot_reader& r, std::size_t ti, const table_selection& sel, bool json,
+                const std::optional<std::uint64_t>& limit, const char* indent) {
     const auto& t = r.schema().tables[ti];
     auto cur = r.rows(ti);
     const auto rows = r.table(ti).row_count;
     if (!json) {
-        for (std::size_t c = 0; c < t.columns.size(); ++c) {
-            if (c > 0) out << ',';
-            csv_string(out, t.columns[c].name);
+        for (std::size_t i = 0; i < sel.columns.size(); ++i) {
+            if (i > 0) out << ',';
+            csv_string(out, t.columns[sel.columns[i]].name);
         }
         out << "\r\n";
     } else {
         out << '[';
     }
-    for (std::uint64_t i = 0; i < rows; ++i) {
-        if (json) out << (i == 0 ? "\n" : ",\n") << indent << "  {";
-        for (std::size_t c = 0; c < t.columns.size(); ++c) {
-            const auto v = cur.get_value(t.columns[c].type);
+    std::vector<value> row(t.columns.size());
+    std::uint64_t printed = 0;
+    std::uint64_t i = 0;
+    for (; i < rows && (!limit || printed < *limit); ++i) {
+        for (std::size_t c = 0; c < t.columns.size(); ++c) row[c] = cur.get_value(t.columns[c].type);
+        // As SQL's "=": a null equals nothing, and NaN is never equal either.
+        if (sel.where_column && !(row[*sel.where_column] == sel.where_value)) continue;
+        if (json) out << (printed == 0 ? "\n" : ",\n") << indent << "  {";
+        for (std::size_t k = 0; k < sel.columns.size(); ++k) {
+            const auto c = sel.columns[k];
             if (json) {
-                if (c > 0) out << ", ";
+                if (k > 0) out << ", ";
                 json_string(out, t.columns[c].name);
                 out << ": ";
-            } else if (c > 0) {
+            } else if (k > 0) {
                 out << ',';
             }
-            cell(out, t.columns[c], v, json);
+            cell(out, t.columns[c], row[c], json);
         }
         out << (json ? "}" : "\r\n");
+        ++printed;
     }
-    cur.finish();
-    if (json) out << (rows > 0 ? "\n" + std::string(indent) + "]" : std::string("]"));
+    if (i == rows) cur.finish();  // a --limit stops early: the rest is not decoded
+    if (json) out << (printed > 0 ? "\n" + std::string(indent) + "]" : std::string("]"));
 }
 
-int cmd_dump(const std::string& file, const std::string& table, const std::string& format) {
+// A table name as a file name in --out: nothing that leaves the directory.
+void check_file_name(const std::string& table) {
+    if (table.empty() || table == "." || table == ".." || table.find('/') != std::string::npos ||
+        table.find('\0') != std::string::npos)
+        throw tool::data_failure("table '" + table + "' cannot be a file name in the --out directory");
+}
+
+// dump --out DIR: every table's CSV is built before the first file is
+// written, so that a file that does not decode replaces no file; each file
+// is then replaced crash-safely, as a snapshot save does.
+void dump_to_directory(const snapshot_reader& r, const std::vector<std::size_t>& tables,
+                       const std::vector<table_selection>& sel, const dump_options& o, const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+        throw tool::usage_failure("--out " + dir.string() + " exists and is not a directory");
+    std::vector<std::string> csv(tables.size());
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        check_file_name(r.schema().tables[tables[k]].name);
+        out_buffer out(&csv[k]);
+        dump_table(out, r, tables[k], sel[k], false, o.limit, "");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) throw tool::data_failure("cannot create the directory " + dir.string() + ": " + ec.message());
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        const auto target = dir / (r.schema().tables[tables[k]].name + ".csv");
+        try {
+            write_snapshot_file(target, std::as_bytes(std::span<const char>(csv[k])));
+        } catch (const snapshot_error& e) {
+            // The file layer's error names the operation; this one is about the output, not the snapshot.
+            throw tool::data_failure("cannot write " + target.string() + ": " + e.what());
+        }
+    }
+}
+
+int cmd_dump(const std::string& file, const std::string& table, const std::string& format, const dump_options& o,
+             const std::string& out_dir) {
     const bool json = format == "json";
     try {
-        const auto r = snapshot_reader::open(file);
-        std::optional<std::size_t> only;
+        if (!out_dir.empty() && json) throw tool::usage_failure("--out writes CSV files: it needs --format csv");
+        const auto r = open_snapshot(file);
+        std::vector<std::size_t> tables;
         if (!table.empty()) {
-            only = r.find_table(table);
+            const auto only = r.find_table(table);
             if (!only) {
                 std::vector<std::string> names;
                 for (const auto& t : r.schema().tables) names.push_back(t.name);
-                std::cerr << "relstore: " << file << " has no table '" << table << "'; its tables are: "
-                          << join(names) << '\n';
-                return exit_usage;
+                throw tool::usage_failure(file + " has no table '" + table + "'; its tables are: " + join(names));
             }
+            tables.push_back(*only);
+        } else {
+            for (std::size_t i = 0; i < r.schema().tables.size(); ++i) tables.push_back(i);
+        }
+        // Every table's options are checked before a row is printed.
+        std::vector<table_selection> sel;
+        for (const auto i : tables) sel.push_back(select(r.schema().tables[i], o));
+        if (!out_dir.empty()) {
+            dump_to_directory(r, tables, sel, o, out_dir);
+            return exit_ok;
         }
         out_buffer out;
-        if (only) {
-            dump_table(out, r, *only, json, "");
+        if (!table.empty()) {
+            dump_table(out, r, tables[0], sel[0], json, o.limit, "");
             if (json) out << '\n';
         } else if (json) {
             out << '{';
-            for (std::size_t i = 0; i < r.schema().tables.size(); ++i) {
+            for (std::size_t i = 0; i < tables.size(); ++i) {
                 out << (i == 0 ? "\n  " : ",\n  ");
                 json_string(out, r.schema().tables[i].name);
                 out << ": ";
-                dump_table(out, r, i, json, "  ");
+                dump_table(out, r, i, sel[i], json, o.limit, "  ");
             }
-            out << (r.schema().tables.empty() ? "}\n" : "\n}\n");
+            out << (tables.empty() ? "}\n" : "\n}\n");
         } else {
             // Several tables do not fit one CSV; each gets a "# table NAME" line and a blank line after it.
-            for (std::size_t i = 0; i < r.schema().tables.size(); ++i) {
+            for (std::size_t i = 0; i < tables.size(); ++i) {
                 if (i > 0) out << "\r\n";
                 out << "# table " << r.schema().tables[i].name << "\r\n";
-                dump_table(out, r, i, json, "");
+                dump_table(out, r, i, sel[i], json, o.limit, "");
             }
         }
         return exit_ok;
+    } catch (const tool::usage_failure& e) {
+        std::cerr << "relstore: " << e.what() << '\n';
+        return exit_usage;
+    } catch (const tool::data_failure& e) {
+        std::cerr << "relstore: " << e.what() << '\n';
+        return exit_bad;
     } catch (const snapshot_error& e) {
         std::fflush(stdout);
         report_error(file, e);
@@ -385,9 +509,28 @@ int cmd_dump(const std::string& file, const std::string& table, const std::strin
     }
 }
 
+// The tables of a snapshot and their row counts, as sqlite3's ".tables" lists names.
+int cmd_tables(const std::string& file) {
+    try {
+        const auto r = open_snapshot(file);
+        std::size_t width = 0;
+        for (const auto& t : r.schema().tables) width = std::max(width, t.name.size());
+        out_buffer out;
+        for (std::size_t i = 0; i < r.schema().tables.size(); ++i) {
+            const auto& name = r.schema().tables[i].name;
+            const auto n = r.table(i).row_count;
+            out << name << std::string(width - name.size() + 2, ' ') << n << (n == 1 ? " row\n" : " rows\n");
+        }
+        return exit_ok;
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
 int cmd_schema(const std::string& file, bool dot) {
     try {
-        const auto r = snapshot_reader::open(file);
+        const auto r = open_snapshot(file);
         out_buffer out;
         // The library draws the graph, so this prints what schema_dot<Store>() returns.
         if (dot)
@@ -397,6 +540,48 @@ int cmd_schema(const std::string& file, bool dot) {
         return exit_ok;
     } catch (const snapshot_error& e) {
         report_error(file, e);
+        return exit_bad;
+    }
+}
+
+int cmd_export(const std::string& file, const std::string& out) {
+    try {
+        tool::export_sqlite(open_snapshot(file), out);
+        return exit_ok;
+    } catch (const tool::usage_failure& e) {
+        std::cerr << "relstore: " << e.what() << '\n';
+        return exit_usage;
+    } catch (const tool::data_failure& e) {
+        std::cerr << "relstore: export to " << out << " failed, nothing written: " << e.what() << '\n';
+        return exit_bad;
+    } catch (const snapshot_error& e) {
+        report_error(file, e);
+        return exit_bad;
+    }
+}
+
+int cmd_import(const std::string& db, const std::string& schema_file, const std::string& out) {
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) {
+        std::cerr << "relstore: --out " << out << " is a directory\n";
+        return exit_usage;
+    }
+    std::optional<snapshot_reader> schema;
+    try {
+        schema.emplace(open_snapshot(schema_file));
+    } catch (const snapshot_error& e) {
+        report_error(schema_file, e);
+        return exit_bad;
+    }
+    try {
+        // Written only once every row converted and every constraint held.
+        write_snapshot_file(out, tool::import_sqlite(db, *schema));
+        return exit_ok;
+    } catch (const tool::data_failure& e) {
+        std::cerr << "relstore: import into " << out << " failed, nothing written: " << e.what() << '\n';
+        return exit_bad;
+    } catch (const snapshot_error& e) {
+        std::cerr << "relstore: import into " << out << " failed: " << e.what() << '\n';
         return exit_bad;
     }
 }
@@ -575,24 +760,52 @@ int cmd_journal_dump(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"relstore: inspect relstore snapshot files"};
+    CLI::App app{"relstore: inspect relstore snapshot files, dump them as CSV or JSON, convert them to and from SQLite"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", RELSTORE_VERSION_STRING, "print relstore's version and exit");
+    app.footer("A snapshot FILE argument of - reads the snapshot from standard input (journals are read from files).\n\n"
+               "Exit status: 0 success (verify: the snapshot is sound); 1 the file is not a sound snapshot or "
+               "journal, cannot be read, or an output cannot be written; 2 a bad command line: an unknown "
+               "command or option, or a table, column or value the file does not have.\n");
     std::string file;
     std::string table;
     std::string format = "csv";
+    std::string out_dir;
+    dump_options dump_opts;
     bool dot = false;
 
     auto* info = app.add_subcommand("info", "Show a snapshot's format version, schema, row counts, size and checksum");
     info->add_option("FILE", file, "snapshot file")->required();
     auto* verify = app.add_subcommand("verify", "Check a snapshot completely, integrity included (keys, unique indexes, foreign keys, next keys), as a load does; exit status 0 only when it is sound");
     verify->add_option("FILE", file, "snapshot file")->required();
-    auto* dump = app.add_subcommand("dump", "Print a snapshot's rows as CSV (RFC 4180) or JSON");
+    auto* tables = app.add_subcommand("tables", "List a snapshot's tables and their row counts");
+    tables->add_option("FILE", file, "snapshot file")->required();
+    auto* dump = app.add_subcommand("dump", "Print a snapshot's rows as CSV (RFC 4180) or JSON, or write one CSV file per table");
     dump->add_option("FILE", file, "snapshot file")->required();
     dump->add_option("--table,-t", table, "only this table");
     dump->add_option("--format,-f", format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    dump->add_option("--limit,-n", dump_opts.limit, "at most N rows of each table");
+    dump->add_option("--columns,-c", dump_opts.columns, "only these columns, in this order (a,b,c)")->delimiter(',');
+    dump->add_option("--where,-w", dump_opts.where,
+                     "only rows whose COLUMN equals VALUE (COLUMN=VALUE), VALUE written as dump prints it "
+                     "(timestamps in ISO 8601 or as ticks, durations with or without their unit, enum names, "
+                     "blobs in hex); a null equals nothing, as in SQL");
+    dump->add_option("--out,-o", out_dir,
+                     "write DIR/<table>.csv per table instead (CSV only; created if missing, each file replaced "
+                     "crash-safely; null is an empty field, an empty string \"\")");
     auto* schema = app.add_subcommand("schema", "Print a snapshot's schema, or with --dot a Graphviz graph");
     schema->add_option("FILE", file, "snapshot file")->required();
     schema->add_flag("--dot", dot, "print the tables and foreign keys as a Graphviz digraph");
+
+    std::string sqlite_out;
+    std::string schema_file;
+    auto* export_cmd = app.add_subcommand("export", "Write a snapshot as a SQLite database: a table per table with typed columns, NOT NULL, primary, foreign and unique keys, indexes, and next keys in sqlite_sequence");
+    export_cmd->add_option("FILE", file, "snapshot file")->required();
+    export_cmd->add_option("--sqlite", sqlite_out, "the SQLite database to write (replaced only when complete)")->required();
+    auto* import_cmd = app.add_subcommand("import", "Read a SQLite database into a new snapshot with the schema of an existing one (tables and columns matched by name, values converted without loss, constraints checked as verify does)");
+    import_cmd->add_option("DB", file, "SQLite database")->required();
+    import_cmd->add_option("--schema", schema_file, "the snapshot whose schema the new one has")->required();
+    import_cmd->add_option("--out,-o", out_dir, "the snapshot to write (replaced crash-safely, only when complete)")->required();
 
     auto* journal = app.add_subcommand("journal", "Inspect a journal (relstore::durable): info, verify or dump");
     journal->require_subcommand(1);
@@ -603,6 +816,25 @@ int main(int argc, char** argv) {
     auto* journal_dump = journal->add_subcommand("dump", "Print every record: rows inserted (+), updated (~) and erased (-), next keys, checkpoint marks");
     journal_dump->add_option("FILE", file, "journal file")->required();
 
+    // CLI11 reports "frobnicate x" as arguments not expected; name the command instead,
+    // at each level of commands ("journal frobnicate" too).
+    const CLI::App* level = &app;
+    std::string path = "relstore";
+    for (int i = 1; i < argc && argv[i][0] != '-' && !level->get_subcommands({}).empty(); ++i) {
+        std::vector<std::string> names;
+        const CLI::App* next = nullptr;
+        for (const auto* sub : level->get_subcommands({})) {
+            names.push_back(sub->get_name());
+            if (sub->get_name() == argv[i]) next = sub;
+        }
+        if (next == nullptr) {
+            std::cerr << "relstore: unknown command '" << (level == &app ? "" : path.substr(9) + " ") << argv[i]
+                      << "'; the commands are: " << join(names) << " (" << path << " --help)\n";
+            return exit_usage;
+        }
+        path += " " + next->get_name();
+        level = next;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -611,8 +843,11 @@ int main(int argc, char** argv) {
     }
     if (info->parsed()) return cmd_info(file);
     if (verify->parsed()) return cmd_verify(file);
-    if (dump->parsed()) return cmd_dump(file, table, format);
+    if (tables->parsed()) return cmd_tables(file);
+    if (dump->parsed()) return cmd_dump(file, table, format, dump_opts, out_dir);
     if (schema->parsed()) return cmd_schema(file, dot);
+    if (export_cmd->parsed()) return cmd_export(file, sqlite_out);
+    if (import_cmd->parsed()) return cmd_import(file, schema_file, out_dir);
     if (journal_info->parsed()) return cmd_journal_info(file);
     if (journal_verify->parsed()) return cmd_journal_verify(file);
     if (journal_dump->parsed()) return cmd_journal_dump(file);

@@ -1,5 +1,6 @@
 // The `relstore` tool on generated snapshot files: output and exit statuses.
 
+#include "cli_run.hpp"
 #include "sample_snapshot.hpp"
 
 #include <relstore/relstore.hpp>
@@ -7,8 +8,6 @@
 #include <relstore/snapshot_format.hpp>
 
 #include <catch2/catch.hpp>
-
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstring>
@@ -20,10 +19,6 @@
 #include <string>
 #include <vector>
 
-#ifndef RELSTORE_CLI
-#error "RELSTORE_CLI must name the relstore tool's path"
-#endif
-
 using namespace relstore;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -31,23 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct result {
-    int status;
-    std::string out;  // stdout and stderr together
-};
+using result = test::cli_result;
 
-// Paths here are ones the test made (no spaces or quotes), so plain quoting suffices.
-result run(const std::string& args) {
-    const std::string cmd = std::string("'") + RELSTORE_CLI + "' " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int st = ::pclose(p);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+result run(const std::string& args) { return test::run_cli(args); }
 
 struct files {
     fs::path dir;

@@ -4,21 +4,20 @@
 // enum names. A version-1 file (data/v1_every_kind.snap) prints exactly as the
 // tool printed it before these types existed.
 
+#include "cli_run.hpp"
 #include "coltypes_schema.hpp"
 
 #include <relstore/snapshot.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
-#ifndef RELSTORE_CLI
-#error "RELSTORE_CLI must name the relstore tool's path"
-#endif
 #ifndef RELSTORE_TEST_DATA
 #error "RELSTORE_TEST_DATA must name tests/snapshot/data"
 #endif
@@ -28,22 +27,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct cli_result {
-    int status;
-    std::string out;  // stdout and stderr together
-};
+using relstore::test::cli_result;
 
-cli_result relstore_cli(const std::string& args) {
-    const std::string cmd = std::string("'") + RELSTORE_CLI + "' " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int st = ::pclose(p);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+cli_result relstore_cli(const std::string& args) { return relstore::test::run_cli(args); }
 
 struct coltypes_file {
     fs::path dir;
@@ -185,4 +171,78 @@ TEST_CASE("relstore prints a version-1 file as it did before the new column type
     const auto schema = relstore_cli("schema " + v1_file);
     CHECK(schema.status == 0);
     CHECK_THAT(schema.out, Contains("  shade   int16\n  oi      int64?\n"));
+}
+
+TEST_CASE("relstore dump --where reads a value as dump prints the column's type", "[snapshot][cli][coltypes][dataio]") {
+    coltypes_file f;
+    const auto ats = [&](const std::string& where) {
+        return relstore_cli("dump " + f.file.string() + " -t events -c at --where " + where);
+    };
+    const std::string second = "at\r\n2024-03-05T12:34:56.789Z\r\n";
+    SECTION("timestamps in ISO 8601, at their precision or as ticks") {
+        CHECK(ats("at=2024-03-05T12:34:56.789Z").out == second);
+        CHECK(ats("at=2024-03-05T12:34:56.789000").out == second);
+        CHECK(ats("logged=2024-03-05T12:34:56Z").out == second);
+        CHECK(ats("at=1709642096789").out == second);
+        CHECK(ats("day=1969-07-20").out == "at\r\n1969-12-31T23:59:59.999Z\r\n");
+        CHECK(ats("done=2024-03-05T12:34:56.789007Z").out == second);
+        // Between two ticks: no cell of the column can hold it.
+        CHECK(ats("at=2024-03-05T12:34:56.7891Z").out ==
+              "relstore: --where events.at: '2024-03-05T12:34:56.7891Z' is not a value of type timestamp[ms]\n");
+    }
+    SECTION("durations with or without their unit") {
+        CHECK(ats("took=1500ns").out == second);
+        CHECK(ats("took=1500").out == second);
+        CHECK(ats("every=90min").out == second);
+        CHECK(ats("timeout=250ms").out == second);
+    }
+    SECTION("enum values by name or number, blobs in hex") {
+        CHECK(ats("color=green").out == second);
+        CHECK(ats("color=1").out == second);
+        CHECK(ats("tint=3").out == second);
+        CHECK(ats("payload=00FF10").out == second);
+        CHECK(ats("ref=ab000000000000000000000000000001").out == second);
+    }
+    SECTION("values the type cannot hold") {
+        auto r = ats("at=2024-02-30T00:00:00Z");
+        CHECK(r.status == 2);
+        CHECK(r.out == "relstore: --where events.at: '2024-02-30T00:00:00Z' is not a value of type timestamp[ms]\n");
+        r = ats("took=3s");
+        CHECK(r.out == "relstore: --where events.took: '3s' is not a value of type duration[ns]\n");
+        r = ats("color=purple");
+        CHECK(r.out == "relstore: --where events.color: 'purple' is not a value of type enum Color : uint8\n");
+        r = ats("payload=0g");
+        CHECK(r.out == "relstore: --where events.payload: '0g' is not a value of type blob\n");
+        CHECK(ats("every=99999999999min").status == 2);  // beyond int32
+    }
+}
+
+TEST_CASE("timestamps, durations, blobs and enums go to SQLite and back to the same bytes",
+          "[snapshot][cli][coltypes][sqlite]") {
+    coltypes_file f;
+    const auto db = f.dir / "coltypes.db";
+    const auto back = f.dir / "back.snap";
+    const auto e = relstore_cli("export " + f.file.string() + " --sqlite " + db.string());
+    CHECK(e.out == "");
+    REQUIRE(e.status == 0);
+    const auto i = relstore_cli("import " + db.string() + " --schema " + f.file.string() + " --out " + back.string());
+    CHECK(i.out == "");
+    REQUIRE(i.status == 0);
+    const auto bytes = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    CHECK(bytes(back) == bytes(f.file));
+
+    // What a person types into sqlite3 converts too: a timestamp in ISO 8601, an enum value by name.
+    const auto sql = [&](const std::string& statement) {
+        REQUIRE(std::system(("sqlite3 " + db.string() + " \"" + statement + "\"").c_str()) == 0);
+    };
+    if (std::system("command -v sqlite3 > /dev/null") == 0) {
+        sql("UPDATE events SET logged = '2024-03-05T12:34:56Z', color = 'green' WHERE color = 1");
+        const auto again = f.dir / "again.snap";
+        CHECK(relstore_cli("import " + db.string() + " --schema " + f.file.string() + " --out " + again.string())
+                  .status == 0);
+        CHECK(bytes(again) == bytes(f.file));
+    }
 }
