@@ -23,7 +23,16 @@
 //
 // Flags: --scale=F (default 1.0), --seconds=S per scenario (default 5),
 // --json=PATH (every figure, machine-readable), --dir=PATH (where saves
-// write; default a fresh directory under the system temp dir, removed at exit).
+// write; default a fresh directory under the system temp dir, removed at
+// exit), --nice=N (runs the writer and saver threads N nice levels lower, so
+// that on a machine with fewer cores than busy threads the scheduler favours
+// the reader: it separates waits on the store from waits for a core).
+//
+// Beside the percentiles, each scenario reports the reader thread's context
+// switches (getrusage RUSAGE_THREAD): voluntary ones are times it blocked
+// (a lock, or a page fault waiting in the kernel), involuntary ones are
+// times it was preempted. A slow read with no voluntary switch was waiting
+// for a core, not for the store.
 // Exit status: 0 when every scenario ran and every lookup found its row; the
 // targets are printed, never asserted (times on a shared machine are not a
 // pass/fail matter for CI).
@@ -157,7 +166,13 @@ struct config {
     double seconds = 5.0;
     fs::path json, dir;
     bool own_dir = false;
+    int nice = 0;  ///< added to the writer's and saver's nice value (and a save's child's)
 };
+
+/// Lowers this thread's scheduling priority by n (Linux: nice is per thread).
+void lower_priority(int n) {
+    if (n > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), n);
+}
 
 /// Makes the copy the next transaction writes equal to the one readers read
 /// (readers_never_wait replays a commit at the start of the next transaction),
@@ -192,6 +207,7 @@ result run(db_t& db, const bench::dataset& d, const scenario& s, const config& c
     std::thread writer, saver;
     if (s.writer != writer_kind::none)
         writer = std::thread([&] {
+            lower_priority(cfg.nice);
             guard([&] {
                 // Two titles of typical length (W8's are 16..48 bytes), alternating.
                 const std::string titles[2] = {std::string(32, 'x'), std::string(32, 'y')};
@@ -213,6 +229,7 @@ result run(db_t& db, const bench::dataset& d, const scenario& s, const config& c
         });
     if (s.save_in_child)
         saver = std::thread([&] {
+            lower_priority(cfg.nice);
             guard([&] {
                 const fs::path path = cfg.dir / "latency.snap";
                 while (!stop.load(std::memory_order_relaxed)) {
@@ -329,8 +346,11 @@ void print_targets(const std::vector<result>& rs, const std::vector<std::string>
                                static_cast<double>(std::max<std::uint64_t>(1, idle->commits.percentile(0.5)));
             const double mx = static_cast<double>(r->commits.max()) /
                               static_cast<double>(std::max<std::uint64_t>(1, idle->commits.max()));
-            std::printf("| %s | %s: 1-row commit p99 during saves <= 2x without (b) | %.2fx (p50 %.2fx, max %.2fx) | %s |\n",
-                        m.c_str(), id, p99, p50, mx, p99 <= 2.0 ? "yes" : "**no**");
+            // The commits that overlap a save's wait are few among many, so
+            // the p99 alone can hide them: both the p99 and the max must hold.
+            std::printf("| %s | %s: 1-row commit during saves <= 2x without (b), p99 and max | p99 %.2fx, max %.2fx "
+                        "(p50 %.2fx) | %s |\n",
+                        m.c_str(), id, p99, mx, p50, p99 <= 2.0 && mx <= 2.0 ? "yes" : "**no**");
         }
     }
 }
@@ -373,8 +393,10 @@ bool parse(int argc, char** argv, config& cfg) {
             cfg.json = v3;
         else if (const char* v4 = value("--dir="))
             cfg.dir = v4;
+        else if (const char* v5 = value("--nice="))
+            cfg.nice = std::atoi(v5);
         else {
-            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH)\n",
+            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N)\n",
                          argv[i]);
             return false;
         }
@@ -410,12 +432,13 @@ int main(int argc, char** argv) {
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     const unsigned cores = std::thread::hardware_concurrency();
-    std::printf("relstore_latency: %s, %u cores, load average %s, scale %g (%zu rows), %g s per scenario\n", date, cores,
-                load_average().c_str(), cfg.scale, d.full.total(), cfg.seconds);
+    std::printf("relstore_latency: %s, %u cores, load average %s, scale %g (%zu rows), %g s per scenario, "
+                "writer/saver nice +%d\n",
+                date, cores, load_average().c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice);
     std::printf("reader: one read scope per lookup of a post by primary key, open to close; writer: one transaction, "
                 "write() to commit()\n");
-    std::printf("targets: in b, c-fork and c-thread, reader max <= 1 ms and p99.99 <= 50 us; a 1-row commit's p99 "
-                "during saves (c) <= 2x its p99 without (b)\n");
+    std::printf("targets: in b, c-fork and c-thread, reader max <= 1 ms and p99.99 <= 50 us; a 1-row commit's p99 and "
+                "max during saves (c) <= 2x those without (b)\n");
     std::fflush(stdout);
 
     std::vector<result> results;
@@ -466,7 +489,8 @@ int main(int argc, char** argv) {
         const std::string context = "\"date\": \"" + std::string(date) + "\", \"cores\": " + std::to_string(cores) +
                                     ", \"scale\": " + std::to_string(cfg.scale) +
                                     ", \"rows\": " + std::to_string(d.full.total()) +
-                                    ", \"seconds_per_scenario\": " + std::to_string(cfg.seconds) + ", \"load_average\": \"" +
+                                    ", \"seconds_per_scenario\": " + std::to_string(cfg.seconds) +
+                                    ", \"nice\": " + std::to_string(cfg.nice) + ", \"load_average\": \"" +
                                     load_average() + "\"";
         write_json(cfg.json, results, rss, context);
     }
