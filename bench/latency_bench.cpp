@@ -432,9 +432,10 @@ int main(int argc, char** argv) {
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     const unsigned cores = std::thread::hardware_concurrency();
+    const std::string load_at_start = load_average();
     std::printf("relstore_latency: %s, %u cores, load average %s, scale %g (%zu rows), %g s per scenario, "
                 "writer/saver nice +%d\n",
-                date, cores, load_average().c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice);
+                date, cores, load_at_start.c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice);
     std::printf("reader: one read scope per lookup of a post by primary key, open to close; writer: one transaction, "
                 "write() to commit()\n");
     std::printf("targets: in b, c-fork and c-thread, reader max <= 1 ms and p99.99 <= 50 us; a 1-row commit's p99 and "
@@ -491,7 +492,7 @@ int main(int argc, char** argv) {
                                     ", \"rows\": " + std::to_string(d.full.total()) +
                                     ", \"seconds_per_scenario\": " + std::to_string(cfg.seconds) +
                                     ", \"nice\": " + std::to_string(cfg.nice) + ", \"load_average\": \"" +
-                                    load_average() + "\"";
+                                    load_at_start + "\"";
         write_json(cfg.json, results, rss, context);
     }
     std::error_code ec;
