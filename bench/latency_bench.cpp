@@ -26,7 +26,8 @@
 // write; default a fresh directory under the system temp dir, removed at
 // exit), --nice=N (runs the writer and saver threads N nice levels lower, so
 // that on a machine with fewer cores than busy threads the scheduler favours
-// the reader: it separates waits on the store from waits for a core).
+// the reader: it separates waits on the store from waits for a core),
+// --mode=default|never_wait and --scenario=ID (one of each, for profiling).
 //
 // Beside the percentiles, each scenario reports the reader thread's context
 // switches (getrusage RUSAGE_THREAD): voluntary ones are times it blocked
@@ -166,6 +167,7 @@ struct config {
     double seconds = 5.0;
     fs::path json, dir;
     bool own_dir = false;
+    std::string only_mode, only_scenario;  ///< empty: all
     int nice = 0;  ///< added to the writer's and saver's nice value (and a save's child's)
 };
 
@@ -395,8 +397,12 @@ bool parse(int argc, char** argv, config& cfg) {
             cfg.dir = v4;
         else if (const char* v5 = value("--nice="))
             cfg.nice = std::atoi(v5);
+        else if (const char* v6 = value("--mode="))
+            cfg.only_mode = v6;
+        else if (const char* v7 = value("--scenario="))
+            cfg.only_scenario = v7;
         else {
-            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N)\n",
+            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N --mode=default|never_wait --scenario=ID)\n",
                          argv[i]);
             return false;
         }
@@ -448,6 +454,7 @@ int main(int argc, char** argv) {
     int rc = 0;
     for (const bool never_wait : {false, true}) {
         const std::string mode = never_wait ? "never_wait" : "default";
+        if (!cfg.only_mode.empty() && cfg.only_mode != mode) continue;
         modes.push_back(mode);
         bench::release_free_memory();
         const std::size_t before = bench::resident_bytes();
@@ -461,6 +468,7 @@ int main(int argc, char** argv) {
                         mb(after).c_str(), mb(after - std::min(after, before)).c_str(), mb(before).c_str());
             std::fflush(stdout);
             for (const auto& s : scenarios) {
+                if (!cfg.only_scenario.empty() && cfg.only_scenario != s.id) continue;
                 results.push_back(run(db, d, s, cfg, mode.c_str()));
                 const auto& r = results.back();
                 std::printf("  %-9s reads %9llu  p50 %7s us  p99.99 %9s us  max %9s us  commits %8llu  saves %3zu  blocked %ld preempted %ld\n", s.id,
