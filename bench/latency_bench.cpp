@@ -32,8 +32,8 @@
 // Beside the percentiles, each scenario reports the reader thread's context
 // switches (getrusage RUSAGE_THREAD): voluntary ones are times it blocked
 // (a lock, or a page fault waiting in the kernel), involuntary ones are
-// times it was preempted. A slow read with no voluntary switch was waiting
-// for a core, not for the store.
+// times it was preempted. A scenario whose reader has no voluntary switch
+// had its slow reads waiting for a core, not for the store.
 // Exit status: 0 when every scenario ran and every lookup found its row; the
 // targets are printed, never asserted (times on a shared machine are not a
 // pass/fail matter for CI).
