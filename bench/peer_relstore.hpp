@@ -72,6 +72,24 @@ using authors_books =
               fk<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
 using db_t = rs::store<users, posts, authors, books, authors_books>;
 
+/// W1: every row of the data set in one transaction (the relstore peer's
+/// load, and the latency bench's, which needs stores of other options).
+inline void load_dataset(db_t& db, const dataset& d) {
+    auto tx = db.write();
+    // The sizes are known, as the raw peer knows them for its reserve().
+    tx.reserve<users>(d.users.size());
+    tx.reserve<posts>(d.posts.size());
+    tx.reserve<authors>(d.authors.size());
+    tx.reserve<books>(d.books.size());
+    tx.reserve<authors_books>(d.links.size());
+    for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
+    for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
+    for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});
+    for (const auto& b : d.books) tx.insert(Book{b.id, b.title});
+    for (const auto& l : d.links) tx.insert(AuthorBook{l.author_id, l.book_id});
+    tx.commit();
+}
+
 /// The read operations of the workloads over a read scope or a transaction.
 template <class Q>
 struct reads {
@@ -137,22 +155,7 @@ public:
     static constexpr const char* name = "relstore";
     static constexpr bool has_snapshot = RELSTORE_BENCH_HAVE_SNAPSHOT;
 
-    void load(const dataset& d) {
-        using namespace rsx;
-        auto tx = db_.write();
-        // The sizes are known, as the raw peer knows them for its reserve().
-        tx.reserve<users>(d.users.size());
-        tx.reserve<posts>(d.posts.size());
-        tx.reserve<authors>(d.authors.size());
-        tx.reserve<books>(d.books.size());
-        tx.reserve<authors_books>(d.links.size());
-        for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
-        for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
-        for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});
-        for (const auto& b : d.books) tx.insert(Book{b.id, b.title});
-        for (const auto& l : d.links) tx.insert(AuthorBook{l.author_id, l.book_id});
-        tx.commit();
-    }
+    void load(const dataset& d) { rsx::load_dataset(db_, d); }
 
     template <class F>
     decltype(auto) read(F&& f) const {
