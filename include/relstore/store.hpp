@@ -403,8 +403,13 @@ private:
 
     /// Brings the copy to write up to date with the one readers read:
     /// waits for the read scopes still on it, then for every key the
-    /// commits since touched, erases it there and copies the row readers
-    /// see (erases first, so unique values moving between rows never clash).
+    /// commits since touched, makes its row there what readers see. A row in
+    /// both copies is replaced in place (Boost relinks only the indexes whose
+    /// key changed: a retitled post stays where it is in every index, where
+    /// erasing and inserting it again walked every index, 92% of a 100k-row
+    /// commit); rows gone are erased first, and rows new, or whose replace
+    /// clashed with a unique value another row still holds, are inserted
+    /// last, when every other row holds its final value.
     void catch_up() noexcept {
         if (!mirror_ || replays_.empty()) return;
         wait_for_readers(writer_side_);
@@ -418,15 +423,23 @@ private:
             const auto& from_idx = from.key_index();
             constexpr std::size_t t = detail::index_in<T, Tables...>();
             for (const auto& rec : replays_)
-                for (const key_type& k : std::get<t>(rec)) {
-                    const auto it = to_idx.find(k);
-                    if (it != to_idx.end()) to_idx.erase(it);
-                }
+                for (const key_type& k : std::get<t>(rec))
+                    if (from_idx.find(k) == from_idx.end())
+                        if (const auto it = to_idx.find(k); it != to_idx.end()) to_idx.erase(it);
+            std::vector<const typename T::row_type*> later;
             for (const auto& rec : replays_)
                 for (const key_type& k : std::get<t>(rec)) {
                     const auto it = from_idx.find(k);
-                    if (it != from_idx.end()) to.rows.insert(*it);  // a key touched twice is inserted once
+                    if (it == from_idx.end()) continue;
+                    const auto at = to_idx.find(k);
+                    if (at == to_idx.end()) {
+                        later.push_back(&*it);
+                    } else if (!to_idx.replace(at, *it)) {
+                        to_idx.erase(at);
+                        later.push_back(&*it);
+                    }
                 }
+            for (const auto* row : later) to.rows.insert(*row);  // a key touched twice is inserted once
             to.next_key = from.next_key;
         });
         replays_.clear();

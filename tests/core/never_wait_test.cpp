@@ -137,6 +137,56 @@ TEST_CASE("a read scope keeps its state for its life while commits go on", "[con
     CHECK(q.get<items>(1).qty == 100);
 }
 
+TEST_CASE("both copies hold every commit: unique values moved between rows, re-keyed indexes, erases, inserts",
+          "[concurrency][never_wait]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 4);
+    // Each commit is written to one copy and replayed onto the other before
+    // the next transaction; four commits put each on both copies twice.
+    {
+        auto tx = db.write();  // names swapped through a third: a plain replace would clash
+        tx.set<&Item::name>(tx.get<items>(std::int64_t{1}), std::string("tmp"));
+        tx.set<&Item::name>(tx.get<items>(std::int64_t{2}), std::string("item0"));
+        tx.set<&Item::name>(tx.get<items>(std::int64_t{1}), std::string("item1"));
+        tx.commit();
+    }
+    {
+        auto tx = db.write();  // an ordered index re-keyed, a cascade, an insert
+        tx.set<&Item::qty>(tx.get<items>(std::int64_t{3}), std::int64_t{-5});
+        tx.erase<items>(std::int64_t{4});
+        tx.insert(Item{0, "item4", 40});
+        tx.commit();
+    }
+    for (int round = 0; round < 2; ++round) {
+        auto tx = db.write();  // a commit that leaves the rows as they are
+        tx.set<&Item::qty>(tx.get<items>(std::int64_t{1}), std::int64_t{round + 100});
+        tx.set<&Item::qty>(tx.get<items>(std::int64_t{1}), std::int64_t{0});
+        tx.commit();
+    }
+    // Read both copies: a scope pins the published one; a commit flips.
+    for (int copy = 0; copy < 2; ++copy) {
+        {
+        auto q = db.read();
+        CHECK(q.find<&Item::name>("item0")->id == 2);
+        CHECK(q.find<&Item::name>("item1")->id == 1);
+        CHECK(q.find<&Item::name>("tmp") == nullptr);
+        CHECK(q.find<&Item::name>("item2")->id == 3);
+        CHECK(q.find<&Item::name>("item3") == nullptr);
+        CHECK(q.count<items>() == 4);
+        CHECK(q.count<notes>() == 3);
+        CHECK(q.find<&Item::name>("item4")->id == 5);
+        std::vector<std::int64_t> by_qty;
+        for (const Item& i : q.order_by<&Item::qty>()) by_qty.push_back(i.id);
+        CHECK(by_qty == std::vector<std::int64_t>{3, 1, 2, 5});
+        }
+        auto tx = db.write();  // changed and changed back: a commit, so the copies flip
+        tx.set<&Item::qty>(tx.get<items>(std::int64_t{2}), std::int64_t{7});
+        tx.set<&Item::qty>(tx.get<items>(std::int64_t{2}), std::int64_t{1});
+        tx.commit();
+    }
+}
+
 TEST_CASE("with readers that never wait, rollback, load and erase plans behave as with the lock",
           "[concurrency][never_wait]") {
     using namespace nw;
