@@ -14,7 +14,11 @@
 
 #include <xxhash.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <mutex>
+#include <set>
 #include <cstring>
 #include <utility>
 
@@ -515,28 +519,59 @@ void remove_if_exists(const std::filesystem::path& path) {
         snapshot_io_fail(path.string(), "cannot remove", errno);
 }
 
+namespace {
+
+// A POSIX record lock (fcntl), not flock: a record lock is not inherited by
+// fork(), so a checkpoint's save child never holds it, and a writer killed
+// while such a child is still starting up (it may not have run yet on a
+// loaded machine) leaves the journal free at once. Record locks do not
+// exclude a second open in the same process, hence this list of the locks
+// this process holds (by device and inode).
+std::mutex held_mu;
+std::set<std::pair<std::uint64_t, std::uint64_t>> held;
+
+[[noreturn]] void another_writer(const std::filesystem::path& journal, const std::string& name) {
+    throw_journal_error(errc::usage, journal.string(), std::nullopt, std::nullopt,
+                        "another writer has it open (it holds '" + name +
+                            "'); a journal has one writer, other processes can follow it");
+}
+
+}  // namespace
+
 journal_lock::journal_lock(const std::filesystem::path& journal) {
     const std::string name = journal.string() + ".lock";
     fd_ = open_retrying(name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) io_fail(journal.string(), "cannot open the lock file '" + name + "'", errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
         const int err = errno;
         (void)current_file_ops().close(std::exchange(fd_, -1));
-        if (err == EWOULDBLOCK)
-            throw_journal_error(errc::usage, journal.string(), std::nullopt, std::nullopt,
-                                "another writer has it open (it holds '" + name +
-                                    "'); a journal has one writer, other processes can follow it");
+        io_fail(journal.string(), "cannot stat the lock file '" + name + "'", err);
+    }
+    std::lock_guard l(held_mu);
+    if (held.count({st.st_dev, st.st_ino}) != 0) {
+        // Closing this second descriptor would drop the holder's record lock.
+        (void)current_file_ops().close(std::exchange(fd_, -1));
+        another_writer(journal, name);
+    }
+    struct flock lk {};
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    if (::fcntl(fd_, F_SETLK, &lk) != 0) {
+        const int err = errno;
+        (void)current_file_ops().close(std::exchange(fd_, -1));
+        if (err == EAGAIN || err == EACCES) another_writer(journal, name);
         io_fail(journal.string(), "cannot lock '" + name + "'", err);
     }
-    // A checkpoint's save runs in a child process; were this process
-    // killed meanwhile, the child's copy of the fd would hold the lock.
-    close_in_children(fd_);
+    held.insert({st.st_dev, st.st_ino});
+    id_ = {st.st_dev, st.st_ino};
 }
 
 journal_lock::~journal_lock() {
     if (fd_ < 0) return;
-    keep_in_children(fd_);
-    (void)current_file_ops().close(fd_);
+    std::lock_guard l(held_mu);
+    (void)current_file_ops().close(fd_);  // releases the record lock
+    held.erase(id_);
 }
 
 }  // namespace relstore::detail

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace jt;
 using relstore::detail::file_ops;
@@ -294,8 +295,30 @@ TEST_CASE("a journal of another snapshot or another schema is refused, naming bo
 TEST_CASE("a second writer of the same journal is refused", "[journal]") {
     temp_dir dir;
     bank a, b;
-    rs::durable<bank> d(a, dir / "s", dir / "j", no_auto());
+    std::optional<rs::durable<bank>> d;
+    d.emplace(a, dir / "s", dir / "j", no_auto());
     CHECK_THROWS_WITH((rs::durable<bank>(b, dir / "s", dir / "j", no_auto())), Catch::Contains("another writer"));
+    // The refused open must not have dropped the holder's lock: another
+    // process is refused too, and gets the journal once the holder is gone.
+    const auto other_process_opens = [&] {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            try {
+                bank c;
+                rs::durable<bank> e(c, dir / "s", dir / "j", no_auto());
+                ::_exit(0);
+            } catch (const std::exception& ex) {
+                ::_exit(std::string(ex.what()).find("another writer") != std::string::npos ? 1 : 2);
+            }
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        return WEXITSTATUS(status);
+    };
+    CHECK(other_process_opens() == 1);
+    d.reset();
+    CHECK(other_process_opens() == 0);
 }
 
 TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it", "[journal][checkpoint]") {

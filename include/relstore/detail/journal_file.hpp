@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace relstore {
@@ -271,6 +272,7 @@ public:
 
 private:
     int fd_ = -1;
+    std::pair<std::uint64_t, std::uint64_t> id_{};  // device and inode of the lock file
 };
 
 }  // namespace detail
