@@ -164,9 +164,6 @@ std::string cell_from_json(const nlohmann::json& j, V& v) {
     }
 }
 
-/// "row N": where a row is in the input, counted from 0 within its table.
-inline std::string row_at(std::size_t index) { return "row " + std::to_string(index); }
-
 /// Decodes one row object of table T and inserts it through tx.
 template <class T, class Store>
 void insert_json_row(transaction<Store>& tx, const nlohmann::json& obj, std::size_t index) {

@@ -310,16 +310,19 @@ std::string parse_cell_text(std::string_view s, V& v, bool quoted = true) {
     return {};
 }
 
+/// "row N": where a row is in the input, counted from 0 within its table.
+inline std::string row_at(std::uint64_t index) { return "row " + std::to_string(index); }
+
 /// Throws input_error: "<format>: table 'T', <row>, column 'c': <why>".
 [[noreturn]] inline void input_fail(std::string_view format, std::string_view table, std::string_view column,
-                                    const std::string& row, const std::string& why) {
+                                    const std::string& row, const std::string& why, errc code = errc::bad_input) {
     std::string where;
     if (!table.empty()) where += "table '" + std::string(table) + "'";
     if (!row.empty()) where += (where.empty() ? "" : ", ") + row;
     if (!column.empty()) where += (where.empty() ? "" : ", ") + ("column '" + std::string(column) + "'");
     std::string what(format);
     what += ": " + (where.empty() ? "" : where + ": ") + why;
-    throw input_error(errc::bad_input, std::string(table), std::string(column), row, what);
+    throw input_error(code, std::string(table), std::string(column), row, what);
 }
 
 /// Rethrows a constraint_error that inserting a row raised, with where the
