@@ -179,10 +179,10 @@ void insert_json_row(transaction<Store>& tx, const nlohmann::json& obj, std::siz
         if (auto why = cell_from_json(*it, row.*f.member); !why.empty()) input_fail("json", T::name, f.name, where, why);
     });
     if (seen != obj.size()) {
-        for (const auto& [key, value] : obj.items()) {
+        for (auto it = obj.begin(); it != obj.end(); ++it) {
             bool known = false;
-            for_each_field<Row>([&](const auto& f) { known = known || f.name == key; });
-            if (!known) input_fail("json", T::name, key, where, "no such column in the table");
+            for_each_field<Row>([&](const auto& f) { known = known || f.name == it.key(); });
+            if (!known) input_fail("json", T::name, it.key(), where, "no such column in the table");
         }
     }
     try {
@@ -275,9 +275,12 @@ void parse_json_rows(std::istream& is, bool whole_store, OnTable&& on_table, OnR
 /// the row it references) so that read_json can insert them in that order.
 /// @throws input_error for a string column holding bytes that are not UTF-8
 /// (naming the table, column and key); error (io) when the stream fails.
-template <class Store>
-    requires detail::is_store_v<Store>
-void write_json(const reader<Store>& q, std::ostream& os) {
+template <class... Tables>
+void write_json(const reader<store<Tables...>>& q, std::ostream& os) {
+    // store<Tables...> in the parameter, not a Store: write_json<users>(q, os)
+    // then fails deduction here at once, where clang 14 would instantiate
+    // reader<users> to try a conversion before checking a constraint.
+    using Store = store<Tables...>;
     os << '{';
     bool first = true;
     detail::for_each_table_parents_first<Store>([&]<class T>(T*) {
@@ -316,9 +319,9 @@ void write_json(const reader<Store>& q, std::ostream& os) {
 /// value its column cannot hold, naming the table, row (counted from 0 in
 /// its table), column and value; constraint_error as insert throws it,
 /// with the table and row before the store's message.
-template <class Store>
-    requires detail::is_store_v<Store>
-std::size_t read_json(transaction<Store>& tx, std::istream& is) {
+template <class... Tables>
+std::size_t read_json(transaction<store<Tables...>>& tx, std::istream& is) {
+    using Store = store<Tables...>;
     auto sp = tx.savepoint();
     std::size_t table = static_cast<std::size_t>(-1), index = 0, total = 0;
     std::string table_name;

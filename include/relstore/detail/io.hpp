@@ -25,15 +25,6 @@
 
 namespace relstore::detail {
 
-/// True for a relstore::store type; keeps the whole-store overloads of
-/// write_json and the others out of a call that names a table.
-template <class T>
-struct is_store : std::false_type {};
-template <class... Tables>
-struct is_store<store<Tables...>> : std::true_type {};
-template <class T>
-inline constexpr bool is_store_v = is_store<T>::value;
-
 /// The positions of Store's tables, each after the tables it references.
 /// Readers insert rows through a transaction, whose foreign-key checks need
 /// the parent first. Tables in a cycle of references keep their declaration
