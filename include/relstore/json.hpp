@@ -30,7 +30,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstddef>
+#include <exception>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -97,6 +99,8 @@ bool append_json_cell(std::string& out, const V& v) {
         if (quoted) out += '"';
         append_cell_text(out, v);
         if (quoted) out += '"';
+        // JSON readers take -0 for the integer 0; -0.0 keeps the sign.
+        if (v == 0 && std::signbit(v)) out += ".0";
     } else if constexpr (std::is_enum_v<V>) {
         const std::size_t at = out.size();
         append_cell_text(out, v);

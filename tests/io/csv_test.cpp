@@ -64,7 +64,7 @@ TEST_CASE("CSV quotes what RFC 4180 says, and tells null from empty", "[io][csv]
                       "extra,color,tint,mood,price,discount,ref,kind_id,parent_id\r\n",
                       0) == 0);
     // Row 1 comes after row 3, which it references; "" is an empty string or blob, nothing is null.
-    CHECK(items.find("\r\n3,0,0,0,0,0,0,0,-Infinity,-Infinity,false,plain,NULL,,0,0,0,0,,01,\"\",red,,0,0,,"
+    CHECK(items.find("\r\n3,0,0,0,0,0,0,0,-0,-Infinity,false,plain,NULL,,0,0,0,0,,01,\"\",red,,0,0,,"
                      "ab000000000000000000000000000003,1,2\r\n1,-128,") != std::string::npos);
     CHECK(items.find(",Infinity,NaN,true,\"quote \"\" comma , newline \n crlf \r\n tab \t backslash \\ "
                      "h\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x98\x80\",\"\",,-14182939877,-14182940,-1500,2147483647,0,"

@@ -190,7 +190,7 @@ inline void fill(store& db) {
     const std::int64_t b_id = tx.insert(b).id;
 
     Item c{};
-    c.f = -std::numeric_limits<float>::infinity();
+    c.f = -0.0f;  // JSON reads -0 as the integer 0
     c.d = -std::numeric_limits<double>::infinity();
     c.text = "plain";
     c.note = "NULL";

@@ -84,6 +84,7 @@ TEST_CASE("JSON writes parents first and each value in its documented form", "[i
     CHECK(a["mood"] == -1);
     CHECK(a["price"] == -1250);
     CHECK(a["ref"] == "ab000000000000000000000000000001");
+    CHECK(text.find("\"f\": -0.0, \"d\": \"-Infinity\"") != std::string::npos);
     CHECK(a["text"].get<std::string>().find("h\xC3\xA9llo \xE2\x9C\x93") != std::string::npos);
 }
 
