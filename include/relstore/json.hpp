@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <exception>
@@ -37,7 +38,9 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace relstore {
 
@@ -168,34 +171,6 @@ std::string cell_from_json(const nlohmann::json& j, V& v) {
     }
 }
 
-/// Decodes one row object of table T and inserts it through tx.
-template <class T, class Store>
-void insert_json_row(transaction<Store>& tx, const nlohmann::json& obj, std::size_t index) {
-    using Row = typename T::row_type;
-    const std::string where = row_at(index);
-    if (!obj.is_object()) input_fail("json", T::name, {}, where, json_shown(obj) + " is not an object");
-    Row row{};
-    std::size_t seen = 0;
-    for_each_field<Row>([&](const auto& f) {
-        const auto it = obj.find(std::string(f.name));
-        if (it == obj.end()) input_fail("json", T::name, f.name, where, "the column is missing");
-        ++seen;
-        if (auto why = cell_from_json(*it, row.*f.member); !why.empty()) input_fail("json", T::name, f.name, where, why);
-    });
-    if (seen != obj.size()) {
-        for (auto it = obj.begin(); it != obj.end(); ++it) {
-            bool known = false;
-            for_each_field<Row>([&](const auto& f) { known = known || f.name == it.key(); });
-            if (!known) input_fail("json", T::name, it.key(), where, "no such column in the table");
-        }
-    }
-    try {
-        tx.template insert<T>(std::move(row));
-    } catch (const constraint_error& e) {
-        rethrow_located(e, "json", where);
-    }
-}
-
 /// The names of Store's tables, for a message about one it does not have.
 template <class Store>
 std::string table_names() {
@@ -238,36 +213,181 @@ void write_json_rows(const reader<Store>& q, std::ostream& os, std::string_view 
     throw error(errc::io, "json: the output stream failed");
 }
 
-/// Parses is with nlohmann's callback parser, which hands over each row
-/// object as it ends; on_row inserts it and the parser then drops it, so
-/// only one row is in memory. row_depth is the depth of row objects.
-template <class OnTable, class OnRow>
-void parse_json_rows(std::istream& is, bool whole_store, OnTable&& on_table, OnRow&& on_row) {
+/// The row of table T being read, and which of its columns were given.
+template <class T>
+struct json_row {
+    typename T::row_type row{};
+    std::array<bool, field_count<typename T::row_type>> given{};
+};
+
+/// Reads rows from nlohmann's SAX events straight into the row of their
+/// table, and inserts each when its object ends: no JSON value is built but
+/// the scalar of one cell (a DOM per row took 2.5 times as long as the
+/// parse itself). Only one row is in memory at a time.
+template <class... Tables>
+class json_rows_reader {
+    using Store = store<Tables...>;
     using json = nlohmann::json;
-    using event = json::parse_event_t;
-    const int row_depth = whole_store ? 2 : 1;
-    try {
-        // What is left of the document once every row was dropped.
-        [[maybe_unused]] const json skeleton = json::parse(is, [&](int depth, event e, json& parsed) {
-            if (depth == 0 && whole_store && e != event::object_start && e != event::object_end)
-                input_fail("json", {}, {}, {}, "expected an object with one array of rows per table");
-            if (depth == 0 && !whole_store && e != event::array_start && e != event::array_end)
-                input_fail("json", {}, {}, {}, "expected an array of rows");
-            if (whole_store && depth == 1) {
-                if (e == event::key) on_table(parsed.get_ref<const std::string&>());
-                if (e == event::value || e == event::object_start)
-                    input_fail("json", {}, {}, {}, "expected an array of rows for each table");
-            }
-            if (depth == row_depth && (e == event::value || e == event::array_start))
-                on_row(parsed);  // not an object: on_row says so
-            if (depth == row_depth && e == event::object_end) {
-                on_row(parsed);
-                return false;
-            }
-            return true;
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+public:
+    /// table: the table read in per-table mode (an array of rows), or none
+    /// for the whole store (an object of arrays).
+    json_rows_reader(transaction<Store>& tx, std::size_t table)
+        : tx_(tx), whole_(table == none), row_depth_(whole_ ? 2 : 1), table_(table) {}
+
+    [[nodiscard]] std::size_t rows() const noexcept { return total_; }
+
+    bool null() { return cell(json(nullptr)); }
+    bool boolean(bool v) { return cell(json(v)); }
+    bool number_integer(json::number_integer_t v) { return cell(json(v)); }
+    bool number_unsigned(json::number_unsigned_t v) { return cell(json(v)); }
+    bool number_float(json::number_float_t v, const json::string_t&) { return cell(json(v)); }
+    bool string(json::string_t& v) { return cell(json(std::move(v))); }
+    bool binary(json::binary_t&) { return cell(json::binary({})); }  // not in JSON text
+
+    bool start_object(std::size_t) {
+        if (depth_ == 0 && !whole_) input_fail("json", {}, {}, {}, "expected an array of rows");
+        if (depth_ == 1 && whole_) input_fail("json", {}, {}, {}, "expected an array of rows for each table");
+        if (depth_ == row_depth_) begin_row();
+        if (depth_ > row_depth_) nested("an object");
+        ++depth_;
+        return true;
+    }
+    bool end_object() {
+        if (--depth_ == row_depth_) end_row();
+        return true;
+    }
+    bool start_array(std::size_t) {
+        if (depth_ == 0 && whole_) input_fail("json", {}, {}, {}, "expected an object with one array of rows per table");
+        if (depth_ == row_depth_) not_an_object("[...]");
+        if (depth_ > row_depth_) nested("an array");
+        ++depth_;
+        return true;
+    }
+    bool end_array() {
+        --depth_;
+        return true;
+    }
+    bool key(json::string_t& k) {
+        if (whole_ && depth_ == 1) return begin_table(k);
+        std::size_t i = 0;
+        field_ = none;
+        with_table([&]<class T>(T*) {
+            for_each_field<typename T::row_type>([&](const auto& f) {
+                if (f.name == k) field_ = i;
+                ++i;
+            });
+            if (field_ == none) input_fail("json", T::name, k, row_at(index_), "no such column in the table");
+            auto& r = std::get<json_row<T>>(rows_);
+            if (r.given[field_]) input_fail("json", T::name, k, row_at(index_), "the column is given twice");
+            r.given[field_] = true;
         });
-    } catch (const json::exception& e) {
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
         input_fail("json", {}, {}, {}, e.what());
+    }
+
+private:
+    /// Calls f((T*)nullptr) for the table being read.
+    template <class F>
+    void with_table(F&& f) {
+        std::size_t i = 0;
+        Store::for_each_table([&]<class T>(T*) {
+            if (i++ == table_) f(static_cast<T*>(nullptr));
+        });
+    }
+
+    bool begin_table(const std::string& name) {
+        table_ = none;
+        std::size_t i = 0;
+        Store::for_each_table([&]<class T>(T*) {
+            if (T::name == name) table_ = i;
+            ++i;
+        });
+        if (table_ == none)
+            input_fail("json", name, {}, {}, "the store has no such table; its tables are: " + table_names<Store>());
+        index_ = 0;
+        return true;
+    }
+
+    void begin_row() {
+        with_table([&]<class T>(T*) { std::get<json_row<T>>(rows_) = json_row<T>{}; });
+    }
+
+    void end_row() {
+        with_table([&]<class T>(T*) {
+            auto& r = std::get<json_row<T>>(rows_);
+            std::size_t i = 0;
+            for_each_field<typename T::row_type>([&](const auto& f) {
+                if (!r.given[i++]) input_fail("json", T::name, f.name, row_at(index_), "the column is missing");
+            });
+            try {
+                tx_.template insert<T>(std::move(r.row));
+            } catch (const constraint_error& e) {
+                rethrow_located(e, "json", row_at(index_));
+            }
+        });
+        ++index_;
+        ++total_;
+    }
+
+    [[noreturn]] void not_an_object(const std::string& shown) {
+        with_table([&]<class T>(T*) { input_fail("json", T::name, {}, row_at(index_), shown + " is not an object"); });
+        input_fail("json", {}, {}, {}, shown + " is not an object");  // not reached: the table is known
+    }
+
+    /// An object or array where a cell's value belongs.
+    [[noreturn]] void nested(const char* what) {
+        with_table([&]<class T>(T*) {
+            std::size_t i = 0;
+            for_each_field<typename T::row_type>([&](const auto& f) {
+                using V = unwrap_optional_t<typename std::decay_t<decltype(f)>::value_type>;
+                if (i++ == field_)
+                    input_fail("json", T::name, f.name, row_at(index_),
+                               std::string(what) + " is not a value of type " + type_name<V>());
+            });
+        });
+        input_fail("json", {}, {}, {}, std::string(what) + " where a value belongs");
+    }
+
+    bool cell(const json& v) {
+        if (depth_ == 0)
+            input_fail("json", {}, {}, {},
+                       whole_ ? "expected an object with one array of rows per table" : "expected an array of rows");
+        if (depth_ == 1 && whole_) input_fail("json", {}, {}, {}, "expected an array of rows for each table");
+        if (depth_ == row_depth_) not_an_object(json_shown(v));
+        with_table([&]<class T>(T*) {
+            auto& r = std::get<json_row<T>>(rows_);
+            std::size_t i = 0;
+            for_each_field<typename T::row_type>([&](const auto& f) {
+                if (i++ != field_) return;
+                if (auto why = cell_from_json(v, r.row.*f.member); !why.empty())
+                    input_fail("json", T::name, f.name, row_at(index_), why);
+            });
+        });
+        return true;
+    }
+
+    transaction<Store>& tx_;
+    bool whole_;
+    std::size_t row_depth_;
+    std::size_t table_;
+    std::size_t depth_ = 0;   // containers open around the next event
+    std::size_t field_ = none;
+    std::size_t index_ = 0;   // the row's index in its table
+    std::size_t total_ = 0;
+    std::tuple<json_row<Tables>...> rows_;
+};
+
+/// Feeds is to reader through nlohmann's SAX parser.
+template <class Reader>
+void parse_json_rows(std::istream& is, Reader& reader) {
+    try {
+        (void)nlohmann::json::sax_parse(is, &reader);
+    } catch (const nlohmann::json::exception& e) {
+        input_fail("json", {}, {}, {}, e.what());  // the input, not the grammar (a stream error)
     }
 }
 
@@ -325,49 +445,28 @@ void write_json(const reader<Store>& q, std::ostream& os) {
 /// with the table and row before the store's message.
 template <class... Tables>
 std::size_t read_json(transaction<store<Tables...>>& tx, std::istream& is) {
-    using Store = store<Tables...>;
     auto sp = tx.savepoint();
-    std::size_t table = static_cast<std::size_t>(-1), index = 0, total = 0;
-    std::string table_name;
-    detail::parse_json_rows(
-        is, true,
-        [&](const std::string& name) {
-            table = static_cast<std::size_t>(-1);
-            std::size_t i = 0;
-            Store::for_each_table([&]<class T>(T*) {
-                if (T::name == name) table = i;
-                ++i;
-            });
-            if (table == static_cast<std::size_t>(-1))
-                detail::input_fail("json", name, {}, {},
-                                   "the store has no such table; its tables are: " + detail::table_names<Store>());
-            table_name = name;
-            index = 0;
-        },
-        [&](const nlohmann::json& row) {
-            std::size_t i = 0;
-            Store::for_each_table([&]<class T>(T*) {
-                if (i++ == table) detail::insert_json_row<T>(tx, row, index);
-            });
-            ++index;
-            ++total;
-        });
+    detail::json_rows_reader<Tables...> reader(tx, static_cast<std::size_t>(-1));
+    detail::parse_json_rows(is, reader);
     sp.release();
-    return total;
+    return reader.rows();
 }
 
 /// Reads what write_json<T>(q, os) writes, an array of T's rows, and inserts
 /// them through tx (see read_json(tx, is)). Returns the number of rows.
-template <class T, class Store>
-    requires Store::template has_table<T>
-std::size_t read_json(transaction<Store>& tx, std::istream& is) {
+template <class T, class... Tables>
+    requires store<Tables...>::template has_table<T>
+std::size_t read_json(transaction<store<Tables...>>& tx, std::istream& is) {
     auto sp = tx.savepoint();
-    std::size_t index = 0;
-    detail::parse_json_rows(
-        is, false, [](const std::string&) {},
-        [&](const nlohmann::json& row) { detail::insert_json_row<T>(tx, row, index++); });
+    std::size_t table = 0, i = 0;
+    store<Tables...>::for_each_table([&]<class U>(U*) {
+        if (std::is_same_v<T, U>) table = i;
+        ++i;
+    });
+    detail::json_rows_reader<Tables...> reader(tx, table);
+    detail::parse_json_rows(is, reader);
     sp.release();
-    return index;
+    return reader.rows();
 }
 
 }  // namespace relstore

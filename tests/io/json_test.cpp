@@ -127,6 +127,10 @@ TEST_CASE("JSON input that does not fit the store is refused and the store is un
                 "json: table 'kinds', row 1, column 'name': the column is missing");
         refused(db, "[{\"id\": 7, \"name\": \"x\", \"colour\": 1}]", kinds_only, errc::bad_input,
                 "json: table 'kinds', row 0, column 'colour': no such column in the table");
+        refused(db, "[{\"id\": 7, \"name\": \"x\", \"id\": 8}]", kinds_only, errc::bad_input,
+                "json: table 'kinds', row 0, column 'id': the column is given twice");
+        refused(db, "[{\"id\": [7], \"name\": \"x\"}]", kinds_only, errc::bad_input,
+                "json: table 'kinds', row 0, column 'id': an array is not a value of type int64");
     }
     SECTION("an unknown table, or a document of another shape") {
         refused(db, "{\"kinds\": [], \"nope\": []}", whole, errc::bad_input,
