@@ -159,6 +159,40 @@ std::string cell_from_json(const nlohmann::json& j, V& v) {
             v = j.get<bool>();
             return {};
         } else {
+            // The common numbers directly; the rest (out of range, floats for
+            // integers, float columns) through the text, which names them.
+            const auto integer = [&]<class I>(I& out) {
+                if (j.is_number_unsigned()) {
+                    const auto u = j.get<std::uint64_t>();
+                    if (!std::in_range<I>(u)) return false;
+                    out = static_cast<I>(u);
+                    return true;
+                }
+                if (j.is_number_integer()) {
+                    const auto i = j.get<std::int64_t>();
+                    if (!std::in_range<I>(i)) return false;
+                    out = static_cast<I>(i);
+                    return true;
+                }
+                return false;
+            };
+            if constexpr (is_integer_v<V>) {
+                if (integer(v)) return {};
+            } else if constexpr (is_duration<V>::value || is_time_point<V>::value) {
+                typename V::rep count{};
+                if (integer(count)) {
+                    if constexpr (is_time_point<V>::value)
+                        v = V(typename V::duration(count));
+                    else
+                        v = V(count);
+                    return {};
+                }
+            } else if constexpr (std::is_same_v<V, double>) {
+                if (j.is_number()) {
+                    v = j.get<double>();  // nlohmann's own parse of the text: correctly rounded
+                    return {};
+                }
+            }
             if (j.is_string()) return parse_cell_text(j.get_ref<const std::string&>(), v);
             if constexpr (!std::is_same_v<V, blob_type>) {
                 // nlohmann writes a number back exactly (integers as they
