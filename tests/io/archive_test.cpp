@@ -135,6 +135,10 @@ TEST_CASE("an archive that does not fit the store is refused and the store is un
         refused(db, edited(good, "serialization::archive", " 1 ", " 9 "), errc::unsupported_version,
                 "archive: format version 9 is not one this relstore reads (1)");
     }
+    SECTION("a value its column's check refuses") {
+        refused(db, edited(good, "5 tools", "5 tools", "9 forbidden"), errc::check_violation,
+                "archive: table 'kinds', row 0: kinds.name = \"forbidden\" violates the check \"allowed\"");
+    }
     SECTION("a duplicate key") {
         // The second kind's key made 1, as the first one's.
         refused(db, edited(good, "5 tools", " 2 ", " 1 "), errc::duplicate_key,

@@ -108,6 +108,10 @@ TEST_CASE("CSV input that does not fit the table is refused and the store is unc
                            "csv: table 'kinds', line 2, column 'id': an empty field (null) in a column that is not "
                            "nullable (int64)");
     }
+    SECTION("a value its column's check refuses") {
+        refused<io::kinds>(db, "id,name\r\n7,forbidden\r\n", errc::check_violation,
+                "csv: table 'kinds', line 2: kinds.name = \"forbidden\" violates the check \"allowed\"");
+    }
     SECTION("a duplicate key, a duplicate unique value, a dangling foreign key") {
         refused<io::kinds>(db, "id,name\r\n7,x\r\n2,y\r\n", errc::duplicate_key,
                            "csv: table 'kinds', line 3: kinds.id = 2 already exists");

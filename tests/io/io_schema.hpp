@@ -116,7 +116,9 @@ RELSTORE_FIELDS(Item, id, i8, i16, i32, u8, u16, u32, u64, f, d, flag, text, not
                 timeout, payload, extra, color, tint, mood, price, discount, ref, kind_id, parent_id)
 
 namespace rs = relstore;
-using kinds = rs::table<"kinds", Kind, rs::auto_key<&Kind::id>, rs::unique<&Kind::name>>;
+inline constexpr auto allowed = [](const std::string& name) { return name != "forbidden"; };
+using kinds = rs::table<"kinds", Kind, rs::auto_key<&Kind::id>, rs::unique<&Kind::name>,
+                        rs::check<&Kind::name, allowed, "allowed">>;
 using items = rs::table<"items", Item, rs::auto_key<&Item::id>, rs::unique<&Item::ref>,
                         rs::references<&Item::kind_id, kinds>,
                         rs::references<&Item::parent_id, rs::self, rs::on_delete::set_null>>;

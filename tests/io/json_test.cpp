@@ -139,6 +139,10 @@ TEST_CASE("JSON input that does not fit the store is refused and the store is un
         refused(db, "{\"kinds\": 1}", whole, errc::bad_input, "json: expected an array of rows for each table");
         refused(db, "[1]", kinds_only, errc::bad_input, "json: table 'kinds', row 0: 1 is not an object");
     }
+    SECTION("a value its column's check refuses") {
+        refused(db, "[{\"id\": 7, \"name\": \"forbidden\"}]", kinds_only, errc::check_violation,
+                "json: table 'kinds', row 0: kinds.name = \"forbidden\" violates the check \"allowed\"");
+    }
     SECTION("a duplicate key after rows that were inserted") {
         refused(db, "{\"kinds\": [{\"id\": 7, \"name\": \"x\"}, {\"id\": 1, \"name\": \"y\"}]}", whole,
                 errc::duplicate_key, "json: table 'kinds', row 1: kinds.id = 1 already exists");
