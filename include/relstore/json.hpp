@@ -1,10 +1,11 @@
 #pragma once
 /// @file json.hpp
 /// A store, or one table, as JSON and back (opt-in: not part of relstore.hpp;
-/// reading needs nlohmann-json, `find_package(nlohmann_json 3)` and
-/// nlohmann_json::nlohmann_json). Both directions stream: write_json writes
-/// row by row from a read scope, read_json inserts each row as soon as it is
-/// parsed, so neither holds the whole store as JSON.
+/// the header includes nlohmann-json: `find_package(nlohmann_json 3)` and
+/// link nlohmann_json::nlohmann_json). Both directions stream: write_json
+/// writes row by row from a read scope, read_json parses with nlohmann's SAX
+/// interface and inserts each row as soon as its object ends, so neither
+/// holds the whole store as JSON.
 ///
 ///     relstore::write_json(db.read(), out);            // {"users": [{...}, ...], "posts": [...]}
 ///     relstore::write_json<users>(db.read(), out);     // [{"id": 1, "name": "Ann"}, ...]

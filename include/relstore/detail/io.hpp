@@ -148,8 +148,6 @@ void for_each_row_parents_first(const Q& q, F&& f) {
     }
 }
 
-// ---- the text form of a cell (CSV fields; JSON strings for non-string columns)
-
 /// Appends a floating-point value: the shortest text that reads back as the
 /// same value, and NaN, Infinity, -Infinity (JSON and CSV have no other).
 template <class F>
