@@ -10,7 +10,8 @@
 ///
 /// The first record is the header: the column names, as RELSTORE_FIELDS
 /// names them (read_csv takes them in any order, each exactly once).
-/// Records end in CRLF (read_csv also takes LF). A field with a comma, a
+/// Records end in CRLF (read_csv also takes LF, and skips a UTF-8 byte order
+/// mark before the header). A field with a comma, a
 /// quote, CR or LF is quoted and its quotes doubled. Null (an empty
 /// std::optional) is an empty field; a value whose text is empty (an empty
 /// string or blob) is written as "" so that it is not null. read_csv also
@@ -213,6 +214,8 @@ std::size_t read_csv(transaction<Store>& tx, std::istream& is) {
     std::vector<detail::csv_field> fields;
     if (is.rdbuf() == nullptr || !in.next(fields))
         detail::input_fail("csv", T::name, {}, {}, "the input is empty (a header is needed)");
+    // A UTF-8 byte order mark, as spreadsheets write one, is not part of the first name.
+    if (fields.front().text.starts_with("\xEF\xBB\xBF")) fields.front().text.erase(0, 3);
     // For each field of Row, its position in the records.
     std::array<std::size_t, n> at{};
     {

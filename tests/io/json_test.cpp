@@ -100,6 +100,9 @@ TEST_CASE("one table is written and read as a JSON array", "[io][json]") {
     std::istringstream is(os.str());
     CHECK(relstore::read_json<io::kinds>(tx, is) == 2);
     CHECK(tx.get<io::kinds>(2).name == "toys, \"fun\"\nones");
+    std::ostringstream uncommitted;  // a transaction is a read scope too: it writes what it sees
+    relstore::write_json<io::kinds>(tx, uncommitted);
+    CHECK(uncommitted.str() == os.str());
     CHECK(tx.insert(io::Kind{.name = "next"}).id == 3);  // the auto key goes on after the keys read
 }
 
