@@ -155,3 +155,20 @@ TEST_CASE("an archive that does not fit the store is refused and the store is un
                 "its type");
     }
 }
+
+TEST_CASE("every prefix of an archive is refused with a relstore error", "[io][archive]") {
+    io::store source;
+    io::fill(source);
+    const std::string good = text_archive(source);
+    io::store db;
+    fill_other(db);
+    const auto before = capture_store(db);
+    // From past Boost's own header, which the archive's constructor reads.
+    const std::size_t start = good.find("serialization::archive") + 30;
+    for (std::size_t n = start; n <= good.find_last_not_of(" \n"); ++n) {  // not the last digit's newline
+        std::istringstream is(good.substr(0, n));
+        boost::archive::text_iarchive ia(is);
+        CHECK_THROWS_AS(ia >> db, relstore::error);
+    }
+    CHECK(diff(before, capture_store(db)).empty());
+}

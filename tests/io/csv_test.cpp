@@ -124,3 +124,20 @@ TEST_CASE("CSV input that does not fit the table is refused and the store is unc
                            "csv: table 'items', line 2: items.kind_id = 99 references no row in kinds");
     }
 }
+
+TEST_CASE("every prefix of a CSV table is read or refused with a relstore error", "[io][csv]") {
+    io::store db;
+    io::fill(db);
+    const std::string kinds = csv_of<io::kinds>(db), items = csv_of<io::items>(db);
+    for (std::size_t n = 0; n < items.size(); ++n) {
+        io::store copy;
+        auto tx = copy.write();
+        std::istringstream k(kinds), is(items.substr(0, n));
+        relstore::read_csv<io::kinds>(tx, k);
+        try {
+            relstore::read_csv<io::items>(tx, is);
+        } catch (const relstore::error&) {
+            CHECK(tx.count<io::items>() == 0);
+        }
+    }
+}

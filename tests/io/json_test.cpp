@@ -208,3 +208,22 @@ TEST_CASE("a string that is not UTF-8 is not written as JSON", "[io][json]") {
                                        "cannot be written as JSON (a blob column holds bytes)");
     }
 }
+
+TEST_CASE("every prefix of a JSON document is read or refused with a relstore error", "[io][json]") {
+    io::store db;
+    io::fill(db);
+    const std::string text = json_of(db);
+    std::size_t read = 0;
+    for (std::size_t n = 0; n <= text.rfind('}'); ++n) {  // up to the closing brace, not its newline
+        io::store copy;
+        auto tx = copy.write();
+        std::istringstream is(text.substr(0, n));
+        try {
+            relstore::read_json(tx, is);
+            ++read;
+        } catch (const relstore::error&) {
+            CHECK(tx.count<io::items>() + tx.count<io::kinds>() == 0);  // the savepoint took back every row
+        }
+    }
+    CHECK(read == 0);  // a prefix is never a whole document
+}
