@@ -30,7 +30,7 @@
 /// hex digits, a time point or duration as its integer count, an enum as its
 /// underlying integer, a column_traits type as its stored value, and a
 /// nullable column as an is_null flag followed, when it is false, by the
-/// value. An XML archive's strings must be text an XML parser reads back (no
+/// value (bool and the flag as a byte, 0 or 1). An XML archive's strings must be text an XML parser reads back (no
 /// NUL or other control characters but tab, LF, CR): keep bytes in blobs.
 
 #include <relstore/detail/io.hpp>
@@ -50,6 +50,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -147,10 +149,16 @@ template <class Archive, class V>
 void save_cell(Archive& ar, const char* name, const V& v, archive_sum& sum) {
     using boost::serialization::make_nvp;
     if constexpr (is_optional_v<V>) {
-        const bool is_null = !v.has_value();
+        // A byte, not a bool: Boost's binary archive asserts on a damaged
+        // bool (any byte but 0 and 1) instead of reporting it.
+        const std::uint8_t is_null = v.has_value() ? 0 : 1;
         ar << make_nvp("is_null", is_null);
         add_to_sum(sum, is_null);
         if (!is_null) save_cell(ar, name, *v, sum);
+    } else if constexpr (std::is_same_v<V, bool>) {
+        const std::uint8_t b = v ? 1 : 0;  // a byte, as is_null
+        ar << make_nvp(name, b);
+        add_to_sum(sum, b);
     } else if constexpr (user_column<V>) {
         save_cell(ar, name, column_traits<V>::to_stored(v), sum);
     } else if constexpr (std::is_same_v<V, blob_type>) {
@@ -189,10 +197,11 @@ template <class Archive, class V>
 std::string load_cell(Archive& ar, const char* name, V& v, archive_sum& sum) {
     using boost::serialization::make_nvp;
     if constexpr (is_optional_v<V>) {
-        bool is_null = false;
+        std::uint8_t is_null = 0;
         ar >> make_nvp("is_null", is_null);
         add_to_sum(sum, is_null);
-        if (is_null) {
+        if (is_null > 1) return "the null flag is " + std::to_string(is_null) + ", neither 0 nor 1";
+        if (is_null == 1) {
             v.reset();
             return {};
         }
@@ -238,6 +247,12 @@ std::string load_cell(Archive& ar, const char* name, V& v, archive_sum& sum) {
         ar >> make_nvp(name, count);
         add_to_sum(sum, count);
         v = V(count);
+    } else if constexpr (std::is_same_v<V, bool>) {
+        std::uint8_t b = 0;
+        ar >> make_nvp(name, b);
+        add_to_sum(sum, b);
+        if (b > 1) return "the bool is " + std::to_string(b) + ", neither 0 nor 1";
+        v = b == 1;
     } else {
         ar >> make_nvp(name, v);
         add_to_sum(sum, v);
@@ -345,6 +360,11 @@ void load_store(Archive& ar, Store& db) {
         tx.commit();
     } catch (const boost::archive::archive_exception& e) {
         archive_fail(errc::bad_input, {}, {}, {}, std::string("the archive is truncated or malformed (") + e.what() + ")");
+    } catch (const std::length_error& e) {
+        // A damaged binary archive claims a string longer than memory.
+        archive_fail(errc::bad_input, {}, {}, {}, std::string("the archive is truncated or malformed (") + e.what() + ")");
+    } catch (const std::bad_alloc&) {
+        archive_fail(errc::bad_input, {}, {}, {}, "the archive is malformed, or larger than memory (an allocation failed)");
     }
     db.swap_contents(*fresh);
     // The old contents are destroyed with fresh, after the store's lock is released.

@@ -12,6 +12,8 @@
 #include <catch2/catch.hpp>
 #include <store_image.hpp>
 
+#include <exception>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -170,5 +172,41 @@ TEST_CASE("every prefix of an archive is refused with a relstore error", "[io][a
         boost::archive::text_iarchive ia(is);
         CHECK_THROWS_AS(ia >> db, relstore::error);
     }
+    CHECK(diff(before, capture_store(db)).empty());
+}
+
+TEST_CASE("a truncated or damaged binary archive is refused with a relstore error", "[io][archive]") {
+    io::store source;
+    io::fill(source);
+    std::ostringstream os;
+    {
+        boost::archive::binary_oarchive oa(os);
+        oa << source;
+    }
+    const std::string good = os.str();
+    io::store db;
+    fill_other(db);
+    const auto before = capture_store(db);
+    const auto load = [&](const std::string& bytes) {
+        std::istringstream is(bytes);
+        std::optional<boost::archive::binary_iarchive> ia;
+        try {
+            ia.emplace(is);
+        } catch (const std::exception&) {
+            return;  // Boost's own header is cut or damaged: refused before relstore reads anything
+        }
+        CHECK_THROWS_AS(*ia >> db, relstore::error);
+    };
+    for (std::size_t n = 0; n < good.size(); ++n) load(good.substr(0, n));
+    // Not every byte damaged in turn: a changed length makes Boost allocate
+    // and zero-fill gigabytes before the read fails, and a changed byte of
+    // Boost's own header may change nothing. A value inside a string:
+    std::string damaged = good;
+    damaged[good.find("tools")] = 'u';
+    load(damaged);
+    // The schema's length made larger than a string can be.
+    damaged = good;
+    damaged[good.find("table ") - 1] = '\x7f';
+    load(damaged);
     CHECK(diff(before, capture_store(db)).empty());
 }
