@@ -27,6 +27,7 @@ public:
         case errc::schema_mismatch: return "snapshot schema does not match the store";
         case errc::invalid_value: return "value not allowed in its column";
         case errc::check_violation: return "check constraint violated";
+        case errc::bad_input: return "input does not fit the store (JSON, CSV or archive)";
         }
         return "unknown relstore error";
     }

@@ -31,6 +31,7 @@ enum class errc {
     schema_mismatch,        ///< a snapshot's schema cannot be loaded into this store
     invalid_value,          ///< a value its column cannot hold (NaN in an indexed floating-point column)
     check_violation,        ///< a check (validator) declared on the table refused a row
+    bad_input,              ///< JSON, CSV or an archive is malformed or does not fit the store's schema
 };
 
 }  // namespace relstore
@@ -96,6 +97,27 @@ private:
 class usage_error : public error {
 public:
     explicit usage_error(const std::string& what) : error(errc::usage, what) {}
+};
+
+/// JSON or CSV input (json.hpp, csv.hpp) or a Boost archive (archive.hpp)
+/// could not be read into the store, or a value could not be written in the
+/// format; names the table, the column and the row where they apply.
+class input_error : public error {
+public:
+    input_error(errc code, std::string table, std::string column, std::string row, const std::string& what)
+        : error(code, what), table_(std::move(table)), column_(std::move(column)), row_(std::move(row)) {}
+
+    /// The table involved, or empty.
+    [[nodiscard]] const std::string& table() const noexcept { return table_; }
+    /// The column involved, or empty.
+    [[nodiscard]] const std::string& column() const noexcept { return column_; }
+    /// Where the row is: "row 3" (JSON, archives: 0-based within its table) or "line 4" (CSV), or empty.
+    [[nodiscard]] const std::string& row() const noexcept { return row_; }
+
+private:
+    std::string table_;
+    std::string column_;
+    std::string row_;
 };
 
 /// A snapshot could not be written or read; names the file and, where it
