@@ -77,7 +77,7 @@ def load_runs(path):
         if b.get("run_type") == "aggregate":
             continue
         parts = b.get("run_name", b["name"]).split("/")
-        if len(parts) < 2 or parts[1] not in PEERS:
+        if len(parts) < 2 or parts[1] not in PEERS + ("relstore_sub",):
             continue
         workload, peer = parts[0], parts[1]
         if b.get("error_occurred"):
