@@ -353,12 +353,14 @@ private:
     template <class S, auto M, class Row, class V>
     static auto spec_value_with(const Row& row, const V& v) {
         using traits = detail::columns_traits<typename S::columns>;
-        return []<auto... Ms>(detail::column_list<Ms...>, const Row& r, const V& x) {
-            if constexpr (sizeof...(Ms) == 1)
-                return typename traits::value_type(x);
-            else
+        // The one-column case is decided out here: clang 14 instantiates both
+        // branches of an `if constexpr` on the lambda's own pack.
+        if constexpr (traits::size == 1)
+            return typename traits::value_type(v);
+        else
+            return []<auto... Ms>(detail::column_list<Ms...>, const Row& r, const V& x) {
                 return typename traits::value_type{column_or<Ms, M>(r, x)...};
-        }(typename S::columns{}, row, v);
+            }(typename S::columns{}, row, v);
     }
     /// Column Mi of row, or v when Mi is M.
     template <auto Mi, auto M, class Row, class V>

@@ -5,7 +5,7 @@
 // type>" lines that every one of them was refused; the `expect:` comment above
 // each is the regular expression expect_diagnostics.cmake looks for, and the
 // sentence itself must appear too:
-// expect: static assertion failed: relstore: a value given for a column must have the column.s type or convert to it without narrowing
+// expect: "?relstore: a value given for a column must have the column.s type or convert to it without narrowing
 #include "schema.hpp"
 
 enum class colour : std::uint8_t { red, green };

@@ -118,7 +118,9 @@ void check_equal(const store& db, const copy& c) {
         const auto& m = std::get<table_copy<T>>(c);
         INFO("table " << T::name);
         REQUIRE(q.template count<T>() == m.size());
-        for (const auto& [k, row] : m) {
+        for (const auto& entry : m) {
+            const auto& k = entry.first;  // not a structured binding: clang 14 cannot capture those
+            const auto& row = entry.second;
             const auto* stored = std::apply([&](const auto&... ks) { return q.template find<T>(ks...); },
                                             [&] {
                                                 if constexpr (is_tuple<key_of_t<T>>)
