@@ -46,7 +46,7 @@ test-fuzz:
 
 test-bench:
 	@if [ -f bench/CMakeLists.txt ]; then \
-	    cmake --preset bench >/dev/null && cmake --build --preset bench && \
+	    cmake --preset bench >/dev/null && cmake --build --preset bench-smoke && \
 	    ctest --test-dir build/bench -L bench-smoke --output-on-failure; \
 	fi
 

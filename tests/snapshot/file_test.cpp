@@ -1,6 +1,7 @@
 // The snapshot file layer: atomic replacement, load errors, and injected
 // failures of every system call through detail::file_ops.
 
+#include "temp_dir.hpp"
 #include "sample_snapshot.hpp"
 
 #include <relstore/detail/snapshot_file_ops.hpp>
@@ -29,24 +30,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string templ = (fs::temp_directory_path() / "relstore-snap-XXXXXX").string();
-        REQUIRE(::mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    [[nodiscard]] std::vector<std::string> entries() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
+struct temp_dir : relstore_test::temp_dir {
+    temp_dir() : relstore_test::temp_dir("relstore-snap") {}
 };
 
 std::vector<std::byte> slurp(const fs::path& p) {

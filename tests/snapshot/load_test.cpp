@@ -5,6 +5,7 @@
 // and the error of the first offending row in file order, of the first
 // table in the program's order.
 
+#include "temp_dir.hpp"
 #include "checks.hpp"
 #include "store_image.hpp"
 
@@ -91,17 +92,8 @@ void fill(store& db, int n_posts, int users, std::uint64_t seed = 1) {
     tx.commit();
 }
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string templ = (fs::temp_directory_path() / "relstore-load-XXXXXX").string();
-        REQUIRE(::mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : relstore_test::temp_dir {
+    temp_dir() : relstore_test::temp_dir("relstore-load") {}
 };
 
 /// True when the children of every parent lie next to each other in the

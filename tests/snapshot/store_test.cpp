@@ -2,6 +2,7 @@
 // and relationship kind, byte-identical re-saves, atomic failed loads,
 // integrity checks and schema evolution by column name.
 
+#include "temp_dir.hpp"
 #include "blog.hpp"
 #include "checks.hpp"
 #include "store_image.hpp"
@@ -12,14 +13,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <random>
 #include <sstream>
-#include <thread>
 
 namespace rs = relstore;
 namespace fs = std::filesystem;
@@ -184,17 +183,8 @@ void fill_random(store& db, std::uint64_t seed) {
     tx.commit();
 }
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string templ = (fs::temp_directory_path() / "relstore-store-XXXXXX").string();
-        REQUIRE(::mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : relstore_test::temp_dir {
+    temp_dir() : relstore_test::temp_dir("relstore-store") {}
 };
 
 std::vector<std::byte> file_bytes(const fs::path& p) {
@@ -661,43 +651,6 @@ TEST_CASE("snapshots load into an evolved schema by column name", "[snapshot][st
             CHECK_THAT(e.what(), Contains("column 'users.age' changed type: int32 in the snapshot, int64 in the program"));
         }
     }
-}
-
-TEST_CASE("a save sees whole transactions while writers commit and readers read", "[snapshot][store][concurrency]") {
-    temp_dir dir;
-    store db;
-    std::atomic<bool> stop{false};
-    // Each transaction adds an author and a book that references it, so a
-    // snapshot taken mid-transaction would have a book without its author or
-    // counts that differ.
-    // Bounded, so that the store (and each save) stays small however fast the writer runs.
-    std::thread writer([&] {
-        for (int i = 0; !stop && i < 3000; ++i) {
-            auto tx = db.write();
-            const auto id = tx.insert(Author{.name = "a" + std::to_string(i)}).id;
-            (void)tx.insert(Book{"isbn" + std::to_string(i), "t", id, std::nullopt});
-            tx.commit();
-        }
-    });
-    std::atomic<int> torn_reads{0};  // Catch2 assertions are not thread-safe: count, check later
-    std::thread reader([&] {
-        while (!stop) {
-            auto r = db.read();
-            if (r.count<authors>() != r.count<books>()) ++torn_reads;
-        }
-    });
-    for (int i = 0; i < 20; ++i) {
-        const auto p = dir.path / ("c" + std::to_string(i) + ".snap");
-        rs::save(db, p);
-        store copy;
-        rs::load(copy, p);  // checks every foreign key
-        auto r = copy.read();
-        CHECK(r.count<authors>() == r.count<books>());
-    }
-    stop = true;
-    writer.join();
-    reader.join();
-    CHECK(torn_reads == 0);
 }
 
 namespace v4 {  // v1's users, with a caller-supplied key
