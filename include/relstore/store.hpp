@@ -55,6 +55,21 @@ struct store_options {
     bool readers_never_wait = false;
 };
 
+/// Process-wide, opt-in: whether a table's rows, past its first 2 MiB, go
+/// to 2 MiB-aligned mappings advised to be backed by transparent huge pages
+/// (false by default). Where the kernel has them: fewer page faults when a
+/// table grows or loads, and a fork() for a save that copies one page-table
+/// entry per 2 MiB of rows instead of 512 (most of the pause a save imposes
+/// on a large store, docs/concurrency.md). Off by default because a huge
+/// page fault may compact memory synchronously (the kernel's `defrag`
+/// setting), a stall the application should choose. Applies to slabs taken
+/// after the call; a table keeps the ones it has.
+inline void use_huge_pages(bool on) noexcept { detail::huge_pages_enabled.store(on, std::memory_order_relaxed); }
+/// The setting use_huge_pages made (false when it was never called).
+[[nodiscard]] inline bool huge_pages_in_use() noexcept {
+    return detail::huge_pages_enabled.load(std::memory_order_relaxed);
+}
+
 /// A store: one table of each type listed. Not copyable; reach its data
 /// through read() and write().
 template <class... Tables>

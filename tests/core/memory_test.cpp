@@ -5,7 +5,12 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <list>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,6 +56,25 @@ std::vector<std::size_t> bucket_counts(const Store& db) {
 }
 
 Tag tag(int i) { return Tag{0, "tag " + std::to_string(i)}; }
+
+/// The VmFlags line of the mapping that holds p, from /proc/self/smaps
+/// ("" when there is no such file or no mapping holds p).
+std::string vm_flags_of(const void* p) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto addr = reinterpret_cast<std::uintptr_t>(p);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        unsigned long long lo = 0, hi = 0;
+        if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+            inside = addr >= lo && addr < hi;
+        } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+            return line;
+        }
+    }
+    return "";
+}
+
+bool linux_with_huge_pages() { return std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled"); }
 
 }  // namespace
 
@@ -215,4 +239,72 @@ TEST_CASE_METHOD(filled, "swap_contents exchanges the pools with the rows", "[co
     db.swap_contents(other);  // and back; every pool is freed once, with its store (ASan)
     CHECK(db.read().count<customers>() == 3);
     CHECK(other.read().count<tags>() == 100);
+}
+
+/// Turns huge-page slabs on for one test case (they are off by default).
+struct huge_pages_on {
+    huge_pages_on() {
+        REQUIRE_FALSE(relstore::huge_pages_in_use());
+        relstore::use_huge_pages(true);
+    }
+    ~huge_pages_on() { relstore::use_huge_pages(false); }
+};
+
+TEST_CASE_METHOD(huge_pages_on, "with huge pages on, a large table's rows lie in huge-page slabs; a small table's do not",
+                 "[core][memory][pool][huge]") {
+    using pool = relstore::detail::node_pool;
+    shop::store db;
+    {
+        auto tx = db.write();
+        tx.insert(Customer{0, "a@x", "A", "a", std::nullopt, 1, "c", ""});
+        for (int i = 0; i < 60000; ++i) tx.insert(tag(i));
+        tx.commit();
+    }
+    const auto& tags_pool = pool_of<tags>(db);
+    REQUIRE(tags_pool.slab_bytes() > 2 * pool::huge_page_bytes);
+    CHECK(pool_of<customers>(db).huge_slab_count() == 0);
+    if (!linux_with_huge_pages()) {
+        CHECK(tags_pool.huge_slab_count() == 0);
+        return;
+    }
+    CHECK(tags_pool.huge_slab_count() >= 1);
+    auto q = db.read();
+    // The last rows came from the newest slab, a whole huge page from mmap.
+    const Tag& last = q.get<tags>(60000);
+    CHECK(tags_pool.owns(&last));
+    CHECK_THAT(vm_flags_of(&last), Catch::Matchers::Contains(" hg"));
+    CHECK_THAT(vm_flags_of(&q.get<customers>(1)), !Catch::Matchers::Contains(" hg"));
+}
+
+TEST_CASE_METHOD(huge_pages_on, "with huge pages on, a large reserve takes one huge-page slab, and clear gives it back",
+                 "[core][memory][pool][huge]") {
+    shop::store db;
+    auto tx = db.write();
+    tx.reserve<tags>(100000);
+    const auto& p = pool_of<tags>(db);
+    CHECK(p.available() >= 100000);
+    CHECK(p.huge_slab_count() == (linux_with_huge_pages() ? 1 : 0));
+    const std::size_t slabs = p.slab_count();
+    for (int i = 0; i < 100000; ++i) tx.insert(tag(i));
+    CHECK(pool_of<tags>(db).slab_count() == slabs);
+    tx.commit();
+    CHECK(db.read().count<tags>() == 100000);
+    auto tx2 = db.write();
+    tx2.clear<tags>();
+    tx2.commit();
+    CHECK(pool_of<tags>(db).huge_slab_count() == 0);
+    CHECK(pool_of<tags>(db).slab_bytes() <= 4096);
+}
+
+TEST_CASE("by default, a large table's slabs all come from operator new", "[core][memory][pool][huge]") {
+    REQUIRE_FALSE(relstore::huge_pages_in_use());
+    shop::store db;
+    auto tx = db.write();
+    tx.reserve<tags>(100000);
+    for (int i = 0; i < 60000; ++i) tx.insert(tag(i));
+    tx.commit();
+    CHECK(pool_of<tags>(db).slab_bytes() > 2 * relstore::detail::node_pool::huge_page_bytes);
+    CHECK(pool_of<tags>(db).huge_slab_count() == 0);
+    CHECK(pool_of<tags>(db).mapped_bytes() == 0);
+    CHECK_THAT(vm_flags_of(&db.read().get<tags>(60000)), !Catch::Matchers::Contains(" hg"));
 }

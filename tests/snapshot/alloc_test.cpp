@@ -3,6 +3,7 @@
 // load allocate far more than the file, and a normal load not far more than
 // the store it builds.
 
+#include "temp_dir.hpp"
 #include "blog.hpp"
 
 #include <relstore/relstore.hpp>
@@ -86,20 +87,18 @@ using store = rs::store<flags>;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string templ = (fs::temp_directory_path() / "relstore-alloc-XXXXXX").string();
-        REQUIRE(::mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+struct temp_dir : relstore_test::temp_dir {
+    temp_dir() : relstore_test::temp_dir("relstore-alloc") {}
 };
 
 }  // namespace
+
+// Every slab from operator new, where the hooks above count it: huge-page
+// slabs are mappings of their own.
+const bool no_huge_pages = [] {
+    rs::use_huge_pages(false);
+    return true;
+}();
 
 TEST_CASE("a crafted file declaring millions of tiny rows costs about its size when refused at the second row",
           "[snapshot][load][memory]") {

@@ -7,15 +7,36 @@
 // any number of rows; and a table's memory goes back to the system in a few
 // large blocks when the table is destroyed or emptied, instead of as a
 // million small ones that glibc would consolidate on the spot (W7, W9).
+//
+// With relstore::use_huge_pages(true), a table past a couple of MiB gets its
+// slabs as 2 MiB-aligned mappings that the kernel may back with transparent
+// huge pages (MADV_HUGEPAGE):
+// one page fault fills 2 MiB instead of 4 KiB (bulk loads spend most of
+// their time faulting fresh memory in), the TLB covers 512 times more rows,
+// and fork() -- which a save uses to take its copy-on-write view of the
+// store -- copies one page-table entry per 2 MiB instead of 512, which is
+// what bounds the pause a save imposes on the store (docs/concurrency.md).
+// Since Linux 5.8 a write to a huge page shared with a save's child copies
+// 4 KiB, not 2 MiB, so writers do not pay for the larger pages.
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <type_traits>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace relstore::detail {
+
+/// Whether slabs of 2 MiB and more come from huge-page mappings (see
+/// relstore::use_huge_pages); read when a slab is taken.
+inline std::atomic<bool> huge_pages_enabled{false};
 
 /// Blocks of one size and alignment, carved from slabs. Not thread-safe: a
 /// pool belongs to one table, used under that table's store lock (or by the
@@ -85,6 +106,14 @@ public:
     [[nodiscard]] std::size_t slab_bytes() const noexcept { return slab_bytes_; }
     /// How many slabs this pool holds.
     [[nodiscard]] std::size_t slab_count() const noexcept { return slab_count_; }
+    /// How many of them are huge-page mappings (2 MiB-aligned, MADV_HUGEPAGE).
+    [[nodiscard]] std::size_t huge_slab_count() const noexcept { return huge_slab_count_; }
+    /// The bytes of those mappings: memory the pool holds that is not from
+    /// operator new (heap accounting that hooks operator new must add it).
+    [[nodiscard]] std::size_t mapped_bytes() const noexcept { return mapped_bytes_; }
+
+    /// The size and alignment of the slabs a large table takes from mmap.
+    static constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
 
     /// True when b is a block of one of this pool's slabs (for tests).
     [[nodiscard]] bool owns(const void* b) const noexcept {
@@ -108,13 +137,38 @@ private:
         slab* next;
         std::size_t blocks;
         std::size_t bytes;
+        bool mapped;  // from map_huge (munmap), else from operator new
     };
 
-    /// Slabs grow with the table, from a few blocks to about 1 MiB each: a
+    /// Slabs grow with the table, from a few blocks to one huge page each: a
     /// small table stays small, and beyond that a slab's unused tail is at
-    /// most 1 MiB (the pages of which are not touched until used).
+    /// most 2 MiB.
     static constexpr std::size_t first_slab_bytes = 1024;
-    static constexpr std::size_t max_slab_bytes = std::size_t{1} << 20;
+    static constexpr std::size_t max_slab_bytes = huge_page_bytes;
+
+    /// bytes (a multiple of huge_page_bytes) of fresh memory aligned on a
+    /// huge page and advised to be backed by huge pages; nullptr where there
+    /// is no such thing, or when the mapping fails (the caller then takes
+    /// the memory from operator new, which reports a real shortage).
+    static void* map_huge(std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        // Over-map by one huge page and trim, since mmap aligns on 4 KiB only.
+        const std::size_t span = bytes + huge_page_bytes;
+        void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) return nullptr;
+        const auto start = reinterpret_cast<std::uintptr_t>(raw);
+        const std::uintptr_t aligned = (start + huge_page_bytes - 1) & ~(std::uintptr_t{huge_page_bytes} - 1);
+        if (aligned > start) ::munmap(raw, aligned - start);
+        const std::uintptr_t tail = start + span - (aligned + bytes);
+        if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + bytes), tail);
+        // Advice only: where the kernel has huge pages off, these stay 4 KiB pages.
+        (void)::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);
+        return reinterpret_cast<void*>(aligned);
+#else
+        (void)bytes;
+        return nullptr;
+#endif
+    }
 
     /// Starts a new slab of at least `at_least` blocks (0: the next step of
     /// the geometric growth). The blocks left in the current slab go to the
@@ -123,10 +177,29 @@ private:
         std::size_t blocks = std::max<std::size_t>(
             std::min(next_slab_bytes_, max_slab_bytes) / block_, 1);
         blocks = std::max(blocks, at_least);
-        const std::size_t bytes = header_ + blocks * block_;
-        void* mem = align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(bytes, std::align_val_t(align_))
-                                                                : ::operator new(bytes);
-        auto* s = ::new (mem) slab{slabs_, blocks, bytes};
+        std::size_t bytes = header_ + blocks * block_;
+        void* mem = nullptr;
+        bool mapped = false;
+        if (bytes >= huge_page_bytes && align_ <= huge_page_bytes &&
+            huge_pages_enabled.load(std::memory_order_relaxed)) {
+            // A whole number of huge pages, the rounding filled with blocks.
+            bytes = (bytes + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
+            mem = map_huge(bytes);
+            if (mem != nullptr) {
+                mapped = true;
+                blocks = (bytes - header_) / block_;
+            } else {
+                bytes = header_ + blocks * block_;
+            }
+        }
+        if (mem == nullptr)
+            mem = align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(bytes, std::align_val_t(align_))
+                                                             : ::operator new(bytes);
+        auto* s = ::new (mem) slab{slabs_, blocks, bytes, mapped};
+        if (mapped) {
+            ++huge_slab_count_;
+            mapped_bytes_ += bytes;
+        }
         while (next_ != end_) {  // the old slab's tail, so that no block is lost
             *reinterpret_cast<void**>(next_) = free_;
             free_ = next_;
@@ -144,6 +217,13 @@ private:
     void release_slabs() noexcept {
         for (slab* s = slabs_; s != nullptr;) {
             slab* next = s->next;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+            if (s->mapped) {
+                ::munmap(static_cast<void*>(s), s->bytes);
+                s = next;
+                continue;
+            }
+#endif
             if (align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
                 ::operator delete(static_cast<void*>(s), std::align_val_t(align_));
             else
@@ -165,6 +245,8 @@ private:
     std::size_t live_ = 0;
     slab* slabs_ = nullptr;
     std::size_t slab_count_ = 0;
+    std::size_t huge_slab_count_ = 0;
+    std::size_t mapped_bytes_ = 0;
     std::size_t slab_bytes_ = 0;
     std::size_t next_slab_bytes_ = first_slab_bytes;
 };
