@@ -457,7 +457,7 @@ journal_file::journal_file(std::filesystem::path path, std::uint64_t end, std::u
 
 journal_file::journal_file(journal_file&& o) noexcept
     : name_(std::move(o.name_)), fd_(std::exchange(o.fd_, -1)), end_(o.end_), allocated_(o.allocated_),
-      step_(o.step_), size_dirty_(o.size_dirty_), broken_(o.broken_) {}
+      step_(o.step_), size_dirty_(o.size_dirty_.load()), broken_(o.broken_) {}
 
 journal_file& journal_file::operator=(journal_file&& o) noexcept {
     if (this != &o) {
@@ -467,7 +467,7 @@ journal_file& journal_file::operator=(journal_file&& o) noexcept {
         end_ = o.end_;
         allocated_ = o.allocated_;
         step_ = o.step_;
-        size_dirty_ = o.size_dirty_;
+        size_dirty_ = o.size_dirty_.load();
         broken_ = o.broken_;
     }
     return *this;
@@ -532,9 +532,12 @@ void journal_file::append(std::span<const std::byte> bytes) {
 
 void journal_file::sync() {
     const auto& ops = current_file_ops();
-    if (size_dirty_) {
-        if (ops.fsync(fd_) != 0) io_fail(name_, "fsync failed", errno);
-        size_dirty_ = false;
+    if (size_dirty_.exchange(false)) {
+        if (ops.fsync(fd_) != 0) {
+            const int err = errno;
+            size_dirty_ = true;
+            io_fail(name_, "fsync failed", err);
+        }
     } else if (ops.fdatasync(fd_) != 0) {
         io_fail(name_, "fdatasync failed", errno);
     }

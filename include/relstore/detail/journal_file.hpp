@@ -11,6 +11,7 @@
 #include <relstore/snapshot_format.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -271,7 +272,11 @@ private:
     std::uint64_t end_ = 0;
     std::uint64_t allocated_ = 0;    // the file's size
     std::uint64_t step_ = 0;         // preallocation step; 0: the file grows with each record
-    bool size_dirty_ = false;        // the size changed since the last fsync: sync() must fsync
+    // The size changed since the last fsync: sync() must fsync. Atomic:
+    // sync::interval's background sync runs beside append (under io_mu_,
+    // not the store's lock); append sets it after its write, sync clears it
+    // before its fsync, so a size change is never lost between the two.
+    std::atomic<bool> size_dirty_{false};
     bool broken_ = false;
 };
 
