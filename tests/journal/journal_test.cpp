@@ -245,6 +245,15 @@ TEST_CASE("every truncation of a journal recovers the complete records before th
     }
 }
 
+// Preallocation (docs/journal.md): deliberate breakages these tests caught,
+// one at a time: zeros read as a torn tail (the truncation, zero-tail, all-
+// zeros and CLI tests); sync() always fdatasync, or always fsync, or no
+// fsync after an allocation (the sync-count and fault tests); an open that
+// cuts a zero tail off; no cut on a clean close; a header with first
+// sequence 0 accepted; the zeros fallback's failure not undone; a follower
+// whose read window never grows (stuck before a large record); a follower
+// that does not skip the records it applied before a switch of journals
+// (the concurrent follower test); preallocation for sync::none.
 TEST_CASE("the zeros a writer allocated ahead are the journal's end, reused by the next writer",
           "[journal][preallocate]") {
     temp_dir dir;
