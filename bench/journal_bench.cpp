@@ -1,7 +1,8 @@
 // The journal's speed targets (docs/journal.md), side by side in one run:
 // - every_commit, one row per transaction, against SQLite in WAL mode with
 //   synchronous=FULL, both on the same disk (RELSTORE_BENCH_DIR, else the
-//   system's temporary directory);
+//   system's temporary directory); and relstore without preallocation (the
+//   file grows with each record, each sync an fsync), to show what it saves;
 // - W1 (inserts) and W8 (title updates) in transactions of 1,000 rows, with
 //   sync::interval and sync::none, against the same store in memory;
 // - recovery of a journal of N row changes against loading a snapshot of the
@@ -66,10 +67,12 @@ struct subject {
     fs::path dir;
     store db;
     std::optional<rs::durable<store>> d;
-    explicit subject(std::optional<rs::sync> s) {
+    explicit subject(std::optional<rs::sync> s, std::optional<std::uint64_t> preallocate = std::nullopt) {
         if (!s) return;
         dir = bench_dir();
-        d.emplace(db, dir / "b.snap", dir / "b.journal", options(*s));
+        auto o = options(*s);
+        if (preallocate) o.preallocate = *preallocate;
+        d.emplace(db, dir / "b.snap", dir / "b.journal", o);
     }
     ~subject() {
         d.reset();
@@ -94,8 +97,11 @@ const char* policy_name(int arg) {
     }
 }
 
+/// Arg: the preallocation step (-1: the default).
 void one_row_commits_relstore(benchmark::State& state) {
-    subject s(rs::sync::every_commit);
+    const auto step = state.range(0);
+    subject s(rs::sync::every_commit,
+              step < 0 ? std::nullopt : std::optional<std::uint64_t>(static_cast<std::uint64_t>(step)));
     std::int64_t i = 0;
     for (auto _ : state) {
         auto tx = s.db.write();
@@ -104,7 +110,8 @@ void one_row_commits_relstore(benchmark::State& state) {
     }
     state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore")->UseRealTime()->MinTime(2.0);
+BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore")->Arg(-1)->UseRealTime()->MinTime(2.0);
+BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore_no_prealloc")->Arg(0)->UseRealTime()->MinTime(2.0);
 
 void one_row_commits_sqlite(benchmark::State& state) {
     const auto dir = bench_dir();

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace relstore::detail {
@@ -204,6 +205,9 @@ journal_header parse_journal_header(std::span<const std::byte> file, const std::
     journal_header h;
     h.size = size;
     h.first_seq = load_u64(file.data() + 16);
+    // Sequence 0 is never written, which keeps an all-zero record invalid
+    // (the zeros a writer allocates ahead must never read as a record).
+    if (h.first_seq == 0) fail(16, "the first sequence number is 0; sequence numbers start at 1");
     h.follows.present = (flags & 1u) != 0;
     h.follows.checksum = load_u64(file.data() + 24);
     h.follows.size = load_u64(file.data() + 32);
@@ -283,6 +287,20 @@ std::string check_record(std::span<const std::byte> b, std::size_t pos, std::uin
     return {};
 }
 
+// The zero bytes that end b (a writer's space allocated ahead), counted back
+// from its end; a word at a time, as a tail of several MiB is common.
+std::size_t trailing_zeros(std::span<const std::byte> b) noexcept {
+    std::size_t n = b.size();
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, b.data() + n - 8, 8);
+        if (w != 0) break;
+        n -= 8;
+    }
+    while (n > 0 && b[n - 1] == std::byte{0}) --n;
+    return b.size() - n;
+}
+
 // True when a complete, valid record with a sequence number of at least seq
 // starts anywhere after pos: the bad record at pos is then in the middle.
 bool valid_record_after(std::span<const std::byte> b, std::size_t pos, std::uint64_t seq) {
@@ -307,6 +325,10 @@ record_scan scan_records(std::span<const std::byte> bytes, std::uint64_t base, s
         std::uint64_t len = 0;
         auto problem = check_record(bytes, pos, seq, len);
         if (!problem.empty()) {
+            if (trailing_zeros(bytes.subspan(pos)) == bytes.size() - pos) {
+                out.zeros = bytes.size() - pos;  // only zeros follow: the records end here, cleanly
+                break;
+            }
             out.tail = classify && valid_record_after(bytes, pos, seq) ? journal_tail::corrupt : journal_tail::torn;
             out.problem = std::move(problem);
             break;
@@ -320,6 +342,16 @@ record_scan scan_records(std::span<const std::byte> bytes, std::uint64_t base, s
     out.next_seq = seq;
     out.next_number = number;
     return out;
+}
+
+std::optional<std::uint64_t> record_size_at(std::span<const std::byte> bytes, std::uint64_t seq) {
+    if (bytes.size() < record_header) return std::nullopt;
+    const auto* p = bytes.data();
+    const auto len = load_u64(p + 8);
+    if (hash(p, 16) != load_u64(p + 16) || load_u64(p) != seq || len == 0 ||
+        len > std::numeric_limits<std::uint64_t>::max() - journal_record_overhead)
+        return std::nullopt;
+    return len + journal_record_overhead;
 }
 
 std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const schema_info& schema,
@@ -408,13 +440,24 @@ std::vector<std::byte> read_journal_file(const std::filesystem::path& path) {
     return bytes;
 }
 
-journal_file::journal_file(std::filesystem::path path, std::uint64_t end) : name_(path.string()), end_(end) {
+journal_file::journal_file(std::filesystem::path path, std::uint64_t end, std::uint64_t preallocate)
+    : name_(path.string()), end_(end), allocated_(end), step_(preallocate) {
+    const auto& ops = current_file_ops();
     fd_ = open_retrying(name_, O_RDWR | O_CLOEXEC, 0);
     if (fd_ < 0) io_fail(name_, "cannot open for appending", errno);
+    struct stat st {};
+    if (ops.fstat(fd_, &st) != 0) {
+        const int err = errno;
+        (void)ops.close(std::exchange(fd_, -1));
+        io_fail(name_, "cannot stat", err);
+    }
+    // Zeros a previous writer allocated ahead are reused, not cut off.
+    allocated_ = std::max(end, static_cast<std::uint64_t>(st.st_size));
 }
 
 journal_file::journal_file(journal_file&& o) noexcept
-    : name_(std::move(o.name_)), fd_(std::exchange(o.fd_, -1)), end_(o.end_), broken_(o.broken_) {}
+    : name_(std::move(o.name_)), fd_(std::exchange(o.fd_, -1)), end_(o.end_), allocated_(o.allocated_),
+      step_(o.step_), size_dirty_(o.size_dirty_.load()), broken_(o.broken_) {}
 
 journal_file& journal_file::operator=(journal_file&& o) noexcept {
     if (this != &o) {
@@ -422,6 +465,9 @@ journal_file& journal_file::operator=(journal_file&& o) noexcept {
         name_ = std::move(o.name_);
         fd_ = std::exchange(o.fd_, -1);
         end_ = o.end_;
+        allocated_ = o.allocated_;
+        step_ = o.step_;
+        size_dirty_ = o.size_dirty_.load();
         broken_ = o.broken_;
     }
     return *this;
@@ -433,23 +479,77 @@ void journal_file::close() noexcept {
     if (fd_ >= 0) (void)current_file_ops().close(std::exchange(fd_, -1));
 }
 
-void journal_file::append(std::span<const std::byte> bytes) {
-    if (const int err = write_all(fd_, bytes.data(), bytes.size(), end_)) {
-        // Part of the record may be in the file: cut it off, so that neither
-        // a later recovery nor a follower ever sees a refused record.
-        if (current_file_ops().ftruncate(fd_, static_cast<off_t>(end_)) != 0) broken_ = true;
-        io_fail(name_, "write failed at byte " + std::to_string(end_), err);
+// Extends the file to the next multiple of the step past `needed` and makes
+// the new size durable before any record is written there: from then on a
+// record inside it changes no metadata an fdatasync would skip (the size,
+// the extents; an unwritten extent's conversion on first write is metadata
+// fdatasync does write, as it is needed to read the data back).
+void journal_file::extend(std::uint64_t needed) {
+    const auto& ops = current_file_ops();
+    const std::uint64_t target = needed + (step_ - needed % step_) % step_;  // the file in whole steps
+    const std::string where = std::to_string(target - allocated_) + " bytes at byte " + std::to_string(allocated_);
+    if (ops.fallocate(fd_, static_cast<off_t>(allocated_), static_cast<off_t>(target - allocated_)) != 0) {
+        const int err = errno;
+        if (err != EOPNOTSUPP && err != ENOSYS)
+            io_fail(name_, "cannot allocate " + where + " ahead of the records", err);
+        // No fallocate here (some network and older file systems): zeros
+        // written by hand hold the space just as well, at the cost of writing them.
+        static const std::vector<std::byte> zeros(std::size_t{1} << 20);
+        for (std::uint64_t at = allocated_; at < target;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
+            if (const int werr = write_all(fd_, zeros.data(), n, at)) {
+                (void)ops.ftruncate(fd_, static_cast<off_t>(allocated_));  // zeros would be harmless; the size as it was is tidier
+                io_fail(name_, "cannot write zeros to allocate " + where + " ahead of the records", werr);
+            }
+            at += n;
+        }
     }
-    end_ += bytes.size();
+    // The zeros are a valid end of the journal whether or not this fsync
+    // succeeds; only its success lets records in the new space be fdatasync'd.
+    if (ops.fsync(fd_) != 0) io_fail(name_, "fsync failed after allocating " + where, errno);
+    allocated_ = target;
+    size_dirty_ = false;
 }
 
-void journal_file::sync() const {
-    if (current_file_ops().fsync(fd_) != 0) io_fail(name_, "fsync failed", errno);
+void journal_file::append(std::span<const std::byte> bytes) {
+    const std::uint64_t needed = end_ + bytes.size();
+    if (step_ != 0 && needed > allocated_) extend(needed);  // throws before anything of the record is written
+    if (const int err = write_all(fd_, bytes.data(), bytes.size(), end_)) {
+        // Part of the record may be in the file: cut it off, so that neither
+        // a later recovery nor a follower ever sees a refused record. (The
+        // space allocated ahead goes with it; the next append allocates again.)
+        if (current_file_ops().ftruncate(fd_, static_cast<off_t>(end_)) != 0) broken_ = true;
+        allocated_ = end_;
+        size_dirty_ = true;
+        io_fail(name_, "write failed at byte " + std::to_string(end_), err);
+    }
+    end_ = needed;
+    if (end_ > allocated_) {
+        allocated_ = end_;
+        size_dirty_ = true;
+    }
+}
+
+void journal_file::sync() {
+    const auto& ops = current_file_ops();
+    if (size_dirty_.exchange(false)) {
+        if (ops.fsync(fd_) != 0) {
+            const int err = errno;
+            size_dirty_ = true;
+            io_fail(name_, "fsync failed", err);
+        }
+    } else if (ops.fdatasync(fd_) != 0) {
+        io_fail(name_, "fdatasync failed", errno);
+    }
 }
 
 bool journal_file::cut(std::uint64_t offset) noexcept {
     const auto& ops = current_file_ops();
-    if (ops.ftruncate(fd_, static_cast<off_t>(offset)) != 0 || ops.fsync(fd_) != 0) return false;
+    if (ops.ftruncate(fd_, static_cast<off_t>(offset)) != 0) return false;
+    allocated_ = offset;
+    size_dirty_ = true;
+    if (ops.fsync(fd_) != 0) return false;
+    size_dirty_ = false;
     end_ = offset;
     return true;
 }

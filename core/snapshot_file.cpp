@@ -47,12 +47,23 @@ int sys_rename(const char* from, const char* to) { return ::rename(from, to); }
 int sys_unlink(const char* path) { return ::unlink(path); }
 int sys_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
 int sys_ftruncate(int fd, off_t length) { return ::ftruncate(fd, length); }
+int sys_fdatasync(int fd) { return ::fdatasync(fd); }
+int sys_fallocate([[maybe_unused]] int fd, [[maybe_unused]] off_t offset, [[maybe_unused]] off_t length) {
+#if defined(__linux__)
+    return ::fallocate(fd, 0, offset, length);
+#else
+    // posix_fallocate may emulate the call by writing a byte per block,
+    // which the journal's own fallback (writing zeros) does as well.
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
 
 }  // namespace
 
 file_ops system_file_ops() noexcept {
     return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat,
-            &sys_ftruncate};
+            &sys_ftruncate, &sys_fdatasync, &sys_fallocate};
 }
 
 file_ops& current_file_ops() noexcept {

@@ -615,7 +615,11 @@ void report_journal_error(const std::string& file, const snapshot_error& e) {
 std::string tail_text(const journal_view& v) {
     const auto left = v.bytes.size() - v.scan.end;
     switch (v.scan.tail) {
-    case detail::journal_tail::clean: return "clean (the last record ends the file)";
+    case detail::journal_tail::clean:
+        if (v.scan.zeros != 0)
+            return "clean (the last record is followed by " + std::to_string(v.scan.zeros) +
+                   " zero bytes the writer allocated ahead)";
+        return "clean (the last record ends the file)";
     case detail::journal_tail::torn:
         return "torn at byte " + std::to_string(v.scan.end) + " (" + std::to_string(left) +
                " bytes of an interrupted write, cut off when the journal is opened): " + v.scan.problem;
@@ -656,7 +660,7 @@ int cmd_journal_info(const std::string& file) {
     out_buffer out;
     out << "file:           " << file << '\n'
         << "size:           " << v->bytes.size() << " bytes (header " << v->header.size << ", records "
-        << v->scan.end - v->header.size << ")\n"
+        << v->scan.end - v->header.size << ", allocated ahead " << v->scan.zeros << ")\n"
         << "format version: " << journal_format_version << '\n'
         << "follows:        " << detail::to_text(v->header.follows) << '\n'
         << "schema:         " << v->schema.tables.size() << " tables, hash " << hex(v->header.schema_hash()) << '\n'
@@ -692,6 +696,7 @@ int cmd_journal_verify(const std::string& file) {
         if (v.scan.tail == detail::journal_tail::torn)
             std::cout << "; torn tail at byte " << v.scan.end << " (" << v.bytes.size() - v.scan.end
                       << " bytes, cut off on open)";
+        if (v.scan.zeros != 0) std::cout << "; " << v.scan.zeros << " zero bytes allocated ahead";
         std::cout << '\n';
         return exit_ok;
     } catch (const snapshot_error& e) {

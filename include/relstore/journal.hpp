@@ -60,6 +60,14 @@ struct durable_options {
     relstore::sync sync = sync::every_commit;
     /// The period of the background fsync of sync::interval.
     std::chrono::milliseconds sync_interval{1000};
+    /// With sync::every_commit, the journal file is extended this many bytes
+    /// at a time ahead of its records (fallocate, or zeros; made durable by
+    /// one fsync), so that a commit's record overwrites space whose size and
+    /// extents are on disk already and its sync is an fdatasync, which does
+    /// not write the inode (docs/journal.md, Preallocation). The unused space
+    /// is cut off when the durable store closes. 0: the file grows with each
+    /// record and each sync is an fsync. The other policies never preallocate.
+    std::uint64_t preallocate = std::uint64_t{4} << 20;
     /// A checkpoint starts in the background once the journal's records take
     /// this many bytes; 0: never for this reason.
     std::uint64_t checkpoint_bytes = std::uint64_t{64} << 20;
@@ -424,14 +432,13 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
         ++o.report.transactions_replayed;
         o.report.rows_replayed += rec.rows;
     }
-    if (o.scan.end < o.file_size) {
-        if (o.scan.tail == journal_tail::corrupt) {
-            o.report.damaged_record = o.scan.next_number;
-            o.report.damaged_bytes = o.file_size - o.scan.end;
-        } else {
-            o.report.torn_tail_at = o.scan.end;
-            o.report.torn_tail_bytes = o.file_size - o.scan.end;
-        }
+    // Zeros after the last record (space allocated ahead) are no tail to report.
+    if (o.scan.tail == journal_tail::corrupt) {
+        o.report.damaged_record = o.scan.next_number;
+        o.report.damaged_bytes = o.file_size - o.scan.end;
+    } else if (o.scan.tail == journal_tail::torn) {
+        o.report.torn_tail_at = o.scan.end;
+        o.report.torn_tail_bytes = o.file_size - o.scan.end;
     }
     return o;
 }
@@ -543,6 +550,14 @@ public:
         ++next_seq_;
         written_.store(file_.end(), std::memory_order_release);
         sync_now();
+    }
+
+    /// Cuts off the space allocated ahead of the records, once everything is
+    /// durable (a clean close: the file keeps only its records).
+    void trim() noexcept {
+        std::lock_guard l(io_mu_);
+        if (broken_flag_.load() || file_.allocated() == file_.end()) return;
+        (void)file_.cut(file_.end());  // on failure the zeros stay: still a clean end for the next open
     }
 
     /// Continues in a checkpoint's new journal (the caller holds the store),
@@ -661,8 +676,8 @@ public:
                 create_and_open(header, &old, o.resumed->offset, o.scan.end, o.scan.next_seq);
                 report_.checkpoint_completed = true;
             } else {
-                auto file = detail::journal_file(journal_, o.scan.end);
-                if (o.scan.end < o.file_size) {
+                auto file = detail::journal_file(journal_, o.scan.end, preallocation());
+                if (o.scan.tail != detail::journal_tail::clean) {  // zeros alone are kept: space allocated ahead
                     if (o.scan.tail == detail::journal_tail::corrupt)
                         detail::save_damaged(journal_, std::span<const std::byte>(o.bytes).subspan(o.scan.end));
                     if (!file.cut(o.scan.end))
@@ -703,6 +718,7 @@ public:
         }
         try {
             writer_->sync_now();
+            writer_->trim();
         } catch (...) {  // the records reached the OS; nothing to report to from a destructor
         }
     }
@@ -746,8 +762,8 @@ public:
         const auto bytes = detail::encode_journal_header(header);
         const std::uint64_t end = writer_->file().end();
         detail::create_journal_file(journal_, bytes, &writer_->file(), mark.offset, end);
-        writer_->switch_to(detail::journal_file(journal_, bytes.size() + (end - mark.offset)), mark.offset,
-                           bytes.size());
+        writer_->switch_to(detail::journal_file(journal_, bytes.size() + (end - mark.offset), preallocation()),
+                           mark.offset, bytes.size());
         ++checkpoints_;
         set_trigger();
     }
@@ -787,7 +803,15 @@ private:
         const auto bytes = detail::encode_journal_header(h);
         detail::create_journal_file(journal_, bytes, source, from, to);
         writer_ = std::make_unique<detail::journal_writer<Store>>(
-            detail::journal_file(journal_, bytes.size() + (to - from)), next_seq, options_.sync, bytes.size());
+            detail::journal_file(journal_, bytes.size() + (to - from), preallocation()), next_seq, options_.sync,
+            bytes.size());
+    }
+
+    /// Only every_commit syncs often enough for the inode writes that
+    /// preallocation saves to matter; the others would pay for the
+    /// allocation (and none would get an fsync per step) for nothing.
+    std::uint64_t preallocation() const noexcept {
+        return options_.sync == sync::every_commit ? options_.preallocate : 0;
     }
 
     std::uint64_t threshold() const {
@@ -980,6 +1004,7 @@ private:
                 ino_ = st.st_ino;
                 dev_ = st.st_dev;
                 pos_ = o.scan.end;
+                skip_below_ = 0;
                 number_ = o.scan.next_number;
                 next_seq_ = o.scan.next_seq;
                 remember_last(o.scan.records.empty() ? std::nullopt
@@ -1012,10 +1037,13 @@ private:
         return sum != last_->second;
     }
 
-    std::vector<std::byte> read_from(int fd, std::uint64_t pos) const {
+    /// Reads from pos to the end of the file, or `most` bytes.
+    std::vector<std::byte> read_from(int fd, std::uint64_t pos,
+                                     std::uint64_t most = ~std::uint64_t{0}) const {
         struct stat st {};
         if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) <= pos) return {};
-        std::vector<std::byte> bytes(static_cast<std::size_t>(static_cast<std::uint64_t>(st.st_size) - pos));
+        std::vector<std::byte> bytes(
+            static_cast<std::size_t>(std::min(most, static_cast<std::uint64_t>(st.st_size) - pos)));
         std::size_t got = 0;
         while (got < bytes.size()) {
             const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(pos + got));
@@ -1045,7 +1073,30 @@ private:
         return n;
     }
 
-    std::uint64_t read_new() { return apply_from(read_from(fd_.fd, pos_), pos_, 0); }
+    /// Applies the records past pos_, reading the file a window at a time:
+    /// a writer with sync::every_commit keeps megabytes of zeros allocated
+    /// ahead of its records, which a poll must not read again and again. A
+    /// window that ends inside a record is read again from that record,
+    /// larger if its header says so; zeros, a torn record or the file's end
+    /// stop the reading until the next poll.
+    std::uint64_t read_new() {
+        constexpr std::uint64_t window = std::uint64_t{256} << 10;
+        std::uint64_t n = 0;
+        std::uint64_t want = window;
+        for (;;) {
+            const auto bytes = read_from(fd_.fd, pos_, want);
+            const auto before = pos_;
+            n += apply_from(bytes, pos_, skip_below_);
+            if (bytes.size() < want) return n;  // the file's end was in the window
+            if (pos_ != before) {
+                want = window;
+                continue;
+            }
+            const auto size = detail::record_size_at(bytes, next_seq_);
+            if (!size || *size <= want) return n;  // not a record (yet): zeros, or torn
+            want = *size;
+        }
+    }
 
     /// The writer checkpointed: continue in the new journal from the first
     /// record not applied yet, or reload when the new journal starts after it.
@@ -1053,26 +1104,32 @@ private:
         const int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return 0;  // between a rename and the next: try at the next poll
         fd_guard g{fd};
-        const auto bytes = read_from(fd, 0);
+        // The header's size is in its first 16 bytes; its schema image may be large.
+        auto bytes = read_from(fd, 0, 16);
+        if (bytes.size() == 16) {
+            std::uint32_t size;
+            std::memcpy(&size, bytes.data() + 12, 4);
+            bytes = read_from(fd, 0, detail::to_le(size));
+        }
         const auto header = detail::parse_journal_header(bytes, journal_.string());
         if (header.first_seq > next_seq_) return reload();
-        const auto scan = detail::scan_records(std::span<const std::byte>(bytes).subspan(header.size), header.size,
-                                               header.first_seq, 1, false);
-        if (scan.next_seq < next_seq_) return reload();  // cannot happen with a sound writer
         struct stat st {};
         (void)::fstat(fd, &st);
         std::swap(fd_.fd, g.fd);
         ino_ = st.st_ino;
         dev_ = st.st_dev;
-        // Records up to next_seq_ are applied already; take the rest.
-        const auto seq = next_seq_.load();
+        // Records up to next_seq_ are applied already (the new journal copies
+        // them from the old one); take the rest.
+        skip_below_ = next_seq_.load();
         pos_ = header.size;
         number_ = 1;
         next_seq_ = header.first_seq;
         last_.reset();
-        return apply_from(std::vector<std::byte>(bytes.begin() + static_cast<std::ptrdiff_t>(header.size),
-                                                 bytes.end()),
-                          header.size, seq);
+        const auto n = read_new();
+        // Every record of the old journal is in the new one before its rename;
+        // fewer cannot happen with a sound writer: load the files again.
+        if (next_seq_ < skip_below_) return n + reload();
+        return n;
     }
 
     void run() {
@@ -1107,6 +1164,7 @@ private:
     dev_t dev_ = 0;
     std::uint64_t pos_ = 0;
     std::uint64_t number_ = 1;
+    std::uint64_t skip_below_ = 0;  // after a switch of journals: records before this one were applied from the old one
     std::atomic<std::uint64_t> next_seq_{1};
     std::optional<std::pair<std::uint64_t, std::uint64_t>> last_;  // (offset, value) of the last applied record's checksum
     detail::decoded_record<Store> rec_;

@@ -1,8 +1,10 @@
 // relstore::durable and relstore::follower in one process: replay of every
-// kind of change, torn tails at every byte, damage in the middle, journals
-// of another snapshot or schema, checkpoints (interrupted ones too),
-// injected write/fsync failures through detail::file_ops, sync policies,
-// followers across checkpoints, and the `relstore journal` tool.
+// kind of change, torn tails at every byte (with and without zeros after
+// them), damage in the middle, journals of another snapshot or schema,
+// checkpoints (interrupted ones too), space allocated ahead of the records,
+// injected write/fsync/fdatasync/fallocate failures through
+// detail::file_ops, sync policies, followers across checkpoints, and the
+// `relstore journal` tool.
 #include "bank.hpp"
 
 #include <relstore/detail/snapshot_file_ops.hpp>
@@ -32,6 +34,20 @@ rs::durable_options no_auto(rs::sync s = rs::sync::every_commit) {
     return o;
 }
 
+/// The bytes a journal's header takes (its records start there).
+std::uint64_t header_size(const fs::path& journal) {
+    return rs::detail::parse_journal_header(rs::detail::read_journal_file(journal), journal.string()).size;
+}
+
+/// How a journal file's bytes scan (as recovery and the tool scan them).
+rs::detail::record_scan scan_file(const std::string& bytes) {
+    const std::span<const std::byte> b(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
+    const auto h = rs::detail::parse_journal_header(b, "scanned");
+    auto scan = rs::detail::scan_records(b.subspan(h.size), h.size, h.first_seq, 1, true);
+    scan.records.clear();  // they point into bytes
+    return scan;
+}
+
 /// Opens a pair into a fresh store and returns its image.
 std::string reopened(const fs::path& snap, const fs::path& journal, rs::durable_options o = no_auto()) {
     bank db;
@@ -39,25 +55,46 @@ std::string reopened(const fs::path& snap, const fs::path& journal, rs::durable_
     return image(db);
 }
 
-// Fault injection: which call fails, and how often it has been called.
+// Fault injection: which call fails, after how many calls; and call counts.
 std::atomic<int> fail_fsync_after{-1};
+std::atomic<int> fail_fdatasync_after{-1};
 std::atomic<int> fail_pwrite_after{-1};
+std::atomic<int> fail_fallocate_with{0};  // an errno
 std::atomic<bool> fail_ftruncate{false};
 std::atomic<bool> fail_rename_to_journal{false};
-std::function<void()> during_failed_fsync;
+std::atomic<int> fsyncs{0}, fdatasyncs{0}, fallocates{0};
+std::function<void()> during_failed_fsync;  // fsync or fdatasync
 const file_ops real = rs::detail::system_file_ops();
+
+// Fails once when the countdown reaches 0.
+bool fails_now(std::atomic<int>& after) {
+    if (after.load() == 0) {
+        after = -1;
+        if (during_failed_fsync) during_failed_fsync();
+        errno = EIO;
+        return true;
+    }
+    if (after.load() > 0) --after;
+    return false;
+}
 
 file_ops faulty() {
     file_ops ops = real;
     ops.fsync = [](int fd) {
-        if (fail_fsync_after.load() == 0) {  // once
-            fail_fsync_after = -1;
-            if (during_failed_fsync) during_failed_fsync();
-            errno = EIO;
+        ++fsyncs;
+        return fails_now(fail_fsync_after) ? -1 : real.fsync(fd);
+    };
+    ops.fdatasync = [](int fd) {
+        ++fdatasyncs;
+        return fails_now(fail_fdatasync_after) ? -1 : real.fdatasync(fd);
+    };
+    ops.fallocate = [](int fd, off_t off, off_t len) {
+        ++fallocates;
+        if (const int err = fail_fallocate_with.load()) {
+            errno = err;
             return -1;
         }
-        if (fail_fsync_after.load() > 0) --fail_fsync_after;
-        return real.fsync(fd);
+        return real.fallocate(fd, off, len);
     };
     ops.pwrite = [](int fd, const void* b, size_t n, off_t off) -> ssize_t {
         if (fail_pwrite_after.load() == 0) {
@@ -98,9 +135,12 @@ file_ops faulty() {
 struct fault_reset {
     ~fault_reset() {
         fail_fsync_after = -1;
+        fail_fdatasync_after = -1;
         fail_pwrite_after = -1;
+        fail_fallocate_with = 0;
         fail_ftruncate = false;
         fail_rename_to_journal = false;
+        fsyncs = fdatasyncs = fallocates = 0;
     }
 };
 
@@ -159,35 +199,126 @@ TEST_CASE("every truncation of a journal recovers the complete records before th
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
     std::vector<std::string> states;  // states[k]: after k records
-    std::vector<std::uint64_t> ends;  // journal size after k records
+    std::vector<std::uint64_t> ends;  // where the records end after k records
     {
         bank db;
         rs::durable<bank> d(db, snap, journal, no_auto());
+        const auto header = header_size(journal);
         states.push_back(image(db));
-        ends.push_back(fs::file_size(journal));
+        ends.push_back(header);
         for (int i = 0; i < 12; ++i) {
             mixed_commit(db, i);
             states.push_back(image(db));
-            ends.push_back(fs::file_size(journal));
+            ends.push_back(header + d.journal_bytes());
         }
     }
     const std::string full = slurp(journal);
+    REQUIRE(full.size() == ends.back());  // a clean close cut off the space allocated ahead
     const auto cut_dir = dir / "cut";
     fs::create_directory(cut_dir);
-    for (std::size_t len = ends.front(); len <= full.size(); ++len) {
-        spit(cut_dir / "j", full.substr(0, len));
-        std::size_t k = 0;
-        while (k + 1 < ends.size() && ends[k + 1] <= len) ++k;
-        bank db;
-        rs::durable<bank> d(db, cut_dir / "s", cut_dir / "j", no_auto());
-        INFO("journal cut at byte " << len << " of " << full.size());
-        REQUIRE(image(db) == states[k]);
-        REQUIRE(d.recovery().transactions_replayed == k);
-        if (len != ends[k]) {
-            REQUIRE(d.recovery().torn_tail_at == ends[k]);
-            REQUIRE(fs::file_size(cut_dir / "j") == ends[k]);  // the torn tail is cut off
+    // A crash leaves the cut alone (the file grew with each record), or the
+    // cut followed by the zeros the writer had allocated ahead: both recover
+    // the same records. A cut inside a record leaves a non-zero byte at least
+    // (a record starts with its sequence number), so it is never read as zeros.
+    for (const std::size_t zeros : {std::size_t{0}, std::size_t{5000}}) {
+        for (std::size_t len = ends.front(); len <= full.size(); ++len) {
+            spit(cut_dir / "j", full.substr(0, len) + std::string(zeros, '\0'));
+            std::size_t k = 0;
+            while (k + 1 < ends.size() && ends[k + 1] <= len) ++k;
+            bank db;
+            {
+                rs::durable<bank> d(db, cut_dir / "s", cut_dir / "j", no_auto());
+                INFO("journal cut at byte " << len << " of " << full.size() << ", then " << zeros << " zeros");
+                REQUIRE(image(db) == states[k]);
+                REQUIRE(d.recovery().transactions_replayed == k);
+                if (len != ends[k]) {
+                    REQUIRE(d.recovery().torn_tail_at == ends[k]);
+                    REQUIRE(d.recovery().torn_tail_bytes == len + zeros - ends[k]);
+                    REQUIRE(fs::file_size(cut_dir / "j") == ends[k]);  // the torn tail is cut off
+                } else {
+                    REQUIRE_FALSE(d.recovery().torn_tail_at);  // zeros are the end, not a torn record
+                    REQUIRE(fs::file_size(cut_dir / "j") == len + zeros);  // and kept, to be written into
+                }
+            }
+            REQUIRE(fs::file_size(cut_dir / "j") == ends[k]);  // closed: nothing after the records
         }
     }
+}
+
+// Preallocation (docs/journal.md): deliberate breakages these tests caught,
+// one at a time: zeros read as a torn tail (the truncation, zero-tail, all-
+// zeros and CLI tests); sync() always fdatasync, or always fsync, or no
+// fsync after an allocation (the sync-count and fault tests); an open that
+// cuts a zero tail off; no cut on a clean close; a header with first
+// sequence 0 accepted; the zeros fallback's failure not undone; a follower
+// whose read window never grows (stuck before a large record); a follower
+// that does not skip the records it applied before a switch of journals
+// (the concurrent follower test); preallocation for sync::none.
+TEST_CASE("the zeros a writer allocated ahead are the journal's end, reused by the next writer",
+          "[journal][preallocate]") {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db;
+    std::string copy;  // the journal as a crash (kill -9, power loss) would leave it
+    std::uint64_t end = 0;
+    {
+        rs::durable<bank> d(db, snap, journal, no_auto());
+        for (int i = 0; i < 8; ++i) mixed_commit(db, i);
+        end = header_size(journal) + d.journal_bytes();
+        copy = slurp(journal);
+        REQUIRE(copy.size() == (std::uint64_t{4} << 20));  // the default step, 4 MiB, in whole steps
+        CHECK(copy.find_first_not_of('\0', end) == std::string::npos);
+    }
+    CHECK(fs::file_size(journal) == end);  // a clean close keeps the records only
+    const auto scan = scan_file(copy);
+    CHECK(scan.tail == rs::detail::journal_tail::clean);
+    CHECK(scan.end == end);
+    CHECK(scan.zeros == copy.size() - end);
+    CHECK(scan.next_seq == 9);
+
+    spit(journal, copy);
+    bank again;
+    {
+        rs::durable<bank> d(again, snap, journal, no_auto());
+        CHECK(image(again) == image(db));
+        CHECK(d.recovery().transactions_replayed == 8);
+        CHECK_FALSE(d.recovery().torn_tail_at);
+        CHECK_FALSE(d.recovery().damaged_record);
+        CHECK(fs::file_size(journal) == copy.size());  // the zeros are kept and written into
+        mixed_commit(again, 8);
+        CHECK(fs::file_size(journal) == copy.size());
+    }
+    CHECK(fs::file_size(journal) > end);
+    bank third;
+    rs::durable<bank> d(third, snap, journal, no_auto());
+    CHECK(image(third) == image(again));
+    CHECK(d.recovery().transactions_replayed == 9);
+}
+
+TEST_CASE("no record is all zeros, not even with sequence number 0", "[journal][preallocate]") {
+    const std::vector<std::byte> zeros(100);
+    for (const std::uint64_t first_seq : {0, 1}) {
+        const auto scan = rs::detail::scan_records(zeros, 64, first_seq, 1, true);
+        CHECK(scan.records.empty());
+        CHECK(scan.tail == rs::detail::journal_tail::clean);
+        CHECK(scan.end == 64);
+        CHECK(scan.zeros == 100);
+        CHECK_FALSE(rs::detail::record_size_at(zeros, first_seq));
+    }
+    // A header whose first sequence number is 0 is refused (its records could be zeros).
+    temp_dir dir;
+    {
+        bank db;
+        rs::durable<bank> d(db, dir / "s", dir / "j", no_auto());
+    }
+    auto h = rs::detail::parse_journal_header(rs::detail::read_journal_file(dir / "j"), "j");
+    h.first_seq = 0;
+    const auto header = rs::detail::encode_journal_header(h);  // its checksum holds
+    spit(dir / "j", std::string(reinterpret_cast<const char*>(header.data()), header.size()));
+    bank db;
+    CHECK_THROWS_WITH((rs::durable<bank>(db, dir / "s", dir / "j", no_auto())),
+                      Catch::Contains("'" + (dir / "j").string() + "'") && Catch::Contains("at byte 16") &&
+                          Catch::Contains("sequence numbers start at 1"));
 }
 
 TEST_CASE("a damaged record in the middle is refused with its number and offset", "[journal][corrupt]") {
@@ -195,18 +326,26 @@ TEST_CASE("a damaged record in the middle is refused with its number and offset"
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
     std::vector<std::uint64_t> ends;
     std::vector<std::string> states;
+    std::string good;
     {
+        // A small step: the records are written into space allocated ahead,
+        // and zeros follow the last one (the file as a crash leaves it).
+        auto o = no_auto();
+        o.preallocate = 4096;
         bank db;
-        rs::durable<bank> d(db, snap, journal, no_auto());
-        ends.push_back(fs::file_size(journal));
+        rs::durable<bank> d(db, snap, journal, o);
+        const auto header = header_size(journal);
+        ends.push_back(header);
         states.push_back(image(db));
         for (int i = 0; i < 8; ++i) {
             mixed_commit(db, i);
-            ends.push_back(fs::file_size(journal));
+            ends.push_back(header + d.journal_bytes());
             states.push_back(image(db));
         }
+        good = slurp(journal);
     }
-    const std::string good = slurp(journal);
+    REQUIRE(good.size() % 4096 == 0);
+    REQUIRE(good.size() - ends.back() > 100);  // zeros after the last record
     // Every byte of every record but the last (a damaged last record is
     // indistinguishable from a torn write), one bit each.
     for (std::size_t rec = 1; rec + 1 < ends.size(); ++rec) {
@@ -231,6 +370,20 @@ TEST_CASE("a damaged record in the middle is refused with its number and offset"
             }
             REQUIRE(image(db) == untouched);  // nothing loaded
             REQUIRE(slurp(journal) == bad);   // nothing changed on disk
+        }
+    }
+    SECTION("damage in the last record, or in the zeros after it, is a torn tail: the records before it load") {
+        for (const auto at : {ends[ends.size() - 2] + 3, ends.back() + 17, good.size() - 1}) {
+            std::string bad = good;
+            bad[at] = static_cast<char>(bad[at] ^ 0x10);
+            spit(journal, bad);
+            const std::size_t kept = at < ends.back() ? ends.size() - 2 : ends.size() - 1;
+            INFO("bit flipped at byte " << at);
+            bank db;
+            rs::durable<bank> d(db, snap, journal, no_auto());
+            CHECK(image(db) == states[kept]);
+            CHECK(d.recovery().torn_tail_at == ends[kept]);
+            CHECK_FALSE(d.recovery().damaged_record);
         }
     }
     SECTION("unless asked to recover up to the last good record") {
@@ -379,35 +532,135 @@ TEST_CASE("a checkpoint stopped after the snapshot's rename recovers through the
     CHECK(image(third) == image(again));
 }
 
-TEST_CASE("an injected fsync or write failure fails the commit, rolls it back and keeps the journal valid",
+TEST_CASE("an injected fdatasync, fsync or write failure fails the commit, rolls it back and keeps the journal valid",
           "[journal][fault]") {
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
     fault_reset reset;
+    // Inside space allocated ahead a commit's sync is an fdatasync; without
+    // preallocation it is an fsync.
+    const std::uint64_t step = GENERATE(std::uint64_t{4} << 20, std::uint64_t{0});
+    auto o = no_auto();
+    o.preallocate = step;
     bank db;
     std::string committed;
     {
-        rs::durable<bank> d(db, snap, journal, no_auto());
+        rs::durable<bank> d(db, snap, journal, o);
         for (int i = 0; i < 3; ++i) mixed_commit(db, i);
         committed = image(db);
-        const auto size = fs::file_size(journal);
+        const auto end = header_size(journal) + d.journal_bytes();
         scoped_file_ops inject(faulty());
-        SECTION("fsync") {
-            fail_fsync_after = 0;
-            CHECK_THROWS_WITH(mixed_commit(db, 3), Catch::Contains("fsync failed") && Catch::Contains("db.journal"));
+        SECTION("the commit's sync") {
+            (step != 0 ? fail_fdatasync_after : fail_fsync_after) = 0;
+            const std::string what = step != 0 ? "fdatasync failed" : "fsync failed";
+            CHECK_THROWS_WITH(mixed_commit(db, 3), Catch::StartsWith("journal '" + journal.string() + "': " + what));
         }
         SECTION("a short write, then a full disk") {
             fail_pwrite_after = 0;
             CHECK_THROWS_WITH(mixed_commit(db, 3), Catch::Contains("write failed") &&
                                                        Catch::Contains(std::strerror(ENOSPC)));
         }
-        CHECK(image(db) == committed);              // rolled back in memory
-        CHECK(fs::file_size(journal) == size);      // and cut off the file
+        INFO("preallocation step " << step);
+        CHECK(image(db) == committed);          // rolled back in memory
+        CHECK(fs::file_size(journal) == end);   // and cut off the file (with the space allocated ahead)
         CHECK(d.sequence() == 3);
         mixed_commit(db, 3);  // the journal goes on
         committed = image(db);
     }
     CHECK(reopened(snap, journal) == committed);
+}
+
+TEST_CASE("a failed allocation ahead of the records fails the commit, rolls it back and keeps the journal valid",
+          "[journal][fault][preallocate]") {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    fault_reset reset;
+    auto o = no_auto();
+    o.preallocate = 1;  // every record extends the file
+    bank db;
+    std::string committed;
+    {
+        rs::durable<bank> d(db, snap, journal, o);
+        for (int i = 0; i < 3; ++i) mixed_commit(db, i);
+        committed = image(db);
+        const auto end = header_size(journal) + d.journal_bytes();
+        scoped_file_ops inject(faulty());
+        SECTION("fallocate: the disk is full") {
+            fail_fallocate_with = ENOSPC;
+            CHECK_THROWS_WITH(mixed_commit(db, 3),
+                              Catch::StartsWith("journal '" + journal.string() + "': cannot allocate ") &&
+                                  Catch::Contains("at byte " + std::to_string(end)) &&
+                                  Catch::Contains(std::strerror(ENOSPC)));
+            CHECK(fs::file_size(journal) == end);
+        }
+        SECTION("the fsync of the file's new size") {
+            fail_fsync_after = 0;
+            CHECK_THROWS_WITH(mixed_commit(db, 3), Catch::Contains("fsync failed after allocating"));
+            // The allocated space may stay; it is zeros, a clean end.
+        }
+        SECTION("no fallocate, and the zeros written instead do not fit") {
+            fail_fallocate_with = EOPNOTSUPP;
+            fail_pwrite_after = 0;
+            CHECK_THROWS_WITH(mixed_commit(db, 3),
+                              Catch::Contains("cannot write zeros") && Catch::Contains(std::strerror(ENOSPC)));
+            CHECK(fs::file_size(journal) == end);
+        }
+        CHECK(image(db) == committed);  // rolled back in memory
+        CHECK(d.sequence() == 3);
+        const auto scan = scan_file(slurp(journal));
+        CHECK(scan.tail == rs::detail::journal_tail::clean);  // nothing of the refused record reached the file
+        CHECK(scan.end == end);
+        fail_fallocate_with = 0;
+        mixed_commit(db, 3);  // the journal goes on
+        committed = image(db);
+    }
+    CHECK(reopened(snap, journal) == committed);
+}
+
+TEST_CASE("with every_commit a record inside the space allocated ahead is synced by fdatasync alone",
+          "[journal][preallocate]") {
+    temp_dir dir;
+    fault_reset reset;
+    scoped_file_ops inject(faulty());
+    const auto counts = [] { return std::tuple(fallocates.load(), fsyncs.load(), fdatasyncs.load()); };
+    SECTION("every_commit: one fallocate and fsync per step, an fdatasync per commit") {
+        bank db;
+        rs::durable<bank> d(db, dir / "s", dir / "j", no_auto());
+        const auto before = counts();
+        mixed_commit(db, 0);  // the first record allocates the first step
+        CHECK(counts() == std::tuple(std::get<0>(before) + 1, std::get<1>(before) + 1, std::get<2>(before) + 1));
+        for (int i = 1; i < 20; ++i) mixed_commit(db, i);
+        CHECK(counts() == std::tuple(std::get<0>(before) + 1, std::get<1>(before) + 1, std::get<2>(before) + 20));
+        CHECK(fs::file_size(dir / "j") == (std::uint64_t{4} << 20));
+    }
+    SECTION("where there is no fallocate, zeros hold the space") {
+        fail_fallocate_with = EOPNOTSUPP;
+        auto o = no_auto();
+        o.preallocate = 64 << 10;
+        bank db;
+        rs::durable<bank> d(db, dir / "s", dir / "j", o);
+        for (int i = 0; i < 20; ++i) mixed_commit(db, i);
+        CHECK(fdatasyncs == 20);
+        const auto bytes = slurp(dir / "j");
+        CHECK(bytes.size() == (64 << 10));
+        CHECK(scan_file(bytes).zeros == bytes.size() - header_size(dir / "j") - d.journal_bytes());
+    }
+    SECTION("without preallocation, or with another policy, the file grows with each record") {
+        for (const auto policy : {rs::sync::every_commit, rs::sync::none}) {
+            fdatasyncs = fallocates = 0;
+            auto o = no_auto(policy);
+            o.preallocate = policy == rs::sync::every_commit ? 0 : o.preallocate;
+            const auto j = dir / ("j" + std::to_string(static_cast<int>(policy)));
+            bank db;
+            rs::durable<bank> d(db, dir / "s", j, o);
+            fsyncs = 0;  // the journal's creation synced the file and its directory
+            for (int i = 0; i < 5; ++i) mixed_commit(db, i);
+            CHECK(fallocates == 0);
+            CHECK(fdatasyncs == 0);
+            CHECK(fs::file_size(j) == header_size(j) + d.journal_bytes());
+            if (policy == rs::sync::every_commit) CHECK(fsyncs == 5);
+        }
+    }
 }
 
 TEST_CASE("when a failed record cannot be cut off, the journal refuses every later commit",
@@ -420,10 +673,10 @@ TEST_CASE("when a failed record cannot be cut off, the journal refuses every lat
     mixed_commit(db, 0);
     const auto committed = image(db);
     scoped_file_ops inject(faulty());
-    fail_fsync_after = 0;
+    fail_fdatasync_after = 0;
     fail_ftruncate = true;
-    CHECK_THROWS_WITH(mixed_commit(db, 1), Catch::Contains("fsync failed"));
-    fail_fsync_after = -1;
+    CHECK_THROWS_WITH(mixed_commit(db, 1), Catch::Contains("fdatasync failed"));
+    fail_fdatasync_after = -1;
     fail_ftruncate = false;
     CHECK(image(db) == committed);
     CHECK_THROWS_WITH(mixed_commit(db, 1), Catch::Contains("refuses further commits"));
@@ -513,6 +766,52 @@ TEST_CASE("a follower applies the writer's records, across checkpoints", "[journ
     }
 }
 
+TEST_CASE("a follower follows a writer into the space allocated ahead, across steps and checkpoints",
+          "[journal][follower][preallocate]") {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    auto o = no_auto();
+    o.preallocate = 64 << 10;  // small steps: the writer allocates again while the follower reads
+    bank db;
+    rs::durable<bank> d(db, snap, journal, o);
+    mixed_commit(db, 0);
+    bank replica;
+    rs::follower<bank> f(replica, snap, journal, {.poll_interval = std::chrono::milliseconds(0)});
+    CHECK(image(replica) == image(db));
+    const auto header = header_size(journal);
+    const auto zeros_ahead = [&] { return fs::file_size(journal) > header + d.journal_bytes(); };
+    // A record larger than the follower's read window (256 KiB) and the step.
+    const auto big = [&](const std::string& name) {
+        auto tx = db.write();
+        tx.insert(Account{0, name, 0, std::string(300 << 10, 'b')});
+        tx.commit();
+    };
+    int n = 1;  // mixed_commit's variations go on from commit to commit
+    for (int round = 0; round < 3; ++round) {
+        INFO("round " << round);
+        for (int i = 1; i < 40; ++i) {
+            mixed_commit(db, n++);
+            if (i % 7 == 0) {
+                CHECK(zeros_ahead());
+                f.poll();  // reads up to the zeros, and no further
+                CHECK(f.sequence() == d.sequence());
+            }
+        }
+        big("big" + std::to_string(round));
+        CHECK(zeros_ahead());
+        f.poll();
+        CHECK(f.sequence() == d.sequence());
+        CHECK(image(replica) == image(db));
+        d.checkpoint();  // the new journal starts without space ahead; its first record allocates
+        big("after checkpoint" + std::to_string(round));
+        mixed_commit(db, n++);
+        f.poll();
+        CHECK(f.reloads() == 0);  // continued in the new journal, not loaded again
+        CHECK(f.sequence() == d.sequence());
+        CHECK(image(replica) == image(db));
+    }
+}
+
 TEST_CASE("a follower that applied a record whose fsync then failed loads the journal again",
           "[journal][follower][fault]") {
     temp_dir dir;
@@ -528,9 +827,9 @@ TEST_CASE("a follower that applied a record whose fsync then failed loads the jo
         // it applies a record that the writer then rolls back and cuts off.
         scoped_file_ops inject(faulty());
         during_failed_fsync = [&] { CHECK(f.poll() == 1); };
-        fail_fsync_after = 0;
+        fail_fdatasync_after = 0;
         CHECK_THROWS(mixed_commit(db, 1));
-        fail_fsync_after = -1;
+        fail_fdatasync_after = -1;
         during_failed_fsync = nullptr;
     }
     CHECK(f.sequence() == 2);
@@ -633,17 +932,35 @@ TEST_CASE("relstore journal info, verify and dump show records, the snapshot fol
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
     std::uint64_t good_end = 0, second_end = 0;
+    std::string open_copy;  // with the zeros allocated ahead, as a crash leaves it
     {
         bank db;
         rs::durable<bank> d(db, snap, journal, no_auto());
         mixed_commit(db, 0);
         d.checkpoint();
+        const auto header = header_size(journal);
         mixed_commit(db, 1);
-        second_end = fs::file_size(journal);
+        second_end = header + d.journal_bytes();
         mixed_commit(db, 3);
-        good_end = fs::file_size(journal);
+        good_end = header + d.journal_bytes();
+        open_copy = slurp(journal);
     }
     const std::string j = journal.string();
+    {
+        const auto copy = dir / "copy.journal";
+        spit(copy, open_copy);
+        const auto ahead = std::to_string(open_copy.size() - good_end);
+        const auto [rc, out] = run_cli("journal info " + copy.string());
+        CHECK(rc == 0);
+        CHECK_THAT(out, Catch::Contains("records:        3 (2 transactions") &&
+                            Catch::Contains("allocated ahead " + ahead + ")") &&
+                            Catch::Contains("tail:           clean (the last record is followed by " + ahead +
+                                            " zero bytes the writer allocated ahead)"));
+        const auto [vrc, vout] = run_cli("journal verify " + copy.string());
+        CHECK(vrc == 0);
+        CHECK_THAT(vout, Catch::Contains("ok: ") && Catch::Contains("3 records") &&
+                             Catch::Contains(ahead + " zero bytes allocated ahead") && !Catch::Contains("torn"));
+    }
     {
         const auto [rc, out] = run_cli("journal info " + j);
         CHECK(rc == 0);

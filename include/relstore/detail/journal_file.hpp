@@ -11,6 +11,7 @@
 #include <relstore/snapshot_format.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -161,7 +162,7 @@ void encode_checkpoint(record_buffer& buf, const checkpoint_mark& m, std::uint64
 
 /// How the records of a journal end.
 enum class journal_tail : std::uint8_t {
-    clean,    ///< the last record ends where the file ends
+    clean,    ///< the last record ends the file, or only zeros follow it (space allocated ahead)
     torn,     ///< bytes after the last good record hold no valid record: an interrupted write
     corrupt,  ///< a bad record is followed by a valid one: damage in the middle
 };
@@ -174,15 +175,27 @@ struct record_scan {
     std::uint64_t next_number = 0;
     journal_tail tail = journal_tail::clean;
     std::string problem;  ///< what is wrong with the bytes at `end` (torn or corrupt)
+    /// The bytes after `end` when they are all zeros (the tail is clean):
+    /// the space a writer with sync::every_commit allocates ahead of its
+    /// records. Zeros after a torn record are part of the torn tail (they
+    /// may be part of the interrupted write as well).
+    std::uint64_t zeros = 0;
 };
 
 /// Scans the records in bytes, which start at file offset base with
-/// sequence number first_seq and record number first_number. With
-/// classify, a bad record is called corrupt when a complete valid record
-/// follows it somewhere, torn otherwise; without, scanning just stops at
-/// the first record that is not (yet) complete and valid (a follower).
+/// sequence number first_seq and record number first_number. Records end
+/// where the bytes end or where only zeros remain (no record is all zeros:
+/// sequence numbers start at 1 and the header check of zeros is not zero).
+/// With classify, any other bad record is called corrupt when a complete
+/// valid record follows it somewhere, torn otherwise; without, scanning just
+/// stops at the first record that is not (yet) complete and valid (a follower).
 [[nodiscard]] record_scan scan_records(std::span<const std::byte> bytes, std::uint64_t base, std::uint64_t first_seq,
                                        std::uint64_t first_number, bool classify);
+
+/// The bytes the record at the start of bytes takes, when its header is
+/// there and sound (checksum, sequence number seq, a payload): how much a
+/// follower must read to see it whole. Nothing for zeros or a torn header.
+[[nodiscard]] std::optional<std::uint64_t> record_size_at(std::span<const std::byte> bytes, std::uint64_t seq);
 
 /// Throws snapshot_error with the message "journal 'NAME' record N at byte X: MSG"
 /// (record and byte left out when not given).
@@ -208,27 +221,41 @@ struct dynamic_table_change {
 [[nodiscard]] std::vector<std::byte> read_journal_file(const std::filesystem::path& path);
 
 /// A journal open for appending. Every call goes through detail::file_ops.
+///
+/// With a preallocation step, the file is extended ahead of the records
+/// (fallocate, or zeros) and that new size made durable with a full fsync
+/// at once; records then overwrite space whose size and extents are
+/// already on disk, so sync() is an fdatasync, which writes the data and
+/// the flush but not the inode (docs/journal.md, Preallocation).
 class journal_file {
 public:
     journal_file() = default;
-    /// Opens path for appending after `end`; the file must be at least that long.
+    /// Opens path for appending after `end`; the file must be at least that
+    /// long (bytes after `end` are overwritten: zeros allocated ahead).
+    /// preallocate: the step the file is extended by ahead of the records; 0: none.
     /// @throws snapshot_error (io).
-    journal_file(std::filesystem::path path, std::uint64_t end);
+    journal_file(std::filesystem::path path, std::uint64_t end, std::uint64_t preallocate = 0);
     journal_file(journal_file&& o) noexcept;
     journal_file& operator=(journal_file&& o) noexcept;
     ~journal_file();
 
     [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// Just past the last record: where the next one goes.
     [[nodiscard]] std::uint64_t end() const noexcept { return end_; }
+    /// The file's size: end() plus the space allocated ahead.
+    [[nodiscard]] std::uint64_t allocated() const noexcept { return allocated_; }
 
-    /// Writes bytes at the end. On failure the file is cut back to where it
-    /// ended and snapshot_error (io) is thrown; when even the cut fails,
-    /// broken() says so and the bytes may be on disk.
+    /// Writes bytes at the end, first extending the file by the preallocation
+    /// step when they do not fit (then fsync). On failure the file is cut
+    /// back to where the records ended and snapshot_error (io) is thrown;
+    /// when even the cut fails, broken() says so and the bytes may be on disk.
     void append(std::span<const std::byte> bytes);
-    /// Makes everything written durable. @throws snapshot_error (io).
-    void sync() const;
-    /// Cuts the file at offset and makes that durable; false on failure.
+    /// Makes everything written durable: fdatasync when the file's size has
+    /// not changed since the last fsync, fsync otherwise. @throws snapshot_error (io).
+    void sync();
+    /// Cuts the file at offset (space allocated ahead goes too) and makes
+    /// that durable; false on failure.
     [[nodiscard]] bool cut(std::uint64_t offset) noexcept;
     /// True when a failed append could not be undone.
     [[nodiscard]] bool broken() const noexcept { return broken_; }
@@ -238,9 +265,18 @@ public:
     void close() noexcept;
 
 private:
+    void extend(std::uint64_t needed);
+
     std::string name_;
     int fd_ = -1;
     std::uint64_t end_ = 0;
+    std::uint64_t allocated_ = 0;    // the file's size
+    std::uint64_t step_ = 0;         // preallocation step; 0: the file grows with each record
+    // The size changed since the last fsync: sync() must fsync. Atomic:
+    // sync::interval's background sync runs beside append (under io_mu_,
+    // not the store's lock); append sets it after its write, sync clears it
+    // before its fsync, so a size change is never lost between the two.
+    std::atomic<bool> size_dirty_{false};
     bool broken_ = false;
 };
 

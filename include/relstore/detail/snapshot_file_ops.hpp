@@ -21,6 +21,13 @@ struct file_ops {
     int (*unlink)(const char* path);
     int (*fstat)(int fd, struct stat* st);
     int (*ftruncate)(int fd, off_t length);  // the journal cuts a refused record off its file
+    // The journal's sync of a record written inside space it allocated ahead
+    // (the file's size and extents unchanged since the last fsync).
+    int (*fdatasync)(int fd);
+    // fallocate(2) with mode 0 (allocates and extends the file; reads give
+    // zeros); fails with EOPNOTSUPP where the file system or the system has
+    // no such call, and the journal then writes zeros instead.
+    int (*fallocate)(int fd, off_t offset, off_t length);
 };
 
 /// The real POSIX calls.
