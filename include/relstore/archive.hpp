@@ -140,7 +140,7 @@ struct archive_sum {
 template <class P>
 void add_to_sum(archive_sum& sum, const P& v) {
     if constexpr (std::is_same_v<P, std::string>)
-        sum.add(v);
+        sum.add(std::string_view(v));
     else
         sum.add(integer_bits(v));
 }
@@ -161,7 +161,13 @@ void save_cell(Archive& ar, const char* name, const V& v, archive_sum& sum) {
         add_to_sum(sum, b);
     } else if constexpr (user_column<V>) {
         save_cell(ar, name, column_traits<V>::to_stored(v), sum);
-    } else if constexpr (std::is_same_v<V, blob_type>) {
+    } else if constexpr (std::is_same_v<V, text>) {
+        // As a std::string, so that an archive of a text column is the
+        // archive of a std::string column and loads into either.
+        const std::string s(v.view());
+        ar << make_nvp(name, s);
+        add_to_sum(sum, s);
+    } else if constexpr (is_blob_column_v<V>) {
         std::string hex;
         append_hex(hex, v);
         ar << make_nvp(name, hex);
@@ -217,7 +223,12 @@ std::string load_cell(Archive& ar, const char* name, V& v, archive_sum& sum) {
         } catch (const std::exception& e) {
             return "the stored value " + display(stored) + " is refused by its column_traits: " + e.what();
         }
-    } else if constexpr (std::is_same_v<V, blob_type>) {
+    } else if constexpr (std::is_same_v<V, text>) {
+        std::string s;
+        ar >> make_nvp(name, s);
+        add_to_sum(sum, s);
+        v = s;
+    } else if constexpr (is_blob_column_v<V>) {
         std::string hex;
         ar >> make_nvp(name, hex);
         add_to_sum(sum, hex);

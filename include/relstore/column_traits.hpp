@@ -11,6 +11,9 @@
 #include <boost/preprocessor/variadic/size.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
 
+#include <relstore/bytes.hpp>
+#include <relstore/text.hpp>
+
 #include <array>
 #include <chrono>
 #include <concepts>
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -122,6 +126,15 @@ struct is_sys_time<std::chrono::time_point<std::chrono::system_clock, Duration>>
 
 /// The type of a blob column.
 using blob_type = std::vector<std::byte>;
+
+/// True for the C++ types of a string column: std::string and relstore::text
+/// (the same column kind, so the same cells in files and the same messages).
+template <class T>
+inline constexpr bool is_string_column_v = std::is_same_v<T, std::string> || std::is_same_v<T, text>;
+
+/// True for the C++ types of a blob column: std::vector<std::byte> and relstore::bytes.
+template <class T>
+inline constexpr bool is_blob_column_v = std::is_same_v<T, blob_type> || std::is_same_v<T, bytes>;
 
 /// True for a column_traits specialization whose stored type and functions
 /// are declared (whether the stored type is a built-in column type is checked

@@ -152,7 +152,7 @@ std::string cell_from_csv(const csv_field& f, V& v) {
         if (why.empty()) v = std::move(x);
         return why;
     } else {
-        constexpr bool may_be_empty = std::is_same_v<V, std::string> || std::is_same_v<V, blob_type>;
+        constexpr bool may_be_empty = is_string_column_v<V> || is_blob_column_v<V>;
         if (!may_be_empty && !f.quoted && f.text.empty())
             return "an empty field (null) in a column that is not nullable (" + type_name<V>() + ")";
         return parse_cell_text(f.text, v);

@@ -13,6 +13,7 @@
 #include <boost/serialization/nvp.hpp>
 
 #include <relstore/column_traits.hpp>
+#include <relstore/detail/compact_serialization.hpp>
 
 #include <chrono>
 #include <charconv>
@@ -233,7 +234,8 @@ constexpr std::optional<stored_form> builtin_form() noexcept {
                                &enum_labels_of<T>};
         else
             return builtin_form<std::underlying_type_t<T>>();
-    } else if constexpr (std::is_same_v<T, std::string>) {
+    } else if constexpr (is_string_column_v<T>) {
+        // relstore::text is a string column: the same cells, so files load into either type.
         return stored_form{column_kind::string};
     } else if constexpr (is_integer_v<T>) {
         return stored_form{integer_kind<T>()};
@@ -241,7 +243,7 @@ constexpr std::optional<stored_form> builtin_form() noexcept {
         return stored_form{column_kind::float32};
     } else if constexpr (std::is_same_v<T, double>) {
         return stored_form{column_kind::float64};
-    } else if constexpr (std::is_same_v<T, blob_type>) {
+    } else if constexpr (is_blob_column_v<T>) {
         return stored_form{column_kind::blob};
     } else if constexpr (is_sys_time<T>::value) {
         using D = typename T::duration;

@@ -93,7 +93,7 @@ bool append_json_cell(std::string& out, const V& v) {
         return append_json_cell(out, *v);
     } else if constexpr (user_column<V>) {
         return append_json_cell(out, column_traits<V>::to_stored(v));
-    } else if constexpr (std::is_same_v<V, std::string>) {
+    } else if constexpr (is_string_column_v<V>) {
         return append_json_string(out, v);
     } else if constexpr (std::is_same_v<V, bool> || is_integer_v<V> || is_time_point<V>::value ||
                          is_duration<V>::value) {
@@ -151,7 +151,7 @@ std::string cell_from_json(const nlohmann::json& j, V& v) {
                 return json_shown(j) + " is refused by its column_traits: " + e.what();
             }
             return {};
-        } else if constexpr (std::is_same_v<V, std::string>) {
+        } else if constexpr (is_string_column_v<V>) {
             if (!j.is_string()) return json_shown(j) + " is not a string";
             v = j.get_ref<const std::string&>();
             return {};
@@ -195,7 +195,7 @@ std::string cell_from_json(const nlohmann::json& j, V& v) {
                 }
             }
             if (j.is_string()) return parse_cell_text(j.get_ref<const std::string&>(), v);
-            if constexpr (!std::is_same_v<V, blob_type>) {
+            if constexpr (!is_blob_column_v<V>) {
                 // nlohmann writes a number back exactly (integers as they
                 // were, doubles at round-trip precision), so its text is
                 // what the column's own parser checks for range and type.

@@ -2,6 +2,7 @@
 /// @file relstore.hpp
 /// The umbrella header: everything but snapshots (<relstore/snapshot.hpp>).
 
+#include <relstore/bytes.hpp>
 #include <relstore/changes.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fields.hpp>
@@ -13,4 +14,5 @@
 #include <relstore/schema_info.hpp>
 #include <relstore/store.hpp>
 #include <relstore/subscription.hpp>
+#include <relstore/text.hpp>
 #include <relstore/version.hpp>

@@ -57,9 +57,9 @@ void put_cell(W& w, const V& v) {
         put_cell(w, static_cast<std::underlying_type_t<V>>(v));
     } else if constexpr (std::is_same_v<V, bool>) {
         w.put_bool(v);
-    } else if constexpr (std::is_same_v<V, std::string>) {
-        w.put_string(v);
-    } else if constexpr (std::is_same_v<V, blob_type>) {
+    } else if constexpr (is_string_column_v<V>) {
+        w.put_string(v);  // std::string and relstore::text: the same cell
+    } else if constexpr (is_blob_column_v<V>) {
         w.put_blob(v);
     } else if constexpr (std::is_same_v<V, float>) {
         w.put_f32(v);
@@ -109,8 +109,10 @@ void get_cell(row_cursor& c, V& v, std::string_view column = {}) {
         v = static_cast<V>(x);
     } else if constexpr (std::is_same_v<V, bool>) {
         v = c.get_bool();
-    } else if constexpr (std::is_same_v<V, std::string>) {
+    } else if constexpr (is_string_column_v<V>) {
         v = c.get_string();
+    } else if constexpr (std::is_same_v<V, bytes>) {
+        v = c.get_blob();
     } else if constexpr (std::is_same_v<V, blob_type>) {
         const auto b = c.get_blob();
         v.assign(b.begin(), b.end());
@@ -151,7 +153,7 @@ std::uint64_t cell_size(const V& v) {
         return sizeof(std::underlying_type_t<V>);
     else if constexpr (std::is_same_v<V, bool>)
         return 1;
-    else if constexpr (std::is_same_v<V, std::string> || std::is_same_v<V, blob_type>)
+    else if constexpr (is_string_column_v<V> || is_blob_column_v<V>)
         return 8 + v.size();
     else if constexpr (is_time_point<V>::value || is_duration<V>::value)
         return sizeof(typename V::rep);
@@ -196,7 +198,7 @@ void prefetch_row([[maybe_unused]] const Row& row, [[maybe_unused]] bool cells) 
     __builtin_prefetch(&row);
     if (!cells) return;
     for_each_field<Row>([&](const auto& f) {
-        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(row.*(f.member))>, std::string>)
+        if constexpr (is_string_column_v<std::remove_cvref_t<decltype(row.*(f.member))>>)
             __builtin_prefetch((row.*(f.member)).data());
     });
 #endif
@@ -680,7 +682,7 @@ template <class V>
 void skip_cell(row_cursor& c) {
     if constexpr (is_optional_v<V>) {
         if (c.get_presence()) skip_cell<typename V::value_type>(c);
-    } else if constexpr (std::is_same_v<V, std::string>) {
+    } else if constexpr (is_string_column_v<V>) {
         (void)c.get_string();
     } else {
         V v{};

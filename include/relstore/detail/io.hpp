@@ -171,11 +171,11 @@ void append_float_text(std::string& out, F v) {
 /// itself.
 template <class V>
 void append_cell_text(std::string& out, const V& v) {
-    if constexpr (std::is_same_v<V, std::string>) {
-        out += v;
+    if constexpr (is_string_column_v<V>) {
+        out += std::string_view(v);
     } else if constexpr (std::is_same_v<V, bool>) {
         out += v ? "true" : "false";
-    } else if constexpr (std::is_same_v<V, blob_type>) {
+    } else if constexpr (is_blob_column_v<V>) {
         append_hex(out, v);
     } else if constexpr (user_column<V>) {
         append_cell_text(out, column_traits<V>::to_stored(v));
@@ -226,6 +226,12 @@ std::string parse_cell_text(std::string_view s, V& v, bool quoted = true) {
     };
     if constexpr (std::is_same_v<V, std::string>) {
         v.assign(s);
+    } else if constexpr (std::is_same_v<V, text>) {
+        v = s;
+    } else if constexpr (std::is_same_v<V, bytes>) {
+        blob_type b;  // decoded as a blob, then kept exactly sized
+        if (auto why = parse_cell_text(s, b, quoted); !why.empty()) return why;
+        v = b;
     } else if constexpr (std::is_same_v<V, bool>) {
         if (s == "true")
             v = true;

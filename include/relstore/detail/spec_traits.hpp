@@ -156,9 +156,9 @@ constexpr bool value_fits_column() {
         return is_optional_v<Column>;
     } else if constexpr (is_optional_v<A>) {
         return is_optional_v<Column> && value_fits_column<U, typename A::value_type>();
-    } else if constexpr (std::is_same_v<U, std::string>) {
+    } else if constexpr (is_string_column_v<U>) {
         return std::is_convertible_v<const A&, std::string_view> && !std::is_same_v<A, std::nullptr_t>;
-    } else if constexpr (std::is_same_v<U, blob_type>) {
+    } else if constexpr (is_blob_column_v<U>) {
         return is_byte_range_v<A>;
     } else if constexpr (std::is_same_v<U, bool> || std::is_same_v<A, bool> || std::is_enum_v<U> ||
                          std::is_enum_v<A> || user_column<U>) {
@@ -186,12 +186,12 @@ struct value_check {
 
 /// Converts a lookup argument to what the index compares with: strings stay
 /// string views (no allocation), values for nullable columns are unwrapped,
-/// byte spans become blobs (one allocation: std::vector has no comparison
+/// byte spans become blobs or bytes (one allocation for a blob: std::vector has no comparison
 /// with a span), time points and durations take the column's precision.
 template <class Column, class Arg>
 decltype(auto) lookup_value(const Arg& a) {
     using U = unwrap_optional_t<Column>;
-    if constexpr (std::is_same_v<U, std::string> && std::is_convertible_v<const Arg&, std::string_view>)
+    if constexpr (is_string_column_v<U> && std::is_convertible_v<const Arg&, std::string_view>)
         return std::string_view(a);
     else if constexpr (std::is_same_v<Arg, Column> || std::is_same_v<Arg, U>)
         return (a);
@@ -201,6 +201,8 @@ decltype(auto) lookup_value(const Arg& a) {
         return a ? Column(lookup_value<U>(*a)) : Column(std::nullopt);
     else if constexpr (std::is_same_v<U, blob_type>)
         return to_blob(a);
+    else if constexpr (std::is_same_v<U, bytes>)
+        return bytes(std::span<const std::byte>(a));  // inline up to 15 bytes: no allocation
     else
         return U(a);
 }
@@ -222,7 +224,7 @@ decltype(auto) lookup_value_for(const Arg& a) {
 template <auto Member, class Arg>
 auto column_value_for(const Arg& a) {
     using V = typename member_traits<Member>::value_type;
-    if constexpr (value_check<Member, Arg>::ok && std::is_same_v<unwrap_optional_t<V>, blob_type> &&
+    if constexpr (value_check<Member, Arg>::ok && is_blob_column_v<unwrap_optional_t<V>> &&
                   !std::is_same_v<Arg, V> && !std::is_same_v<Arg, std::nullopt_t>)
         return V(lookup_value<V>(a));
     else if constexpr (value_check<Member, Arg>::ok)

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <memory>
 #include <string>
@@ -41,8 +42,9 @@ struct transparent_hash {
     std::size_t operator()(const T& v) const noexcept(!user_column<unwrap_optional_t<T>>) {
         if constexpr (std::is_convertible_v<const T&, std::string_view>)
             return std::hash<std::string_view>{}(std::string_view(v));
-        else if constexpr (std::is_same_v<T, blob_type>)
-            return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
+        else if constexpr (is_byte_range_v<T>)  // blobs, relstore::bytes and the spans they are looked up by
+            return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(std::data(v)),
+                                                                  std::size(v)));
         else if constexpr (is_duration<T>::value)
             return std::hash<typename T::rep>{}(v.count());
         else if constexpr (is_time_point<T>::value)
