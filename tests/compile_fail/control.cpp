@@ -85,3 +85,22 @@ int main() {
     tx.erase(u);
     tx.commit();
 }
+
+// The control of text_misuse.cpp: text and bytes columns given values that fit.
+struct Note {
+    std::int64_t id{};
+    relstore::text title;
+    relstore::bytes digest;
+};
+RELSTORE_FIELDS(Note, id, title, digest)
+using notes = relstore::table<"notes", Note, relstore::auto_key<&Note::id>, relstore::index<&Note::title>,
+                              relstore::index<&Note::digest>>;
+
+void text_uses(relstore::store<notes>& db, relstore::text& t) {
+    auto q = db.read();
+    (void)q.where<&Note::title>("abc");
+    (void)q.where<&Note::title>(std::string_view("abc"));
+    (void)q.where<&Note::digest>(std::as_bytes(std::span<const char>("abc", 3)));
+    relstore::text empty = "";
+    t = empty;
+}
