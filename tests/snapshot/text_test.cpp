@@ -1,7 +1,8 @@
 // Snapshots of relstore::text and relstore::bytes columns: a text column is a
 // string column in the file (and bytes a blob column), with the same cells,
 // so a snapshot saved from std::string columns loads into text columns and
-// back, byte for byte, and the file's schema does not tell them apart.
+// back, byte for byte, and the file's schema does not tell them apart. A
+// journal's records of text rows replay into either, too.
 //
 // Mutation that made this fail: writing a text cell with put_blob's kind
 // check swapped (column_kind::blob for text in fields.hpp's builtin_form):
@@ -9,12 +10,17 @@
 
 #include "text_schema.hpp"
 
+#include <relstore/journal.hpp>
 #include <relstore/snapshot.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 namespace rs = relstore;
 using namespace textschema;
@@ -33,6 +39,19 @@ void load_from(Store& db, const std::string& image) {
     std::istringstream in(image);
     rs::load(db, in);
 }
+
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        std::string t = (std::filesystem::temp_directory_path() / "relstore-text-XXXXXX").string();
+        REQUIRE(::mkdtemp(t.data()) != nullptr);
+        path = t;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
 
 }  // namespace
 
@@ -66,4 +85,34 @@ TEST_CASE("a snapshot of std::string columns loads into text columns and back, b
     load_from(back, saved(as_text));
     CHECK(rows_of(back) == rows_of(plain));
     CHECK(saved(back) == plain_image);
+}
+
+TEST_CASE("a journal of text rows replays into text columns and into std::string columns", "[snapshot][text][journal]") {
+    temp_dir dir;
+    const auto snap = dir.path / "db.snap", journal = dir.path / "db.journal";
+    rs::durable_options o;
+    o.sync = rs::sync::every_commit;
+    o.checkpoint_bytes = 0;  // every change stays in the journal
+    std::vector<plain_row> expected;
+    {
+        text_store db;
+        rs::durable<text_store> d(db, snap, journal, o);
+        fill(db);  // one record of inserts
+        auto tx = db.write();
+        tx.set<&TextNote::title>(*tx.find<&TextNote::title>(std::string(16, 's')), std::string(30, 'T'));
+        tx.set<&TextNote::thumb>(*tx.find<&TextNote::title>(""), relstore::bytes(bytes_of("thumb")));
+        tx.erase(*tx.find<&TextNote::title>(std::string(15, 'f')));
+        tx.commit();
+        expected = rows_of(db);
+    }
+    {
+        text_store db;
+        rs::durable<text_store> d(db, snap, journal, o);
+        CHECK(d.recovery().transactions_replayed == 2);
+        CHECK(rows_of(db) == expected);
+        CHECK(db.read().find<&TextNote::title>(std::string(30, 'T')) != nullptr);
+    }
+    plain_store db;
+    rs::durable<plain_store> d(db, snap, journal, o);
+    CHECK(rows_of(db) == expected);
 }
