@@ -60,6 +60,11 @@ public:
         put_u64(static_cast<std::uint64_t>(s.size()));
         if (!s.empty()) std::memcpy(room(s.size()), s.data(), s.size());
     }
+    /// A blob is a string cell of its bytes, as snapshot_writer writes it
+    /// (without it, a journal of a store with a blob column did not compile).
+    void put_blob(std::span<const std::byte> b) {
+        put_string(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+    }
     /// Overwrites 8 bytes at a position already written.
     void patch_u64(std::size_t at, std::uint64_t v) noexcept {
         v = to_le(v);
