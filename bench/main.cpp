@@ -105,6 +105,14 @@ void register_all() {
     subscribed("W7_cascade_delete", W7<relstore_subscribed_peer>::fn, once_per_rep);
     subscribed("W8_update_title", W8t<relstore_subscribed_peer>::fn, timed);
     subscribed("W8_reparent", W8r<relstore_subscribed_peer>::fn, timed);
+    // relstore::text string columns (issue 12): the memory they save (W10),
+    // and what they cost to load (W1) and to look up by a string (W5).
+    auto text_columns = [](const char* name, auto fn, void (*configure)(benchmark::internal::Benchmark*)) {
+        configure(benchmark::RegisterBenchmark((std::string(name) + "/relstore_text").c_str(), fn));
+    };
+    text_columns("W1_bulk_load", W1<relstore_text_peer>::fn, once_per_rep);
+    text_columns("W5_unique_text", W5<relstore_text_peer>::fn, timed);
+    text_columns("W10_memory", W10<relstore_text_peer>::fn, once);
 }
 
 /// Takes our own flags out of argv; returns false on a malformed one.

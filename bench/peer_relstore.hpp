@@ -72,16 +72,106 @@ using authors_books =
               fk<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
 using db_t = rs::store<users, posts, authors, books, authors_books>;
 
+/// The schema as one type, so that the workloads below are written once for
+/// the std::string schema and for the relstore::text one.
+struct string_schema {
+    using User = rsx::User;
+    using Post = rsx::Post;
+    using Author = rsx::Author;
+    using Book = rsx::Book;
+    using AuthorBook = rsx::AuthorBook;
+    using users = rsx::users;
+    using posts = rsx::posts;
+    using authors = rsx::authors;
+    using books = rsx::books;
+    using authors_books = rsx::authors_books;
+    using db_t = rsx::db_t;
+};
+
+/// The same tables with relstore::text for every string column (issue 12's
+/// compact columns): 16 bytes in the row instead of 32, the bytes of a long
+/// string in a block of exactly their size.
+namespace compact {
+struct User {
+    std::int64_t id{};
+    rs::text name;
+    rs::text email;
+};
+RELSTORE_FIELDS(User, id, name, email)
+
+struct Post {
+    std::int64_t id{};
+    std::int64_t author_id{};
+    rs::text title;
+    rs::text content;
+};
+RELSTORE_FIELDS(Post, id, author_id, title, content)
+
+struct Author {
+    std::int64_t id{};
+    rs::text name;
+};
+RELSTORE_FIELDS(Author, id, name)
+
+struct Book {
+    std::int64_t id{};
+    rs::text title;
+};
+RELSTORE_FIELDS(Book, id, title)
+
+struct AuthorBook {
+    std::int64_t author_id{};
+    std::int64_t book_id{};
+};
+RELSTORE_FIELDS(AuthorBook, author_id, book_id)
+
+// Hashed foreign keys, as in the std::string schema.
+template <auto M, class P, rs::on_delete A>
+using fk = rs::hashed_references<M, P, A>;
+
+using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
+using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
+                        fk<&Post::author_id, users, rs::on_delete::cascade>>;
+using authors = rs::table<"authors", Author, rs::hashed_auto_key<&Author::id>>;
+using books = rs::table<"books", Book, rs::hashed_auto_key<&Book::id>>;
+using authors_books =
+    rs::table<"authors_books", AuthorBook, rs::hashed_primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
+              fk<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
+              fk<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
+using db_t = rs::store<users, posts, authors, books, authors_books>;
+
+}  // namespace compact
+
+struct text_schema {
+    using User = compact::User;
+    using Post = compact::Post;
+    using Author = compact::Author;
+    using Book = compact::Book;
+    using AuthorBook = compact::AuthorBook;
+    using users = compact::users;
+    using posts = compact::posts;
+    using authors = compact::authors;
+    using books = compact::books;
+    using authors_books = compact::authors_books;
+    using db_t = compact::db_t;
+};
+
 /// W1: every row of the data set in one transaction (the relstore peer's
 /// load, and the latency bench's, which needs stores of other options).
-inline void load_dataset(db_t& db, const dataset& d) {
+template <class S = string_schema>
+void load_dataset(typename S::db_t& db, const dataset& d) {
+    using User = typename S::User;
+    using Post = typename S::Post;
+    using Author = typename S::Author;
+    using Book = typename S::Book;
+    using AuthorBook = typename S::AuthorBook;
     auto tx = db.write();
     // The sizes are known, as the raw peer knows them for its reserve().
-    tx.reserve<users>(d.users.size());
-    tx.reserve<posts>(d.posts.size());
-    tx.reserve<authors>(d.authors.size());
-    tx.reserve<books>(d.books.size());
-    tx.reserve<authors_books>(d.links.size());
+    tx.template reserve<typename S::users>(d.users.size());
+    tx.template reserve<typename S::posts>(d.posts.size());
+    tx.template reserve<typename S::authors>(d.authors.size());
+    tx.template reserve<typename S::books>(d.books.size());
+    tx.template reserve<typename S::authors_books>(d.links.size());
     for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
     for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
     for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});
@@ -91,8 +181,16 @@ inline void load_dataset(db_t& db, const dataset& d) {
 }
 
 /// The read operations of the workloads over a read scope or a transaction.
-template <class Q>
+template <class Q, class S = string_schema>
 struct reads {
+    using User = typename S::User;
+    using Post = typename S::Post;
+    using Author = typename S::Author;
+    using Book = typename S::Book;
+    using AuthorBook = typename S::AuthorBook;
+    using users = typename S::users;
+    using posts = typename S::posts;
+
     Q& q;
 
     std::uint64_t user_name(std::int64_t id) const {
@@ -133,16 +231,18 @@ struct reads {
 };
 
 /// The write operations of the workloads over a transaction.
-template <class Tx>
-struct writes : reads<Tx> {
+template <class Tx, class S = string_schema>
+struct writes : reads<Tx, S> {
+    using Post = typename S::Post;
     void set_title(std::int64_t post_id, const std::string& title) {
-        this->q.template set<&Post::title>(this->q.template get<posts>(post_id), title);
+        this->q.template set<&Post::title>(this->q.template get<typename S::posts>(post_id), title);
     }
     void set_author(std::int64_t post_id, std::int64_t author) {
-        this->q.template set<&Post::author_id>(this->q.template get<posts>(post_id), author);
+        this->q.template set<&Post::author_id>(this->q.template get<typename S::posts>(post_id), author);
     }
     void erase_user(std::int64_t id) {
-        if (this->q.template erase<users>(id) == 0) throw std::runtime_error("relstore: no user " + std::to_string(id));
+        if (this->q.template erase<typename S::users>(id) == 0)
+            throw std::runtime_error("relstore: no user " + std::to_string(id));
     }
 };
 
@@ -150,23 +250,25 @@ struct writes : reads<Tx> {
 
 namespace bench {
 
-class relstore_peer {
+/// relstore through its public API, over schema S (std::string or
+/// relstore::text string columns).
+template <class S>
+class basic_relstore_peer {
 public:
-    static constexpr const char* name = "relstore";
     static constexpr bool has_snapshot = RELSTORE_BENCH_HAVE_SNAPSHOT;
 
-    void load(const dataset& d) { rsx::load_dataset(db_, d); }
+    void load(const dataset& d) { rsx::load_dataset<S>(db_, d); }
 
     template <class F>
     decltype(auto) read(F&& f) const {
         auto q = db_.read();
-        rsx::reads<decltype(q)> r{q};
+        rsx::reads<decltype(q), S> r{q};
         return f(r);
     }
     template <class F>
     decltype(auto) write(F&& f) {
         auto tx = db_.write();
-        rsx::writes<decltype(tx)> w{{tx}};
+        rsx::writes<decltype(tx), S> w{{tx}};
         if constexpr (std::is_void_v<decltype(f(w))>) {
             f(w);
             tx.commit();
@@ -178,15 +280,24 @@ public:
     }
 
     state full_state() const {
-        using namespace rsx;
+        using User = typename S::User;
+        using Post = typename S::Post;
+        using Author = typename S::Author;
+        using Book = typename S::Book;
+        using AuthorBook = typename S::AuthorBook;
+        using users = typename S::users;
+        using posts = typename S::posts;
+        using authors = typename S::authors;
+        using books = typename S::books;
+        using authors_books = typename S::authors_books;
         auto q = db_.read();
-        state s{{q.count<users>(), q.count<posts>(), q.count<authors>(), q.count<books>(), q.count<authors_books>()},
+        state s{{q.template count<users>(), q.template count<posts>(), q.template count<authors>(), q.template count<books>(), q.template count<authors_books>()},
                 0};
-        for (const User& u : q.all<users>()) s.sum += user_sum(u.id, u.name, u.email);
-        for (const Post& p : q.all<posts>()) s.sum += post_sum(p.id, p.author_id, p.title, p.content);
-        for (const Author& a : q.all<authors>()) s.sum += author_sum(a.id, a.name);
-        for (const Book& b : q.all<books>()) s.sum += book_sum(b.id, b.title);
-        for (const AuthorBook& l : q.all<authors_books>()) s.sum += link_sum(l.author_id, l.book_id);
+        for (const User& u : q.template all<users>()) s.sum += user_sum(u.id, u.name, u.email);
+        for (const Post& p : q.template all<posts>()) s.sum += post_sum(p.id, p.author_id, p.title, p.content);
+        for (const Author& a : q.template all<authors>()) s.sum += author_sum(a.id, a.name);
+        for (const Book& b : q.template all<books>()) s.sum += book_sum(b.id, b.title);
+        for (const AuthorBook& l : q.template all<authors_books>()) s.sum += link_sum(l.author_id, l.book_id);
         return s;
     }
 
@@ -206,7 +317,20 @@ public:
     }
 
 protected:
-    rsx::db_t db_;
+    typename S::db_t db_;
+};
+
+/// relstore with std::string columns.
+class relstore_peer : public basic_relstore_peer<rsx::string_schema> {
+public:
+    static constexpr const char* name = "relstore";
+};
+
+/// relstore with relstore::text columns (issue 12's compact column type):
+/// W10 reports it as its own row.
+class relstore_text_peer : public basic_relstore_peer<rsx::text_schema> {
+public:
+    static constexpr const char* name = "relstore_text";
 };
 
 /// relstore with one store-wide subscriber that looks at every change of
