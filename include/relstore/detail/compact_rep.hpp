@@ -114,7 +114,13 @@ private:
     }
 
     void release() noexcept {
-        if (on_heap()) ::operator delete(const_cast<unsigned char*>(heap_pointer()), size());
+        if (!on_heap()) return;
+        void* p = const_cast<unsigned char*>(heap_pointer());
+#if defined(__cpp_sized_deallocation)
+        ::operator delete(p, size());  // the allocator need not look the size up
+#else
+        ::operator delete(p);  // clang before 19 leaves sized deallocation off by default
+#endif
     }
 
     void clear_raw() noexcept { std::memset(raw_, 0, sizeof raw_); }
