@@ -4,17 +4,17 @@
 // unique indexes looked up by std::string_view, const char* or a byte span,
 // foreign keys, messages, rollback, change sets, and nullable columns.
 //
-// Mutations that made these tests fail (each tried by hand, then undone):
-// - compact_rep inline_capacity 15 -> 14 (and the tag check to match):
-//   "15 bytes stay inline" fails;
-// - compact_rep's move constructor not clearing the source: ASan reports a
-//   double free in "moving leaves the source empty";
-// - compact_rep::operator= (copy) without the self check, freeing first: ASan
-//   heap-use-after-free in "self-assignment keeps the value";
-// - text's operator<=> comparing sizes first: "orders as std::string_view" and
-//   the ordered range test fail;
-// - transparent_hash hashing a bytes value through std::hash<std::vector>
-//   instead of its bytes: "a bytes key is found by a span" fails.
+// Mutations that made these tests fail (each tried on a copy of the headers,
+// built with ASan, then undone):
+// - compact_rep storing inline only below 15 bytes (`n < inline_capacity`):
+//   "15 bytes stay inline, 16 go to the heap" fails (inline_capacity itself
+//   set to 14 stops the build at the STATIC_REQUIRE);
+// - compact_rep's move constructor not clearing its source: ASan reports a
+//   heap-use-after-free in "moving leaves the source empty";
+// - compact_rep's copy assignment freeing its block before copying (no self
+//   check): ASan heap-use-after-free in "self-assignment keeps the value";
+// - text's operator<=> ordering by size first: "orders as std::string_view"
+//   fails.
 #include "checks.hpp"
 
 #include <catch2/catch.hpp>

@@ -4,9 +4,9 @@
 // back, byte for byte, and the file's schema does not tell them apart. A
 // journal's records of text rows replay into either, too.
 //
-// Mutation that made this fail: writing a text cell with put_blob's kind
-// check swapped (column_kind::blob for text in fields.hpp's builtin_form):
-// the cross loads are refused as a schema mismatch.
+// Mutation that made these fail: get_cell keeping only the first 15 bytes of
+// a text cell (a decoder that trusted the inline capacity): all three cases.
+// (Giving text the blob kind in fields.hpp stops the build instead.)
 
 #include "text_schema.hpp"
 
