@@ -320,7 +320,8 @@ inline constexpr stored_form stored_form_v = *stored_form_of<T>();
 }  // namespace detail
 
 /// A type a column may have: bool, an integer, an enum, float, double,
-/// std::string, std::vector<std::byte> (a blob), a std::chrono::sys_time or
+/// std::string or relstore::text, std::vector<std::byte> or relstore::bytes
+/// (a blob), a std::chrono::sys_time or
 /// duration with an integer count, a type with a relstore::column_traits
 /// specialization, or a std::optional of one of those.
 template <class T>
@@ -344,7 +345,8 @@ struct field_type_check {
     static constexpr column_problem problem = problem_of<unwrap_optional_t<Value>>();
     static_assert(problem != column_problem::not_a_column_type,
                   "relstore: every field named in RELSTORE_FIELDS must be a column type: bool, an integer, an enum, "
-                  "float, double, std::string, std::vector<std::byte>, a std::chrono::sys_time or duration, or "
+                  "float, double, std::string or relstore::text, std::vector<std::byte> or relstore::bytes, a "
+                  "std::chrono::sys_time or duration, or "
                   "std::optional of one of those; for a type of your own, specialize relstore::column_traits<T> "
                   "(relstore/column_traits.hpp) to store it as one of them");
     static_assert(problem != column_problem::other_clock,
@@ -358,7 +360,8 @@ struct field_type_check {
                   "type), static stored_type to_stored(const T&) and static T from_stored(const stored_type&)");
     static_assert(problem != column_problem::traits_stored,
                   "relstore: relstore::column_traits<T>::stored_type must be a built-in column type (bool, an "
-                  "integer, an enum, float, double, std::string, std::vector<std::byte>, a std::chrono::sys_time or "
+                  "integer, an enum, float, double, std::string, relstore::text, std::vector<std::byte>, "
+                  "relstore::bytes, a std::chrono::sys_time or "
                   "duration), not a std::optional or another column_traits type");
     static_assert(problem != column_problem::traits_compare,
                   "relstore: a column_traits type must be equality comparable and ordered, and default "
