@@ -64,7 +64,16 @@ using tags = rs::table<"tags", Tag, rs::auto_key<&Tag::id>, rs::unique<&Tag::nam
 // not what relstore references (they point at keys), so Item refers by the
 // parent's key-less name through an index only.
 using items = rs::table<"items", Item, rs::hashed_primary_key<&Item::code>, rs::index<&Item::tag>>;
-using db_t = rs::store<tags, items>;
+// Composite keys with a text column, hashed and ordered.
+struct Cell {
+    rs::text sheet;
+    std::int32_t row{};
+    rs::text value;
+};
+RELSTORE_FIELDS(Cell, sheet, row, value)
+using cells = rs::table<"cells", Cell, rs::hashed_primary_key<&Cell::sheet, &Cell::row>,
+                        rs::ordered_unique<&Cell::value, &Cell::row>>;
+using db_t = rs::store<tags, items, cells>;
 
 rs::bytes raw(std::initializer_list<unsigned char> b) {
     std::vector<std::byte> v;
@@ -313,4 +322,24 @@ TEST_CASE("text columns work in a readers_never_wait store", "[core][text][never
     auto q = db.read();
     CHECK(q.count<textcols::items>() == 3);
     CHECK(q.find<textcols::items>("item-1" + std::string(20, '.')) != nullptr);
+}
+
+TEST_CASE("a composite key with a text column is found by a string_view and a number", "[core][text][index]") {
+    textcols::db_t db;
+    using textcols::Cell;
+    {
+        auto tx = db.write();
+        tx.insert(Cell{"sheet-one", 1, "a"});
+        tx.insert(Cell{std::string(20, 'S'), 1, std::string(20, 'v')});
+        tx.insert(Cell{std::string(20, 'S'), 2, "b"});
+        relstore_test::refused_with(tx, errc::duplicate_key, "cells", "(sheet, row)",
+                                    "cells.(sheet, row) = (\"sheet-one\", 1) already exists",
+                                    [&] { tx.insert(Cell{"sheet-one", 1, "z"}); });
+        tx.commit();
+    }
+    auto q = db.read();
+    CHECK(must(q.find<textcols::cells>("sheet-one", std::int32_t{1})).value == "a");
+    CHECK(must(q.find<textcols::cells>(std::string_view(std::string(20, 'S')), std::int32_t{2})).value == "b");
+    CHECK(q.find<textcols::cells>("sheet-one", std::int32_t{2}) == nullptr);
+    CHECK(must(q.find<&Cell::value, &Cell::row>(std::string(20, 'v'), std::int32_t{1})).sheet == std::string(20, 'S'));
 }
