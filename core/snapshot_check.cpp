@@ -106,7 +106,7 @@ namespace {
 
 using detail::display_value;
 using detail::display_values;
-namespace text = detail::integrity_text;
+namespace says = detail::integrity_text;  // not "text": relstore::text is the column type
 
 bool is_signed_integer(column_kind k) {
     return k == column_kind::int8 || k == column_kind::int16 || k == column_kind::int32 || k == column_kind::int64;
@@ -249,13 +249,13 @@ void snapshot_reader::check_integrity() const {
         each_row(ti, [&](const std::vector<value>& r, std::uint64_t at) {
             for (const auto c : covered)
                 if (const auto* d = std::get_if<double>(&r[c]); d != nullptr && std::isnan(*d))
-                    fail(at, text::nan_in_indexed_column(t.name, t.columns[c].name));
+                    fail(at, says::nan_in_indexed_column(t.name, t.columns[c].name));
             for (auto& u : uniques) {
                 if (!canonical(canon, r, u.columns)) continue;
                 if (!u.seen.insert(canon).second) {
                     const auto v = shown(t, r, u.columns);
-                    fail(at, u.is_key ? text::duplicate_key(t.name, u.names, v)
-                                      : text::duplicate_unique(t.name, u.names, v));
+                    fail(at, u.is_key ? says::duplicate_key(t.name, u.names, v)
+                                      : says::duplicate_unique(t.name, u.names, v));
                 }
             }
             if (auto_column && (!largest || *largest < r[*auto_column])) largest = r[*auto_column];
@@ -270,19 +270,19 @@ void snapshot_reader::check_integrity() const {
                 const int bits = static_cast<int>(detail::min_encoded_size({kind, false})) * 8;
                 const std::int64_t lo = bits == 64 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (bits - 1));
                 const std::int64_t hi = bits == 64 ? std::numeric_limits<std::int64_t>::max() : (std::int64_t{1} << (bits - 1)) - 1;
-                if (n < lo || n > hi) fail(std::nullopt, text::next_key_unfit(t.name, display_value(n), to_string(kind)));
+                if (n < lo || n > hi) fail(std::nullopt, says::next_key_unfit(t.name, display_value(n), to_string(kind)));
                 next = n;
             } else {
                 const int bits = static_cast<int>(detail::min_encoded_size({kind, false})) * 8;
                 if (bits < 64 && raw >= (std::uint64_t{1} << bits))
-                    fail(std::nullopt, text::next_key_unfit(t.name, display_value(raw), to_string(kind)));
+                    fail(std::nullopt, says::next_key_unfit(t.name, display_value(raw), to_string(kind)));
                 next = raw;
             }
             const value first = is_signed_integer(kind) ? value(std::int64_t{1}) : value(std::uint64_t{1});
             if (next < first)
-                fail(std::nullopt, text::next_key_below_first(t.name, display_value(next), display_value(first)));
+                fail(std::nullopt, says::next_key_below_first(t.name, display_value(next), display_value(first)));
             if (largest && !(*largest < next))
-                fail(std::nullopt, text::next_key_not_above(t.name, display_value(next), display_value(*largest)));
+                fail(std::nullopt, says::next_key_not_above(t.name, display_value(next), display_value(*largest)));
         }
         if (!uniques.empty() && uniques.front().is_key) keys[ti] = std::move(uniques.front().seen);
     }
@@ -307,7 +307,7 @@ void snapshot_reader::check_integrity() const {
                 std::optional<std::string> to;
                 if (canonical(canon, r, cols)) {
                     if (!keys[pi].contains(canon))
-                        fail(at, text::dangling_reference(t.name, names, shown(t, r, cols), parent.name));
+                        fail(at, says::dangling_reference(t.name, names, shown(t, r, cols), parent.name));
                     to = canon;
                 }
                 if (acyclic && canonical(canon, r, key_cols)) {
@@ -330,7 +330,7 @@ void snapshot_reader::check_integrity() const {
                             if (key_text.empty() && canonical(canon, r, key_cols) && canon == *k)
                                 key_text = shown(t, r, key_cols);
                         });
-                        fail(at, text::cycle(t.name, names, key_text));
+                        fail(at, says::cycle(t.name, names, key_text));
                     }
                     const auto it = up.find(*k);
                     if (it == up.end() || !it->second) break;
