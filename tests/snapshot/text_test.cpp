@@ -8,6 +8,7 @@
 // a text cell (a decoder that trusted the inline capacity): all three cases.
 // (Giving text the blob kind in fields.hpp stops the build instead.)
 
+#include "temp_dir.hpp"
 #include "text_schema.hpp"
 
 #include <relstore/journal.hpp>
@@ -40,17 +41,8 @@ void load_from(Store& db, const std::string& image) {
     rs::load(db, in);
 }
 
-struct temp_dir {
-    std::filesystem::path path;
-    temp_dir() {
-        std::string t = (std::filesystem::temp_directory_path() / "relstore-text-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
+struct temp_dir : relstore_test::temp_dir {
+    temp_dir() : relstore_test::temp_dir("relstore-text") {}
 };
 
 }  // namespace
