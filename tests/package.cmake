@@ -44,4 +44,4 @@ add_test(NAME package_fetchcontent
 set_tests_properties(package_install PROPERTIES FIXTURES_SETUP relstore_installed LABELS package)
 set_tests_properties(package_find_package package_pkg_config package_missing_dependency
     PROPERTIES FIXTURES_REQUIRED relstore_installed LABELS package)
-set_tests_properties(package_fetchcontent PROPERTIES LABELS package)
+set_tests_properties(package_fetchcontent PROPERTIES LABELS package COST 500)
