@@ -1,7 +1,7 @@
 # The two commands of the README, plus the benchmark run. Each installs the
 # Debian packages it needs first (.ci/install-deps), then drives the CMake
 # presets in CMakePresets.json.
-.PHONY: demo test test-asan test-tsan test-fuzz test-bench bench docs deps clean
+.PHONY: demo test test-asan test-tsan test-fuzz test-bench test-tsan-bench bench docs deps clean
 
 SCALE ?= 1.0
 FUZZ_SECONDS ?= 30
@@ -26,7 +26,21 @@ demo: deps
 ## make test: every test suite: all tests under ASan+UBSan, the concurrency
 ## stress test under TSan, the snapshot fuzzer for a bounded time, and the
 ## benchmark suite once at a tiny scale as a correctness check.
-test: deps test-asan test-tsan test-fuzz test-bench
+# After the ASan suite, the fuzzer (its build, then one core for
+# FUZZ_SECONDS) runs beside the TSan suite and the bench smoke, so that no core
+# idles while the fuzzer runs. Each of the two streams builds with nproc jobs,
+# as many compilers at once as the ASan build alone runs (memory).
+test: deps
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory -j2 --output-sync=target BUILD_JOBS=$$(nproc) test-fuzz test-tsan-bench
+
+test-tsan-bench:
+	@$(MAKE) --no-print-directory test-tsan
+	@$(MAKE) --no-print-directory test-bench
+
+# Empty: cmake's default (ninja: nproc + 2 jobs).
+BUILD_JOBS ?=
+jobs = $(if $(BUILD_JOBS),-j $(BUILD_JOBS))
 
 test-asan:
 	cmake --preset asan >/dev/null
@@ -35,18 +49,18 @@ test-asan:
 
 test-tsan:
 	cmake --preset tsan >/dev/null
-	cmake --build --preset tsan
+	cmake --build --preset tsan $(jobs)
 	TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j$$(nproc)
 
 test-fuzz:
 	@if [ -f fuzz/CMakeLists.txt ]; then \
-	    cmake --preset fuzz >/dev/null && cmake --build --preset fuzz && \
+	    cmake --preset fuzz >/dev/null && cmake --build --preset fuzz $(jobs) && \
 	    FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build/fuzz --output-on-failure; \
 	fi
 
 test-bench:
 	@if [ -f bench/CMakeLists.txt ]; then \
-	    cmake --preset bench >/dev/null && cmake --build --preset bench-smoke && \
+	    cmake --preset bench >/dev/null && cmake --build --preset bench-smoke $(jobs) && \
 	    ctest --test-dir build/bench -L bench-smoke --output-on-failure; \
 	fi
 
