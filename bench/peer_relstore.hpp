@@ -22,55 +22,8 @@ namespace bench::rsx {
 
 namespace rs = relstore;
 
-struct User {
-    std::int64_t id{};
-    std::string name;
-    std::string email;
-};
-RELSTORE_FIELDS(User, id, name, email)
-
-struct Post {
-    std::int64_t id{};
-    std::int64_t author_id{};
-    std::string title;
-    std::string content;
-};
-RELSTORE_FIELDS(Post, id, author_id, title, content)
-
-struct Author {
-    std::int64_t id{};
-    std::string name;
-};
-RELSTORE_FIELDS(Author, id, name)
-
-struct Book {
-    std::int64_t id{};
-    std::string title;
-};
-RELSTORE_FIELDS(Book, id, title)
-
-struct AuthorBook {
-    std::int64_t author_id{};
-    std::int64_t book_id{};
-};
-RELSTORE_FIELDS(AuthorBook, author_id, book_id)
-
-// Hashed foreign-key indexes, as the raw floor has (relstore's default,
-// references<>, is ordered on (fk, key): W1 2.1x, W3 2.6x the raw time in a
-// trial run, against 1.0x and 1.5x hashed).
-template <auto M, class P, rs::on_delete A>
-using fk = rs::hashed_references<M, P, A>;
-
-using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
-using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
-                        fk<&Post::author_id, users, rs::on_delete::cascade>>;
-using authors = rs::table<"authors", Author, rs::hashed_auto_key<&Author::id>>;
-using books = rs::table<"books", Book, rs::hashed_auto_key<&Book::id>>;
-using authors_books =
-    rs::table<"authors_books", AuthorBook, rs::hashed_primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
-              fk<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
-              fk<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
-using db_t = rs::store<users, posts, authors, books, authors_books>;
+using str = std::string;
+#include "peer_relstore_tables.inc"
 
 /// The schema as one type, so that the workloads below are written once for
 /// the std::string schema and for the relstore::text one.
@@ -92,54 +45,8 @@ struct string_schema {
 /// compact columns): 16 bytes in the row instead of 32, the bytes of a long
 /// string in a block of exactly their size.
 namespace compact {
-struct User {
-    std::int64_t id{};
-    rs::text name;
-    rs::text email;
-};
-RELSTORE_FIELDS(User, id, name, email)
-
-struct Post {
-    std::int64_t id{};
-    std::int64_t author_id{};
-    rs::text title;
-    rs::text content;
-};
-RELSTORE_FIELDS(Post, id, author_id, title, content)
-
-struct Author {
-    std::int64_t id{};
-    rs::text name;
-};
-RELSTORE_FIELDS(Author, id, name)
-
-struct Book {
-    std::int64_t id{};
-    rs::text title;
-};
-RELSTORE_FIELDS(Book, id, title)
-
-struct AuthorBook {
-    std::int64_t author_id{};
-    std::int64_t book_id{};
-};
-RELSTORE_FIELDS(AuthorBook, author_id, book_id)
-
-// Hashed foreign keys, as in the std::string schema.
-template <auto M, class P, rs::on_delete A>
-using fk = rs::hashed_references<M, P, A>;
-
-using users = rs::table<"users", User, rs::hashed_auto_key<&User::id>, rs::unique<&User::name>>;
-using posts = rs::table<"posts", Post, rs::hashed_auto_key<&Post::id>,
-                        fk<&Post::author_id, users, rs::on_delete::cascade>>;
-using authors = rs::table<"authors", Author, rs::hashed_auto_key<&Author::id>>;
-using books = rs::table<"books", Book, rs::hashed_auto_key<&Book::id>>;
-using authors_books =
-    rs::table<"authors_books", AuthorBook, rs::hashed_primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
-              fk<&AuthorBook::author_id, authors, rs::on_delete::cascade>,
-              fk<&AuthorBook::book_id, books, rs::on_delete::cascade>>;
-using db_t = rs::store<users, posts, authors, books, authors_books>;
-
+using str = rs::text;
+#include "peer_relstore_tables.inc"
 }  // namespace compact
 
 struct text_schema {
