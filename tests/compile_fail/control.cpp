@@ -1,6 +1,7 @@
 // Control: the correct use of everything the other cases get wrong compiles,
 // so their failures come from the mistake and not from the setup.
 #include "schema.hpp"
+#include "text_schema.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -87,14 +88,6 @@ int main() {
 }
 
 // The control of text_misuse.cpp: text and bytes columns given values that fit.
-struct Note {
-    std::int64_t id{};
-    relstore::text title;
-    relstore::bytes digest;
-};
-RELSTORE_FIELDS(Note, id, title, digest)
-using notes = relstore::table<"notes", Note, relstore::auto_key<&Note::id>, relstore::index<&Note::title>,
-                              relstore::index<&Note::digest>>;
 
 void text_uses(relstore::store<notes>& db, relstore::text& t) {
     auto q = db.read();

@@ -2,18 +2,8 @@
 // compile; the `expect:` comment above each is the regular expression
 // expect_diagnostics.cmake looks for. control.cpp's text row is the correct use.
 // expect: "?relstore: a value given for a column must have the column.s type or convert to it without narrowing
-#include <relstore/relstore.hpp>
+#include "text_schema.hpp"
 
-#include <cstdint>
-
-struct Note {
-    std::int64_t id{};
-    relstore::text title;
-    relstore::bytes digest;
-};
-RELSTORE_FIELDS(Note, id, title, digest)
-using notes = relstore::table<"notes", Note, relstore::auto_key<&Note::id>, relstore::index<&Note::title>,
-                              relstore::index<&Note::digest>>;
 using store = relstore::store<notes>;
 
 void misuse(store& db, relstore::text& t) {
