@@ -15,8 +15,70 @@
 #include <optional>
 #include <string>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RELSTORE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(RELSTORE_ASAN)
+#define RELSTORE_ASAN 1
+#endif
+
+#ifdef RELSTORE_ASAN
+// AddressSanitizer runtimes before LLVM 18 (llvm-project PR 75290) and GCC 15
+// take no lock around fork(): a child forked while another thread was inside
+// the sanitizer's allocator or stack depot waits forever on a lock nobody will
+// release. A save's child allocates, so a multi-threaded program under such a
+// runtime hung in its save. These are the functions the newer runtimes call
+// from their own fork handler; the runtime linked statically (clang's) defines
+// them, and where they are absent (GCC's shared libasan hides them) the weak
+// references stay null and nothing is locked.
+namespace __lsan {
+[[gnu::weak]] void LockThreadRegistry();
+[[gnu::weak]] void UnlockThreadRegistry();
+[[gnu::weak]] void LockAllocator();
+[[gnu::weak]] void UnlockAllocator();
+}  // namespace __lsan
+namespace __sanitizer {
+[[gnu::weak]] void StackDepotLockAll();
+[[gnu::weak]] void StackDepotUnlockAll();
+}  // namespace __sanitizer
+#endif
+
 namespace relstore::detail {
 namespace {
+
+/// Holds the sanitizer runtime's locks across fork() (see above); a no-op in
+/// builds without AddressSanitizer. Unlocked in both processes after the fork.
+class sanitizer_fork_guard {
+public:
+    sanitizer_fork_guard() noexcept {
+#ifdef RELSTORE_ASAN
+        active_ = &__lsan::LockThreadRegistry != nullptr && &__lsan::UnlockThreadRegistry != nullptr &&
+                  &__lsan::LockAllocator != nullptr && &__lsan::UnlockAllocator != nullptr &&
+                  &__sanitizer::StackDepotLockAll != nullptr && &__sanitizer::StackDepotUnlockAll != nullptr;
+        if (!active_) return;
+        __lsan::LockThreadRegistry();
+        __lsan::LockAllocator();
+        __sanitizer::StackDepotLockAll();
+#endif
+    }
+    void release() noexcept {
+#ifdef RELSTORE_ASAN
+        if (!active_) return;
+        active_ = false;
+        __sanitizer::StackDepotUnlockAll();
+        __lsan::UnlockAllocator();
+        __lsan::UnlockThreadRegistry();
+#endif
+    }
+    ~sanitizer_fork_guard() { release(); }
+    sanitizer_fork_guard(const sanitizer_fork_guard&) = delete;
+    sanitizer_fork_guard& operator=(const sanitizer_fork_guard&) = delete;
+
+private:
+    [[maybe_unused]] bool active_ = false;
+};
 
 // Lock-free, so that the child can read it after a fork that may have
 // happened while another thread was registering.
@@ -92,7 +154,9 @@ void run_in_child(const std::string& path, const std::function<void()>& work, co
         fail(path, std::string("pipe failed: ") + std::strerror(err));
     }
     const pid_t parent = ::getpid();
+    sanitizer_fork_guard guard;
     const pid_t pid = ::fork();
+    guard.release();
     if (pid == 0) {
         // A save whose caller died has nobody to report to, and its file
         // would appear after the caller's crash: the child dies with it.
