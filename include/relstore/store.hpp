@@ -147,24 +147,27 @@ public:
         // same pair in opposite directions cannot deadlock.
         store* first = std::less<store*>{}(this, &other) ? this : &other;
         store* second = first == this ? &other : this;
-        first->lock_exclusive();
-        second->lock_exclusive();
-        first->catch_up();
-        second->catch_up();
+        first->lock_exclusive();  // each brought up to date by lock_exclusive
+        try {
+            second->lock_exclusive();
+        } catch (...) {
+            first->unlock_exclusive();
+            throw;
+        }
         std::swap(writer_tables(), other.writer_tables());
         // A store whose readers never wait publishes its new contents and
-        // makes its other copy equal to them.
+        // makes its other copy equal to them. The swap has taken effect:
+        // a copy that fails (memory) is made again by the next writer's
+        // catch-up instead of undoing it.
         for (store* s : {first, second}) {
             if (!s->mirror_) continue;
             s->flip();
-            s->wait_for_readers(s->writer_side_);
-            store::for_each_table([&]<class T>(T*) {
-                auto& to = std::get<detail::table_state<T>>(s->writer_tables());
-                const auto& from = std::get<detail::table_state<T>>(s->side(1 - s->writer_side_));
-                to.rows = from.rows;
-                to.next_key = from.next_key;
-            });
             s->replays_.clear();
+            s->resync_whole_ = true;
+            try {
+                s->catch_up();
+            } catch (...) {  // NOLINT(bugprone-empty-catch): resync_whole_ stays set, the next writer retries
+            }
         }
         second->unlock_exclusive();
         first->unlock_exclusive();
@@ -345,7 +348,12 @@ private:
     /// then, when readers never wait, the copy to write brought up to date.
     void lock_exclusive() {
         lock_.lock();
-        catch_up();
+        try {
+            catch_up();
+        } catch (...) {
+            unlock_exclusive();  // the catch-up is done again by the next writer
+            throw;
+        }
     }
 
     // --- readers_never_wait (left-right) ---------------------------------
@@ -425,8 +433,29 @@ private:
     /// commit); rows gone are erased first, and rows new, or whose replace
     /// clashed with a unique value another row still holds, are inserted
     /// last, when every other row holds its final value.
-    void catch_up() noexcept {
-        if (!mirror_ || replays_.empty()) return;
+    ///
+    /// May throw (memory: a row copied, an index relinked); every step can
+    /// be done twice (erasing what is gone, replacing with the same value,
+    /// inserting what is absent), so a catch-up that failed part way is
+    /// simply done again, whole, by the next writer. Readers never see the
+    /// copy being caught up, so a failure costs them nothing.
+    void catch_up() {
+        if (!mirror_) return;
+        if (resync_whole_) {
+            wait_for_readers(writer_side_);
+            auto& dst = writer_tables();
+            const auto& src = side(1 - writer_side_);
+            store::for_each_table([&]<class T>(T*) {
+                auto& to = std::get<detail::table_state<T>>(dst);
+                const auto& from = std::get<detail::table_state<T>>(src);
+                to.rows = from.rows;  // strong guarantee: a copy, then a swap
+                to.next_key = from.next_key;
+            });
+            resync_whole_ = false;
+            replays_.clear();
+            return;
+        }
+        if (replays_.empty()) return;
         wait_for_readers(writer_side_);
         auto& dst = writer_tables();
         const auto& src = side(1 - writer_side_);
@@ -542,6 +571,9 @@ private:
     /// Keys touched by commits published since the copy to write was last
     /// brought up to date (under the exclusive lock).
     std::vector<touched_type> replays_;
+    // The copy to write must be made equal to the other one whole (after a
+    // swap of contents), not from replays_.
+    bool resync_whole_ = false;
     /// Subscribers and before_commit hooks; shared with their tokens, which
     /// may outlive the store.
     std::shared_ptr<detail::listener_registry<store>> listeners_ =

@@ -588,8 +588,13 @@ private:
                 "(the transaction would wait for it forever)");
         db->lock_exclusive();  // new readers wait behind this writer
         this->side_ = db->writer_side_;
+        try {
+            marks_.push_back(current_marks());  // a string key's copy may throw: never leave the store locked
+        } catch (...) {
+            db->unlock_exclusive();
+            throw;
+        }
         db->writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-        marks_.push_back(current_marks());
     }
 
     using marks_type = typename detail::marks_of<typename Store::tables>::type;

@@ -7,6 +7,8 @@
 #include <relstore/snapshot.hpp>
 #include <relstore/detail/snapshot_file_ops.hpp>
 
+#include "alloc_counter.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -65,6 +67,34 @@ auto within_10s(const char* what, F f) {
     }
     t.join();
     return result.get();
+}
+
+/// Every row of both tables, as text: what a scope (or a transaction) sees.
+template <class Scope>
+std::string contents(const Scope& q) {
+    std::string out;
+    for (const Item& i : q.template order_by<&Item::qty>())
+        out += std::to_string(i.id) + ":" + i.name + ":" + std::to_string(i.qty) + " ";
+    out += "| ";
+    for (const Note& n : q.template all<notes>())
+        out += std::to_string(n.id) + ":" + std::to_string(n.item_id) + ":" + n.text + " ";
+    return out;
+}
+
+/// Checks that both copies hold `expected`: the copy readers read now, and
+/// (through a commit that changes a row and changes it back, which flips the
+/// copies) the other one, each seen by a transaction and by a read scope.
+void check_both_copies(store& db, const std::string& expected) {
+    for (int copy = 0; copy < 2; ++copy) {
+        CHECK(contents(db.read()) == expected);
+        auto tx = db.write();
+        CHECK(contents(tx) == expected);
+        const Item& first = *tx.all<items>().begin();
+        const std::int64_t qty = first.qty;
+        tx.set<&Item::qty>(first, qty + 1000);
+        tx.set<&Item::qty>(first, qty);
+        tx.commit();
+    }
 }
 
 std::string slurp(const std::filesystem::path& p) {
@@ -234,6 +264,88 @@ TEST_CASE("with readers that never wait, rollback, load and erase plans behave a
             tx.commit();
         }).join();
     }
+}
+
+// A commit is replayed onto the other copy when the next transaction begins
+// (catch-up), which copies rows: it can run out of memory. Every allocation
+// of the catch-up is made to fail in turn.
+TEST_CASE("with readers that never wait, a catch-up that runs out of memory fails that write alone, and the next "
+          "write does it again",
+          "[concurrency][never_wait][bad_alloc]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 20);
+    std::size_t failures = 0;
+    for (std::size_t n = 0;; ++n) {
+        INFO("allocation " << n << " of the write's catch-up fails");
+        {
+            // A commit to replay: names swapped (a replace that clashes on
+            // the unique index), an ordered key moved, a cascade, inserts.
+            auto tx = db.write();
+            tx.set<&Item::name>(tx.get<items>(std::int64_t{1}), std::string("tmp"));
+            tx.set<&Item::name>(tx.get<items>(std::int64_t{2}), std::string("item0"));
+            tx.set<&Item::name>(tx.get<items>(std::int64_t{1}), std::string("item1"));
+            tx.set<&Item::qty>(tx.get<items>(std::int64_t{3}), tx.get<items>(std::int64_t{3}).qty - 100);
+            if (const Item* gone = tx.find<&Item::name>("item" + std::to_string(4 + n % 16))) tx.erase(*gone);
+            const Item& added = tx.insert(Item{0, "new" + std::to_string(n), static_cast<std::int64_t>(n)});
+            tx.insert(Note{0, added.id, std::string(40, 'n')});  // a heap string: its copy allocates
+            tx.commit();
+        }
+        const std::string expected = contents(db.read());
+        bool threw = false;
+        relstore_test::fail_allocation_after(n);
+        try {
+            auto tx = db.write();
+            (void)relstore_test::disarm_allocation_failure();
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        const bool hit = relstore_test::disarm_allocation_failure() || threw;
+        CHECK(contents(db.read()) == expected);  // readers saw nothing of it
+        if (!hit) break;                          // n is past the catch-up's last allocation
+        CHECK(threw);
+        ++failures;
+        within_10s("the write after a failed catch-up", [&] {  // the store is not left locked
+            check_both_copies(db, expected);                    // and the next writer caught up
+            return 0;
+        });
+    }
+    CHECK(failures > 3);  // the catch-up allocates (else this test walks nothing)
+}
+
+TEST_CASE("with readers that never wait, a load that runs out of memory leaves the store whole, loaded or not",
+          "[concurrency][never_wait][bad_alloc]") {
+    using namespace nw;
+    store other;
+    fill(other, 9);
+    std::stringstream file;
+    rs::save(other, file);
+    const std::string loaded = contents(other.read());
+    const std::string bytes = file.str();
+
+    std::size_t failures = 0;
+    for (std::size_t n = 0;; ++n) {
+        INFO("allocation " << n << " of the load fails");
+        store db(rs::store_options{.readers_never_wait = true});
+        fill(db, 4);
+        const std::string before = contents(db.read());
+        std::istringstream in(bytes);
+        bool threw = false;
+        relstore_test::fail_allocation_after(n);
+        try {
+            (void)rs::load(db, in);
+        } catch (const std::exception&) {
+            threw = true;
+        }
+        const bool hit = relstore_test::disarm_allocation_failure() || threw;
+        within_10s("the write after a failed load", [&] {
+            check_both_copies(db, threw ? before : loaded);
+            return 0;
+        });
+        if (!hit) break;
+        ++failures;
+    }
+    CHECK(failures > 10);
 }
 
 TEST_CASE("a save lets writers commit while it writes, and holds the state of the moment it began",

@@ -10,6 +10,7 @@
 #include <vector>
 
 using namespace rel;
+using relstore_test::allocations;
 
 namespace {
 

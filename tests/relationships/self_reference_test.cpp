@@ -12,6 +12,7 @@
 #include <vector>
 
 using namespace rel;
+using relstore_test::allocations;
 namespace rs = relstore;
 
 namespace {
