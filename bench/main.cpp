@@ -80,6 +80,13 @@ void once_per_rep(benchmark::internal::Benchmark* b) {
 void io_once_per_rep(benchmark::internal::Benchmark* b) { once_per_rep(b->UseRealTime()); }
 void once(benchmark::internal::Benchmark* b) { b->Iterations(1)->Repetitions(1)->Unit(benchmark::kMillisecond); }
 
+/// Registers a workload of a relstore variant reported beside relstore
+/// (not against the peers): "<workload>/<variant>".
+template <class Fn>
+void beside(const char* workload, const char* variant, Fn fn, void (*configure)(benchmark::internal::Benchmark*)) {
+    configure(benchmark::RegisterBenchmark((std::string(workload) + "/" + variant).c_str(), fn));
+}
+
 void register_all() {
     for_each_peer<W1>("W1_bulk_load", once_per_rep);
     for_each_peer<W2>("W2_pk_lookup", timed);
@@ -98,18 +105,26 @@ void register_all() {
     for_each_peer<W10>("W10_memory", once);
     // The cost of listening: one store-wide subscriber (issue 10: at most
     // 1.3x relstore's own time); reported beside relstore, not the peers.
-    auto subscribed = [](const char* name, auto fn, void (*configure)(benchmark::internal::Benchmark*)) {
-        configure(benchmark::RegisterBenchmark((std::string(name) + "/relstore_sub").c_str(), fn));
-    };
+    auto subscribed = [](const char* name, auto fn, auto configure) { beside(name, "relstore_sub", fn, configure); };
     subscribed("W1_bulk_load", W1<relstore_subscribed_peer>::fn, once_per_rep);
     subscribed("W7_cascade_delete", W7<relstore_subscribed_peer>::fn, once_per_rep);
     subscribed("W8_update_title", W8t<relstore_subscribed_peer>::fn, timed);
     subscribed("W8_reparent", W8r<relstore_subscribed_peer>::fn, timed);
+    // Read scopes that never wait (issue 14): what the second copy costs
+    // the reads and writes of W2-W8 (and the load, W1, for information).
+    auto never_wait = [](const char* name, auto fn, auto configure) { beside(name, "relstore_nw", fn, configure); };
+    never_wait("W1_bulk_load", W1<relstore_never_wait_peer>::fn, once_per_rep);
+    never_wait("W2_pk_lookup", W2<relstore_never_wait_peer>::fn, timed);
+    never_wait("W3_one_to_many", W3<relstore_never_wait_peer>::fn, timed);
+    never_wait("W4_many_to_one", W4<relstore_never_wait_peer>::fn, timed);
+    never_wait("W5_unique_text", W5<relstore_never_wait_peer>::fn, timed);
+    never_wait("W6_many_to_many", W6<relstore_never_wait_peer>::fn, timed);
+    never_wait("W7_cascade_delete", W7<relstore_never_wait_peer>::fn, once_per_rep);
+    never_wait("W8_update_title", W8t<relstore_never_wait_peer>::fn, timed);
+    never_wait("W8_reparent", W8r<relstore_never_wait_peer>::fn, timed);
     // relstore::text string columns (issue 12): the memory they save (W10),
     // and what they cost to load (W1) and to look up by a string (W5).
-    auto text_columns = [](const char* name, auto fn, void (*configure)(benchmark::internal::Benchmark*)) {
-        configure(benchmark::RegisterBenchmark((std::string(name) + "/relstore_text").c_str(), fn));
-    };
+    auto text_columns = [](const char* name, auto fn, auto configure) { beside(name, "relstore_text", fn, configure); };
     text_columns("W1_bulk_load", W1<relstore_text_peer>::fn, once_per_rep);
     text_columns("W5_unique_text", W5<relstore_text_peer>::fn, timed);
     text_columns("W10_memory", W10<relstore_text_peer>::fn, once);
