@@ -5,6 +5,7 @@
 // and error messages show it readably: timestamps in ISO 8601 UTC, durations
 // with their unit, blobs in hex (capped as strings are), enums by name.
 #include "checks.hpp"
+#include "column_values.hpp"
 
 #include <catch2/catch.hpp>
 #include <relstore/relstore.hpp>
@@ -27,61 +28,19 @@ using namespace std::chrono_literals;
 
 namespace coltypes {
 
-using ms_time = std::chrono::sys_time<std::chrono::milliseconds>;
-using bytes = std::vector<std::byte>;
-
-enum class Color : std::uint8_t { red, green, blue, violet };
-RELSTORE_ENUM(Color, red, green, blue)  // violet is left out: it shows as its number
+using relstore_test::values::blob;
+using relstore_test::values::bytes;
+using relstore_test::values::Color;
+using relstore_test::values::Money;
+using relstore_test::values::ms_time;
+using relstore_test::values::Uuid;
+using relstore_test::values::uuid;
 
 enum class Plain : std::int16_t { a = -1, b = 1 };  // not described: an int16 column, as before
 
 enum class Status : std::uint8_t { open, closed };  // stored by name, through column_traits
 
-/// Cents, stored as an int64.
-struct Money {
-    std::int64_t cents{};
-    friend auto operator<=>(const Money&, const Money&) = default;
-};
-
-/// A UUID, stored as a 16-byte blob.
-struct Uuid {
-    std::array<std::byte, 16> bytes{};
-    friend auto operator<=>(const Uuid&, const Uuid&) = default;
-};
-
-Uuid uuid(unsigned char last) {
-    Uuid u;
-    u.bytes[0] = std::byte{0xAB};
-    u.bytes[15] = std::byte{last};
-    return u;
-}
-
-bytes blob(std::initializer_list<unsigned char> b) {
-    bytes out;
-    for (const auto c : b) out.push_back(std::byte{c});
-    return out;
-}
-
 }  // namespace coltypes
-
-template <>
-struct relstore::column_traits<coltypes::Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const coltypes::Money& m) noexcept { return m.cents; }
-    static coltypes::Money from_stored(stored_type cents) noexcept { return {cents}; }
-};
-
-template <>
-struct relstore::column_traits<coltypes::Uuid> {
-    using stored_type = std::vector<std::byte>;
-    static stored_type to_stored(const coltypes::Uuid& u) { return {u.bytes.begin(), u.bytes.end()}; }
-    static coltypes::Uuid from_stored(const stored_type& b) {
-        if (b.size() != 16) throw std::invalid_argument("a UUID has 16 bytes, not " + std::to_string(b.size()));
-        coltypes::Uuid u;
-        std::copy(b.begin(), b.end(), u.bytes.begin());
-        return u;
-    }
-};
 
 template <>
 struct relstore::column_traits<coltypes::Status> {

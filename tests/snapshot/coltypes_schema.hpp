@@ -6,6 +6,8 @@
 
 #include <relstore/relstore.hpp>
 
+#include "column_values.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -18,60 +20,15 @@
 
 namespace coltypes {
 
-using ms_time = std::chrono::sys_time<std::chrono::milliseconds>;
-using bytes = std::vector<std::byte>;
-using int32_minutes = std::chrono::duration<std::int32_t, std::ratio<60>>;
-
-enum class Color : std::uint8_t { red, green, blue, violet };
-RELSTORE_ENUM(Color, red, green, blue)  // violet is left out: it is stored and shown as 3
-
-enum class Mood : std::int16_t { sad = -1, calm = 0, glad = 1 };  // not described: an int16 column
-
-struct Money {
-    std::int64_t cents{};
-    friend auto operator<=>(const Money&, const Money&) = default;
-};
-
-struct Uuid {
-    std::array<std::byte, 16> bytes{};
-    friend auto operator<=>(const Uuid&, const Uuid&) = default;
-};
-
-inline Uuid uuid(unsigned char last) {
-    Uuid u;
-    u.bytes[0] = std::byte{0xAB};
-    u.bytes[15] = std::byte{last};
-    return u;
-}
-
-inline bytes blob(std::initializer_list<unsigned char> b) {
-    bytes out;
-    for (const auto c : b) out.push_back(std::byte{c});
-    return out;
-}
-
-}  // namespace coltypes
-
-template <>
-struct relstore::column_traits<coltypes::Money> {
-    using stored_type = std::int64_t;
-    static stored_type to_stored(const coltypes::Money& m) noexcept { return m.cents; }
-    static coltypes::Money from_stored(stored_type cents) noexcept { return {cents}; }
-};
-
-template <>
-struct relstore::column_traits<coltypes::Uuid> {
-    using stored_type = std::vector<std::byte>;
-    static stored_type to_stored(const coltypes::Uuid& u) { return {u.bytes.begin(), u.bytes.end()}; }
-    static coltypes::Uuid from_stored(const stored_type& b) {
-        if (b.size() != 16) throw std::invalid_argument("a UUID has 16 bytes, not " + std::to_string(b.size()));
-        coltypes::Uuid u;
-        std::copy(b.begin(), b.end(), u.bytes.begin());
-        return u;
-    }
-};
-
-namespace coltypes {
+using relstore_test::values::blob;
+using relstore_test::values::bytes;
+using relstore_test::values::Color;
+using relstore_test::values::int32_minutes;
+using relstore_test::values::Money;
+using relstore_test::values::Mood;
+using relstore_test::values::ms_time;
+using relstore_test::values::Uuid;
+using relstore_test::values::uuid;
 
 struct Event {
     ms_time at;
