@@ -22,15 +22,7 @@
 
 namespace io {
 
-using relstore_test::values::blob;
-using relstore_test::values::bytes;
-using relstore_test::values::Color;
-using relstore_test::values::int32_minutes;
-using relstore_test::values::Money;
-using relstore_test::values::Mood;
-using relstore_test::values::ms_time;
-using relstore_test::values::Uuid;
-using relstore_test::values::uuid;
+using namespace relstore_test::values;  // ms_time, bytes, Color, Mood, Money, Uuid, uuid(), blob(), ...
 
 struct Kind {
     std::int64_t id{};

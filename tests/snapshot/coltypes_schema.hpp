@@ -20,15 +20,7 @@
 
 namespace coltypes {
 
-using relstore_test::values::blob;
-using relstore_test::values::bytes;
-using relstore_test::values::Color;
-using relstore_test::values::int32_minutes;
-using relstore_test::values::Money;
-using relstore_test::values::Mood;
-using relstore_test::values::ms_time;
-using relstore_test::values::Uuid;
-using relstore_test::values::uuid;
+using namespace relstore_test::values;  // ms_time, bytes, Color, Mood, Money, Uuid, uuid(), blob(), ...
 
 struct Event {
     ms_time at;
