@@ -4,7 +4,7 @@
 .PHONY: demo test test-asan test-tsan test-fuzz test-bench test-tsan-bench bench docs deps clean
 
 SCALE ?= 1.0
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 
 deps:
 	@.ci/install-deps
@@ -24,10 +24,10 @@ demo: deps
 	fi
 
 ## make test: every test suite: all tests under ASan+UBSan, the concurrency
-## stress test under TSan, the snapshot fuzzer for a bounded time, and the
-## benchmark suite once at a tiny scale as a correctness check.
-# After the ASan suite, the fuzzer (its build, then one core for
-# FUZZ_SECONDS) runs beside the TSan suite and the bench smoke, so that no core
+## stress test under TSan, the snapshot and journal fuzzers for a bounded time
+## each, and the benchmark suite once at a tiny scale as a correctness check.
+# After the ASan suite, the fuzzers (their build, then one core for
+# FUZZ_SECONDS each) run beside the TSan suite and the bench smoke, so that no core
 # idles while the fuzzer runs. Each of the two streams builds with nproc jobs,
 # as many compilers at once as the ASan build alone runs (memory).
 test: deps
