@@ -1,8 +1,9 @@
-// Peak heap use of loads, measured by replacing the global operator new of
-// this binary (hence a binary of its own): a crafted file must not make a
-// load allocate far more than the file, and a normal load not far more than
-// the store it builds.
+// Peak heap use of loads, measured through the replaced global operator new
+// of tests/support/alloc_counter.cpp (hence a binary of its own): a crafted
+// file must not make a load allocate far more than the file, and a normal
+// load not far more than the store it builds.
 
+#include "alloc_counter.hpp"
 #include "temp_dir.hpp"
 #include "blog.hpp"
 
@@ -11,64 +12,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <malloc.h>
-#include <stdlib.h>
-
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <new>
 #include <string>
 
-namespace {
-
-// Bytes in use through operator new, and the most there were since reset_peak().
-std::atomic<std::size_t> in_use{0};
-std::atomic<std::size_t> peak{0};
-
-void* allocate(std::size_t n) noexcept {
-    void* p = std::malloc(n ? n : 1);
-    if (p != nullptr) {
-        const std::size_t now = in_use.fetch_add(::malloc_usable_size(p), std::memory_order_relaxed) +
-                                ::malloc_usable_size(p);
-        std::size_t seen = peak.load(std::memory_order_relaxed);
-        while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
-        }
-    }
-    return p;
-}
-
-void release(void* p) noexcept {
-    if (p == nullptr) return;
-    in_use.fetch_sub(::malloc_usable_size(p), std::memory_order_relaxed);
-    std::free(p);
-}
-
-/// Resets the peak to what is in use now, and returns that.
-std::size_t reset_peak() {
-    const std::size_t now = in_use.load();
-    peak.store(now);
-    return now;
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-    if (void* p = allocate(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    if (void* p = allocate(n)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+using relstore_test::reset_peak;
 
 namespace rs = relstore;
 namespace fs = std::filesystem;
@@ -122,7 +70,7 @@ TEST_CASE("a crafted file declaring millions of tiny rows costs about its size w
         CHECK_THAT(e.what(), Contains("table 'flags': duplicate key k = 0"));
         CHECK(e.offset() == rs::snapshot_reader::open(p).table(0).rows_offset + 1);
     }
-    const std::size_t extra = peak.load() - before;
+    const std::size_t extra = relstore_test::peak_bytes() - before;
     INFO("file " << file_size << " bytes, load's peak " << extra << " bytes above the start");
     // The file itself is read whole; beyond it, the decoder may reserve what
     // half of the file's bytes would take in hash buckets (the one reserve of
@@ -147,8 +95,8 @@ TEST_CASE("a load's peak heap is a small multiple of the store it builds", "[sna
     blog::store db;
     const std::size_t before = reset_peak();
     rs::load(db, p);
-    const std::size_t store_size = in_use.load() - before;
-    const std::size_t extra = peak.load() - before;
+    const std::size_t store_size = relstore_test::bytes_in_use() - before;
+    const std::size_t extra = relstore_test::peak_bytes() - before;
     INFO("file " << fs::file_size(p) << " bytes, store " << store_size << " bytes, load's peak " << extra);
     CHECK(db.read().count<blog::posts>() == 20000);
     // The file, the store, and the step of a hashed index's growth.

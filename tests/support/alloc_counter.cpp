@@ -4,6 +4,8 @@
 // and freed by another.
 #include "alloc_counter.hpp"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -12,6 +14,8 @@
 namespace {
 
 std::atomic<std::size_t> count{0};
+std::atomic<std::size_t> in_use{0};  // bytes, as malloc_usable_size counts them
+std::atomic<std::size_t> peak{0};
 
 constexpr std::size_t not_armed = static_cast<std::size_t>(-1);
 thread_local std::size_t until_failure = not_armed;
@@ -27,12 +31,36 @@ void* allocate(std::size_t n) noexcept {
         }
         --until_failure;
     }
-    return std::malloc(n ? n : 1);
+    void* p = std::malloc(n ? n : 1);
+    if (p != nullptr) {
+        const std::size_t size = ::malloc_usable_size(p);
+        const std::size_t now = in_use.fetch_add(size, std::memory_order_relaxed) + size;
+        std::size_t seen = peak.load(std::memory_order_relaxed);
+        while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+        }
+    }
+    return p;
+}
+
+void release(void* p) noexcept {
+    if (p == nullptr) return;
+    in_use.fetch_sub(::malloc_usable_size(p), std::memory_order_relaxed);
+    std::free(p);
 }
 
 }  // namespace
 
 std::size_t relstore_test::allocations() noexcept { return count.load(std::memory_order_relaxed); }
+
+std::size_t relstore_test::bytes_in_use() noexcept { return in_use.load(); }
+
+std::size_t relstore_test::peak_bytes() noexcept { return peak.load(); }
+
+std::size_t relstore_test::reset_peak() noexcept {
+    const std::size_t now = in_use.load();
+    peak.store(now);
+    return now;
+}
 
 void relstore_test::fail_allocation_after(std::size_t n) noexcept {
     until_failure = n;
@@ -54,9 +82,9 @@ void* operator new[](std::size_t n) {
 }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return allocate(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }

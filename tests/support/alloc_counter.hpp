@@ -1,7 +1,8 @@
 #pragma once
 // Replaces the global operator new of the test binary it is linked into
 // (add alloc_counter.cpp to its sources): counts the calls, so tests can
-// assert that navigating a relationship allocates nothing, and can make the
+// assert that navigating a relationship allocates nothing, measures bytes in
+// use and their peak (a load's memory), and can make the
 // n-th allocation of a thread fail, so tests can walk every allocation of an
 // operation and check that a std::bad_alloc at each leaves things whole.
 
@@ -11,6 +12,13 @@ namespace relstore_test {
 
 /// The number of global operator new calls so far (all threads).
 std::size_t allocations() noexcept;
+
+/// Bytes allocated through operator new and not yet freed (malloc's usable sizes).
+std::size_t bytes_in_use() noexcept;
+/// The most bytes_in_use() was since the last reset_peak().
+std::size_t peak_bytes() noexcept;
+/// Resets the peak to what is in use now, and returns that.
+std::size_t reset_peak() noexcept;
 
 /// From now on, on this thread, the allocation after `n` more succeed
 /// throws std::bad_alloc (nothrow forms return null), once.
