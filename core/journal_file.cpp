@@ -157,7 +157,7 @@ std::vector<std::byte> encode_journal_header(const journal_header& h) {
     const std::size_t size = fixed_header + h.schema.size() + 8;
     std::vector<std::byte> out(size);
     std::memcpy(out.data(), journal_magic, sizeof journal_magic);
-    store_u32(out.data() + 8, journal_format_version);
+    store_u32(out.data() + 8, h.version);
     store_u32(out.data() + 12, static_cast<std::uint32_t>(size));
     store_u64(out.data() + 16, h.first_seq);
     store_u64(out.data() + 24, h.follows.present ? h.follows.checksum : 0);
@@ -182,10 +182,11 @@ journal_header parse_journal_header(std::span<const std::byte> file, const std::
         fail(n, "truncated header: the file has " + std::to_string(n) + " bytes, a journal header at least " +
                     std::to_string(fixed_header + 8));
     const auto version = load_u32(file.data() + 8);
-    if (version != journal_format_version)
+    if (version < journal_oldest_version || version > journal_format_version)
         throw_journal_error(errc::unsupported_version, name, std::nullopt, 8,
                             "journal format version " + std::to_string(version) +
-                                " is not supported; this build reads version " +
+                                " is not supported; this build reads versions " +
+                                std::to_string(journal_oldest_version) + " to " +
                                 std::to_string(journal_format_version));
     const std::uint64_t size = load_u32(file.data() + 12);
     const std::uint64_t image = load_u32(file.data() + 44);
@@ -207,6 +208,7 @@ journal_header parse_journal_header(std::span<const std::byte> file, const std::
     if ((flags & ~1u) != 0) fail(40, "unknown header flags " + std::to_string(flags));
     journal_header h;
     h.size = size;
+    h.version = version;
     h.first_seq = load_u64(file.data() + 16);
     // Sequence 0 is never written, which keeps an all-zero record invalid
     // (the zeros a writer allocates ahead must never read as a record).
@@ -380,12 +382,22 @@ std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const 
                                     "table index " + std::to_string(c.table) + " but the schema has " +
                                         std::to_string(schema.tables.size()) + " tables");
             const auto& ti = schema.tables[c.table];
+            const auto flags_at = cur.offset();
             const auto flags = cur.get_u8();
+            // Bit 0: a next key follows; bit 1: updates carry their key and
+            // changed columns (docs/journal.md, version 2).
+            if ((flags & ~3u) != 0)
+                throw_journal_error(errc::bad_snapshot, name, r.number, flags_at,
+                                    "unknown flags " + std::to_string(flags) + " for table '" + ti.name + "'");
             if (flags & 1u) c.next_key = cur.get_u64();
             std::vector<column_type> key_types;
+            std::vector<std::size_t> key_columns;
             for (const auto& k : ti.key)
-                for (const auto& col : ti.columns)
-                    if (col.name == k) key_types.push_back(col.type);
+                for (std::size_t i = 0; i < ti.columns.size(); ++i)
+                    if (ti.columns[i].name == k) {
+                        key_types.push_back(ti.columns[i].type);
+                        key_columns.push_back(i);
+                    }
             const auto read_rows = [&](std::vector<std::vector<value>>& rows, bool keys) {
                 const auto n = cur.get_u64();
                 if (n > r.payload.size())  // every row takes a byte at least: checked before anything is allocated
@@ -401,7 +413,48 @@ std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const 
                 }
             };
             read_rows(c.erased, true);
-            read_rows(c.updated, false);
+            if (flags & 2u) {
+                const auto n = cur.get_u64();
+                if (n > r.payload.size())
+                    throw_journal_error(errc::bad_snapshot, name, r.number, cur.offset() - 8,
+                                        "a row count of " + std::to_string(n) + " exceeds the record");
+                const std::size_t columns = ti.columns.size();
+                for (std::uint64_t i = 0; i < n; ++i) {
+                    std::vector<value> row(columns);
+                    std::vector<bool> present(columns, false);
+                    for (std::size_t k = 0; k < key_columns.size(); ++k) {
+                        row[key_columns[k]] = cur.get_value(key_types[k]);
+                        present[key_columns[k]] = true;
+                    }
+                    const auto mask_at = cur.offset();
+                    bool any = false;
+                    std::vector<std::uint8_t> mask((columns + 7) / 8);
+                    for (auto& m : mask) m = cur.get_u8();
+                    for (std::size_t col = 0; col < mask.size() * 8; ++col) {
+                        if (!(mask[col / 8] & (1u << (col % 8)))) continue;
+                        if (col >= columns || present[col])
+                            throw_journal_error(errc::bad_snapshot, name, r.number, mask_at,
+                                                "an update of table '" + ti.name + "' names " +
+                                                    (col >= columns ? "column " + std::to_string(col) + " of " +
+                                                                          std::to_string(columns)
+                                                                    : std::string("a key column")));
+                        any = true;
+                    }
+                    if (!any)
+                        throw_journal_error(errc::bad_snapshot, name, r.number, mask_at,
+                                            "an update of table '" + ti.name + "' changes no column");
+                    for (std::size_t col = 0; col < columns; ++col)
+                        if (mask[col / 8] & (1u << (col % 8))) {
+                            row[col] = cur.get_value(ti.columns[col].type);
+                            present[col] = true;
+                        }
+                    c.updated.push_back(std::move(row));
+                    c.updated_columns.push_back(std::move(present));
+                }
+            } else {
+                read_rows(c.updated, false);
+                c.updated_columns.assign(c.updated.size(), std::vector<bool>(ti.columns.size(), true));
+            }
             read_rows(c.inserted, false);
             out.push_back(std::move(c));
         }

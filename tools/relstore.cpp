@@ -661,7 +661,7 @@ int cmd_journal_info(const std::string& file) {
     out << "file:           " << file << '\n'
         << "size:           " << v->bytes.size() << " bytes (header " << v->header.size << ", records "
         << v->scan.end - v->header.size << ", allocated ahead " << v->scan.zeros << ")\n"
-        << "format version: " << journal_format_version << '\n'
+        << "format version: " << v->header.version << '\n'
         << "follows:        " << detail::to_text(v->header.follows) << '\n'
         << "schema:         " << v->schema.tables.size() << " tables, hash " << hex(v->header.schema_hash()) << '\n'
         << "records:        " << v->scan.records.size() << " (" << transactions << " transactions, " << marks
@@ -721,6 +721,21 @@ int cmd_journal_dump(const std::string& file) {
             }
             out << "}\n";
         };
+        // A column-only update (version 2): its key and the columns it changed.
+        const auto print_update = [&](const table_info& t, const std::vector<value>& row,
+                                      const std::vector<bool>& present) {
+            out << '{';
+            bool first = true;
+            for (std::size_t c = 0; c < t.columns.size(); ++c) {
+                if (!present[c]) continue;
+                if (!first) out << ", ";
+                first = false;
+                json_string(out, t.columns[c].name);
+                out << ": ";
+                cell(out, t.columns[c], row[c], true);
+            }
+            out << "}\n";
+        };
         for (const auto& r : v.scan.records) {
             out << "record " << r.number << " (sequence " << r.seq << ") at byte " << r.offset << ", " << r.size()
                 << " bytes: ";
@@ -743,9 +758,9 @@ int cmd_journal_dump(const std::string& file) {
                     out << "  - " << ti.name << ' ';
                     print_row(ti, ordered, true);
                 }
-                for (const auto& row : t.updated) {
+                for (std::size_t u = 0; u < t.updated.size(); ++u) {
                     out << "  ~ " << ti.name << ' ';
-                    print_row(ti, row, false);
+                    print_update(ti, t.updated[u], t.updated_columns[u]);
                 }
                 for (const auto& row : t.inserted) {
                     out << "  + " << ti.name << ' ';

@@ -238,20 +238,29 @@ public:
     /// which cannot open db.read() while it holds the store).
     [[nodiscard]] const reader<Store>& read() const noexcept { return *reader_; }
 
+    /// False for a change set built for a journal alone (nobody subscribed
+    /// when the commit began): its updates carry no old values, and no
+    /// subscriber or hook sees it (one subscribing meanwhile takes part from
+    /// the next commit, as subscribe() promises).
+    [[nodiscard]] bool has_old_values() const noexcept { return with_old_; }
+
     /// Builds the change set of a transaction from its tables' undo logs,
-    /// given each table's marks at its start (for the transaction).
+    /// given each table's marks at its start (for the transaction); with_old:
+    /// whether updates carry their old values (what only subscribers need).
     template <class Marks>
-    changes(detail::built_by_library, const Store& db, const reader<Store>& q, const Marks& start) : reader_(&q) {
+    changes(detail::built_by_library, const Store& db, const reader<Store>& q, const Marks& start, bool with_old = true)
+        : reader_(&q), with_old_(with_old) {
         Store::for_each_table([&]<class T>(T*) {
             detail::change_builder<T>::build(db.template state<T>(),
                                              std::get<typename detail::table_state<T>::mark>(start),
-                                             std::get<table_changes<T>>(tables_));
+                                             std::get<table_changes<T>>(tables_), with_old);
         });
     }
 
 private:
     typename detail::table_changes_of<typename Store::tables>::type tables_;
     const reader<Store>* reader_;
+    bool with_old_;
 };
 
 namespace detail {
@@ -269,7 +278,7 @@ class change_builder {
     using entry = typename state::entry;
 
 public:
-    static void build(const state& st, const typename state::mark& start, table_changes<T>& out) {
+    static void build(const state& st, const typename state::mark& start, table_changes<T>& out, bool with_old) {
         if constexpr (T::key::is_auto) {
             if (!(st.next_key == start.next_key)) out.next_key_ = st.next_key;
         }
@@ -295,19 +304,23 @@ public:
             for (auto e = first; e != log.end(); ++e) out.erased_.push_back(&st.nodes_[e->index].value());
             return;
         }
-        // Otherwise group the entries by key (a stable sort keeps each key's
-        // entries in the order they happened) and compare each key's state
-        // before its first entry with its state now.
+        // Otherwise group the entries by key, each key's entries in the
+        // order they happened (the log position breaks ties), and compare
+        // each key's state before its first entry with its state now. Entries
+        // already in key order (a range updated in key order) need no sort.
         std::vector<std::pair<key_type, std::size_t>> by_key;
         by_key.reserve(static_cast<std::size_t>(log.end() - first));
         for (std::size_t i = start.entries; i < log.size(); ++i)
             by_key.emplace_back(state::key_of(logged_row(st, log[i])), i);
-        std::stable_sort(by_key.begin(), by_key.end(),
-                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        const auto before = [](const auto& a, const auto& b) {
+            return a.first < b.first || (!(b.first < a.first) && a.second < b.second);
+        };
+        if (!std::is_sorted(by_key.begin(), by_key.end(), before)) std::sort(by_key.begin(), by_key.end(), before);
+        out.updated_.reserve(by_key.size());
         for (std::size_t a = 0; a < by_key.size();) {
             std::size_t b = a + 1;
             while (b < by_key.size() && !(by_key[a].first < by_key[b].first)) ++b;
-            net_change(st, by_key, a, b, out);
+            net_change(st, by_key, a, b, out, with_old);
             a = b;
         }
     }
@@ -355,7 +368,7 @@ private:
     }
 
     static void net_change(const state& st, const std::vector<std::pair<key_type, std::size_t>>& by_key,
-                           std::size_t a, std::size_t b, table_changes<T>& out) {
+                           std::size_t a, std::size_t b, table_changes<T>& out, bool with_old) {
         const auto& log = st.entries_;
         const entry& newest = log[by_key[b - 1].second];
         // The row now: the last entry says whether the key is still there.
@@ -385,6 +398,10 @@ private:
                 });
             }
             if (cs.empty()) return;
+            if (!with_old) {
+                out.updated_.emplace_back(nullptr, now, cs);
+                return;
+            }
             row_type& old = out.rebuilt_.emplace_back(*now);
             seen.reset();
             for (std::size_t k = a; k < b; ++k) {

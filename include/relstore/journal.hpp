@@ -21,6 +21,7 @@
 #include <relstore/snapshot.hpp>
 #include <relstore/store.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -107,11 +108,30 @@ struct follower_options {
 
 namespace detail {
 
+/// Flags of a table's part of a transaction record.
+inline constexpr std::uint8_t table_flag_next_key = 1;     ///< a next auto key follows
+inline constexpr std::uint8_t table_flag_column_only = 2;  ///< updates carry the key and the changed columns
+inline constexpr std::uint8_t table_flags_known = table_flag_next_key | table_flag_column_only;
+
+/// The bytes of an update's column mask (bit i: field i of RELSTORE_FIELDS).
+template <class Row>
+inline constexpr std::size_t column_mask_bytes = (field_count<Row> + 7) / 8;
+
+/// The key columns of T, as a set of fields.
+template <class T>
+column_set<typename T::row_type> key_fields() {
+    column_set<typename T::row_type> out;
+    [&]<auto... Ms>(column_list<Ms...>) { (out.insert(field_index_of<Ms>()), ...); }(typename T::key::columns{});
+    return out;
+}
+
 /// The payload of a transaction record: per table that changed, the keys of
-/// the rows erased, the new values of the rows updated, the rows inserted,
-/// and the auto key counter when the transaction moved it.
+/// the rows erased, the rows updated, the rows inserted, and the auto key
+/// counter when the transaction moved it. With column_only (format version
+/// 2), an update carries its key and the columns that changed, not the
+/// whole row: a one-column update of a wide row costs its column.
 template <class Store>
-void encode_transaction(record_buffer& buf, const changes<Store>& c) {
+void encode_transaction(record_buffer& buf, const changes<Store>& c, bool column_only = true) {
     buf.clear();
     begin_record(buf);
     buf.put_u8(static_cast<std::uint8_t>(record_kind::transaction));
@@ -120,22 +140,49 @@ void encode_transaction(record_buffer& buf, const changes<Store>& c) {
     std::uint32_t tables = 0;
     std::uint32_t index = 0;
     Store::for_each_table([&]<class T>(T*) {
+        using Row = typename T::row_type;
         const auto& t = c.template table<T>();
         const std::uint32_t ti = index++;
         bool moved_key = false;
         if constexpr (T::key::is_auto) moved_key = t.next_key().has_value();
         if (t.empty() && !moved_key) return;
         ++tables;
+        const auto keys = key_fields<T>();
+        // A key never changes in an update (the change set would show an
+        // erase and an insert); should one, the whole row goes.
+        const bool partial =
+            column_only && !t.updated().empty() && std::ranges::none_of(t.updated(), [&](const auto& u) {
+                for (std::size_t i = 0; i < field_count<Row>; ++i)
+                    if (keys.contains(i) && u.columns().contains(i)) return true;
+                return false;
+            });
         buf.put_u32(ti);
-        buf.put_u8(moved_key ? 1 : 0);
+        buf.put_u8(static_cast<std::uint8_t>((moved_key ? table_flag_next_key : 0) |
+                                             (partial ? table_flag_column_only : 0)));
         if constexpr (T::key::is_auto) {
             if (moved_key) buf.put_u64(static_cast<std::uint64_t>(*t.next_key()));
         }
-        buf.put_u64(static_cast<std::uint64_t>(std::ranges::distance(t.erased())));
-        for (const auto& row : t.erased())
+        const auto put_key = [&](const Row& row) {
             [&]<auto... Ms>(column_list<Ms...>) { (put_cell(buf, row.*Ms), ...); }(typename T::key::columns{});
+        };
+        buf.put_u64(static_cast<std::uint64_t>(std::ranges::distance(t.erased())));
+        for (const auto& row : t.erased()) put_key(row);
         buf.put_u64(t.updated().size());
-        for (const auto& u : t.updated()) put_row_cells(buf, u.row());
+        for (const auto& u : t.updated()) {
+            if (!partial) {
+                put_row_cells(buf, u.row());
+                continue;
+            }
+            put_key(u.row());
+            std::uint8_t mask[column_mask_bytes<Row>] = {};
+            for (std::size_t i = 0; i < field_count<Row>; ++i)
+                if (u.columns().contains(i)) mask[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+            for (const auto m : mask) buf.put_u8(m);
+            std::size_t i = 0;
+            for_each_field<Row>([&](const auto& f) {
+                if (u.columns().contains(i++)) put_cell(buf, u.row().*(f.member));
+            });
+        }
         buf.put_u64(static_cast<std::uint64_t>(std::ranges::distance(t.inserted())));
         for (const auto& row : t.inserted()) put_row_cells(buf, row);
     });
@@ -150,10 +197,14 @@ struct decoded_table_changes {
     std::vector<row_type> updated;
     std::vector<row_type> inserted;
     std::optional<key_type> next_key;
+    /// For a column-only part, the columns each updated row carries (its
+    /// other cells are default values, its key cells are set); else empty.
+    std::vector<column_set<row_type>> update_columns;
     std::vector<row_type*> relinked;  // updated rows whose indexed columns change: erased, then inserted
     void clear() {
         erased.clear();
         updated.clear();
+        update_columns.clear();
         inserted.clear();
         next_key.reset();
         relinked.clear();
@@ -199,8 +250,13 @@ void decode_transaction(const record_ref& r, const std::string& name, decoded_re
                 auto& d = std::get<decoded_table_changes<T>>(out.tables);
                 using K = typename table_state<T>::key_type;
                 using Row = typename T::row_type;
+                const auto flags_at = cur.offset();
                 const auto flags = cur.get_u8();
-                if (flags & 1u) {
+                if ((flags & ~table_flags_known) != 0)
+                    throw_journal_error(errc::bad_snapshot, name, r.number, flags_at,
+                                        "unknown flags " + std::to_string(flags) + " for table '" +
+                                            std::string(T::name) + "'");
+                if (flags & table_flag_next_key) {
                     const auto raw = cur.get_u64();
                     if constexpr (T::key::is_auto) d.next_key = static_cast<K>(raw);
                 }
@@ -223,7 +279,41 @@ void decode_transaction(const record_ref& r, const std::string& name, decoded_re
                     rows.resize(count_of());
                     for (auto& row : rows) for_each_field<Row>([&](const auto& f) { get_cell(cur, row.*(f.member)); });
                 };
-                read_rows(d.updated);
+                if (flags & table_flag_column_only) {
+                    d.updated.resize(count_of());
+                    d.update_columns.resize(d.updated.size());
+                    const auto keys = key_fields<T>();
+                    for (std::size_t u = 0; u < d.updated.size(); ++u) {
+                        Row& row = d.updated[u];
+                        [&]<auto... Ms>(column_list<Ms...>) { (get_cell(cur, row.*Ms), ...); }(
+                            typename T::key::columns{});
+                        const auto mask_at = cur.offset();
+                        auto& cs = d.update_columns[u];
+                        for (std::size_t b = 0; b < column_mask_bytes<Row>; ++b) {
+                            const auto m = cur.get_u8();
+                            for (std::size_t bit = 0; bit < 8; ++bit) {
+                                if (!(m & (1u << bit))) continue;
+                                const std::size_t i = b * 8 + bit;
+                                if (i >= field_count<Row> || keys.contains(i))
+                                    throw_journal_error(errc::bad_snapshot, name, r.number, mask_at,
+                                                        "an update of table '" + std::string(T::name) + "' names " +
+                                                            (i >= field_count<Row> ? "column " + std::to_string(i) +
+                                                                                         " of " + std::to_string(field_count<Row>)
+                                                                                   : std::string("a key column")));
+                                cs.insert(i);
+                            }
+                        }
+                        if (cs.empty())
+                            throw_journal_error(errc::bad_snapshot, name, r.number, mask_at,
+                                                "an update of table '" + std::string(T::name) + "' changes no column");
+                        std::size_t i = 0;
+                        for_each_field<Row>([&](const auto& f) {
+                            if (cs.contains(i++)) get_cell(cur, row.*(f.member));
+                        });
+                    }
+                } else {
+                    read_rows(d.updated);
+                }
                 read_rows(d.inserted);
             });
             if (!found)
@@ -263,9 +353,19 @@ struct record_applier {
                 if (it == idx.end()) fail<T>(k, "erases");
                 tx.template erase_one<T>(*it);
             }
-            for (auto& row : d.updated) {
+            for (std::size_t u = 0; u < d.updated.size(); ++u) {
+                auto& row = d.updated[u];
                 const auto it = idx.find(table_state<T>::key_of(row));
                 if (it == idx.end()) fail<T>(table_state<T>::key_of(row), "updates");
+                if (!d.update_columns.empty()) {
+                    // A column-only update: the stored row with the columns it carries.
+                    typename T::row_type whole = *it;
+                    std::size_t i = 0;
+                    for_each_field<typename T::row_type>([&](const auto& f) {
+                        if (d.update_columns[u].contains(i++)) whole.*(f.member) = std::move(row.*(f.member));
+                    });
+                    row = std::move(whole);
+                }
                 if (same_indexed_columns<T>(*it, row)) {
                     tx.template replace_logged<T>(*it, std::move(row));
                 } else {
@@ -461,8 +561,13 @@ void save_at(const Store& db, const std::filesystem::path& path, F&& at_scope) {
 template <class Store>
 class journal_writer final : public commit_log<Store> {
 public:
-    journal_writer(journal_file file, std::uint64_t next_seq, relstore::sync policy, std::uint64_t header_size)
-        : file_(std::move(file)), policy_(policy), next_seq_(next_seq), header_size_(header_size) {
+    journal_writer(journal_file file, std::uint64_t next_seq, relstore::sync policy, std::uint64_t header_size,
+                   std::uint32_t version)
+        : file_(std::move(file)),
+          policy_(policy),
+          next_seq_(next_seq),
+          header_size_(header_size),
+          column_only_(version >= 2) {
         written_ = synced_ = file_.end();
     }
 
@@ -472,7 +577,7 @@ public:
 
     std::uint64_t append(const changes<Store>& c) override {
         refuse_if_broken();
-        encode_transaction(buf_, c);
+        encode_transaction(buf_, c, column_only_);
         finish_record(buf_, next_seq_);
         const std::uint64_t at = file_.end();
         try {
@@ -567,6 +672,7 @@ public:
         shift_ += from - new_header_size;
         file_ = std::move(next);
         header_size_ = new_header_size;
+        column_only_ = true;  // the new journal is this build's version
         written_.store(file_.end(), std::memory_order_release);
         synced_.store(file_.end(), std::memory_order_release);
         unsynced_.clear();
@@ -607,6 +713,7 @@ private:
     relstore::sync policy_;
     std::uint64_t next_seq_;
     std::uint64_t header_size_;
+    bool column_only_;  // the file's version has column-only updates (2 and later)
     std::uint64_t shift_ = 0;
     record_buffer buf_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> unsynced_;  // (logical position, sequence) of records waiting for sync
@@ -685,7 +792,8 @@ public:
                                                     "cannot cut the torn tail off the journal");
                 }
                 writer_ = std::make_unique<detail::journal_writer<Store>>(std::move(file), o.scan.next_seq,
-                                                                          options_.sync, o.header.size);
+                                                                          options_.sync, o.header.size,
+                                                                          o.header.version);
             }
             snapshot_size_ = detail::read_snapshot_id(snap_).size;
             db_.attach_journal(writer_.get());
@@ -804,7 +912,7 @@ private:
         detail::create_journal_file(journal_, bytes, source, from, to);
         writer_ = std::make_unique<detail::journal_writer<Store>>(
             detail::journal_file(journal_, bytes.size() + (to - from), preallocation()), next_seq, options_.sync,
-            bytes.size());
+            bytes.size(), h.version);
     }
 
     /// Only every_commit syncs often enough for the inode writes that

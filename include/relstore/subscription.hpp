@@ -143,6 +143,7 @@ public:
 
     /// Runs the before_commit hooks; the first exception stops them and propagates.
     void run_before(const changes<Store>& c) {
+        if (!c.has_old_values()) return;  // nobody listened when the commit began
         for (const auto& l : snapshot(before_)) invoke(*l, c);
     }
 
@@ -150,6 +151,7 @@ public:
     /// first exception (the commit has happened; the caller rethrows it).
     std::exception_ptr run_after(const changes<Store>& c) noexcept {
         std::exception_ptr first;
+        if (!c.has_old_values()) return first;  // nobody listened when the commit began
         std::vector<std::shared_ptr<store_listener>> list;
         try {
             list = snapshot(after_);

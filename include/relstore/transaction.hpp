@@ -499,8 +499,10 @@ private:
             std::optional<changes<Store>> c;
             std::uint64_t begin = 0, end_pos = 0;
             try {
-                if (db->listeners_->any() || db->journal_)
-                    c.emplace(detail::built_by_library{}, *db, *this, marks_.front());
+                // Old values are for subscribers: a journal records new ones.
+                const bool listening = db->listeners_->any();
+                if (listening || db->journal_)
+                    c.emplace(detail::built_by_library{}, *db, *this, marks_.front(), listening);
                 if (c && !c->empty()) {
                     db->listeners_->run_before(*c);
                     if (db->journal_) {

@@ -29,8 +29,11 @@ namespace relstore {
 /// The eight bytes every journal starts with.
 inline constexpr unsigned char journal_magic[8] = {0x89, 'R', 'J', 'R', 'N', 'L', '\r', '\n'};
 
-/// The journal format version this build writes; it reads exactly this version.
-inline constexpr std::uint32_t journal_format_version = 1;
+/// The journal format version this build writes. It reads this one and
+/// version 1, whose records are version 2's without column-only updates.
+inline constexpr std::uint32_t journal_format_version = 2;
+/// The oldest journal format version this build reads.
+inline constexpr std::uint32_t journal_oldest_version = 1;
 
 /// Bytes a record takes besides its payload: sequence number, length and
 /// header checksum before it, the payload checksum after it.
@@ -81,12 +84,15 @@ private:
         v = to_le(v);
         std::memcpy(room(sizeof v), &v, sizeof v);
     }
+    // Called for every cell of every record: the common case stays inline.
     std::byte* room(std::size_t n) {
-        if (buf_.size() - size_ < n) buf_.resize(std::max(buf_.size() * 2, size_ + n + 256));
+        if (buf_.size() - size_ < n) [[unlikely]]
+            grow(n);
         std::byte* p = buf_.data() + size_;
         size_ += n;
         return p;
     }
+    [[gnu::noinline]] void grow(std::size_t n) { buf_.resize(std::max(buf_.size() * 2, size_ + n + 256)); }
     std::vector<std::byte> buf_;
     std::size_t size_ = 0;
 };
@@ -120,6 +126,9 @@ struct journal_header {
     snapshot_id follows;                     ///< the snapshot the records apply to
     std::vector<std::byte> schema;           ///< schema_image() of the writer's schema
     std::uint64_t size = 0;                  ///< bytes the header takes in the file
+    /// The file's format version: a writer appending to a version-1 journal
+    /// writes version-1 records (no column-only updates), which both read.
+    std::uint32_t version = journal_format_version;
     /// The schema's hash: the checksum stored at the end of the schema image.
     [[nodiscard]] std::uint64_t schema_hash() const noexcept;
 };
@@ -212,7 +221,11 @@ struct dynamic_table_change {
     std::size_t table = 0;
     std::optional<std::uint64_t> next_key;
     std::vector<std::vector<value>> erased;    ///< key cells of the rows erased
-    std::vector<std::vector<value>> updated;   ///< new values of the rows updated
+    std::vector<std::vector<value>> updated;   ///< new values of the rows updated, a cell per column
+    /// Per updated row, the columns it carries: all of them for a whole row;
+    /// the key and the changed columns for a column-only update (version 2),
+    /// whose other cells are empty.
+    std::vector<std::vector<bool>> updated_columns;
     std::vector<std::vector<value>> inserted;  ///< rows inserted
 };
 
