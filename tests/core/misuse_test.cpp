@@ -72,6 +72,15 @@ TEST_CASE_METHOD(filled, "a write verb given a copy of a stored row is a usage e
         CHECK_THAT(usage_message(tx, [&] { tx.update(gone, [](Customer& c) { c.note = "x"; }); }),
                    Catch::Contains("a row of customers (customers.id = 2) that this store does not hold"));
     }
+    SECTION("the row a lookup returned, erased since through the same reference") {
+        // The transaction keeps an erased row's node until it ends, so the
+        // reference still reads; the row is no longer stored all the same.
+        const Customer& looked_up = tx.get<customers>(2);
+        tx.erase(looked_up);
+        CHECK_THAT(usage_message(tx, [&] { tx.set<&Customer::note>(looked_up, "x"); }),
+                   Catch::Contains("a row of customers (customers.id = 2) that this store does not hold"));
+        CHECK_THAT(usage_message(tx, [&] { tx.erase(looked_up); }), Catch::Contains("does not hold"));
+    }
     SECTION("the stored row itself is accepted") {
         const Customer& stored = tx.get<customers>(1);
         CHECK(tx.holds(stored));
