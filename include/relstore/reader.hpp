@@ -638,7 +638,7 @@ protected:
     erase_plan<Store> new_plan() const {
         erase_plan<Store> plan;
         plan.store_ = &checked()->side(side_);  // the copy it was made on
-        plan.stamp_ = checked()->changes_;
+        plan.stamp_ = checked()->changes_.load(std::memory_order_relaxed);
         return plan;
     }
 

@@ -573,7 +573,7 @@ private:
             for (auto* p : group) p->result = listeners_->run_after(*p->set);
         }
         std::apply([](auto&... st) { (st.clear_log(), ...); }, side(mirror_ && !failed ? 1 - writer_side_ : writer_side_));
-        ++changes_;
+        bump_changes();
     }
 
     /// Waits until the group holding p is durable (or rolled back).
@@ -601,8 +601,12 @@ private:
     std::shared_ptr<detail::listener_registry<store>> listeners_ =
         std::make_shared<detail::listener_registry<store>>();
     /// Counts changes (under the write lock), so that an erase plan can tell
-    /// whether the store changed since it was made.
-    std::uint64_t changes_ = 0;
+    /// whether the store changed since it was made. Atomic because a
+    /// never-waiting reader's plan_erase reads it while the writer moves it.
+    std::atomic<std::uint64_t> changes_{0};
+    void bump_changes() noexcept {
+        changes_.store(changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
     mutable detail::store_lock lock_;
     std::atomic<std::thread::id> writer_{};
     /// The journal this store's commits are written to, if any (relstore::durable).

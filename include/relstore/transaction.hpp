@@ -272,7 +272,8 @@ public:
     /// rows may be gone); constraint_error when the plan is blocked.
     std::size_t apply(const erase_plan<Store>& plan) {
         mut();
-        if (plan.store_ != &db_mut_->writer_tables() || plan.stamp_ != db_mut_->changes_) [[unlikely]]
+        const bool stale = plan.stamp_ != db_mut_->changes_.load(std::memory_order_relaxed);
+        if (plan.store_ != &db_mut_->writer_tables() || stale) [[unlikely]]
             detail::throw_usage(plan.store_ != &db_mut_->writer_tables()
                                     ? "relstore: apply(plan) was given an erase plan made on another store (or, "
                                       "when readers never wait, in a read scope, which reads another copy: make "
@@ -578,7 +579,7 @@ private:
 
     /// Counts a change of the store, so that an erase plan made before it is
     /// known to be stale.
-    void touch() noexcept { ++db_mut_->changes_; }
+    void touch() noexcept { db_mut_->bump_changes(); }
 
     explicit transaction(Store* db) : base(db, std::defer_lock), db_mut_(db) {
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())

@@ -266,6 +266,32 @@ TEST_CASE("with readers that never wait, rollback, load and erase plans behave a
     }
 }
 
+// An erase plan records the store's change count, which the writer moves
+// while a never-waiting reader makes its plan: a data race for TSan unless
+// the count is atomic.
+TEST_CASE("with readers that never wait, read scopes make erase plans while a writer commits",
+          "[concurrency][never_wait]") {
+    using namespace nw;
+    store db(rs::store_options{.readers_never_wait = true});
+    fill(db, 4);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 2000 && !stop.load(); ++i) {
+            auto tx = db.write();
+            tx.set<&Item::qty>(tx.get<items>(3), std::int64_t{i});
+            tx.commit();
+        }
+    });
+    std::size_t planned = 0;
+    for (int i = 0; i < 2000; ++i) {
+        auto q = db.read();
+        planned += q.plan_erase(q.get<items>(1)).erased_count();
+    }
+    stop = true;
+    writer.join();
+    CHECK(planned == 2 * 2000);  // the item and its note, every time
+}
+
 // A commit is replayed onto the other copy when the next transaction begins
 // (catch-up), which copies rows: it can run out of memory. Every allocation
 // of the catch-up is made to fail in turn.
