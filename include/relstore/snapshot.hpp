@@ -523,16 +523,19 @@ void insert_loaded(const snapshot_reader& r, table_state<T>& st, typename T::row
         if (auto failed = failed_check<T>(row))
             load_fail(r, errc::bad_snapshot, at, "table '" + std::string(T::name) + "': " + failed->message);
     }
-    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
-    const auto result = st.rows.insert(std::move(row));
-    const bool inserted = result.second;
+    // A table's rows come in key order, unless grouped by a foreign key:
+    // the hint at the end then links each at once, without a descent of the
+    // key index (a hint that does not fit costs a plain insert).
+    const auto before = st.rows.size();
+    const auto pos = st.rows.insert(st.rows.end(), std::move(row));
+    const bool inserted = st.rows.size() != before;
     if constexpr (!has_store_checked_unique<T>) {
         if (inserted) return;
     }
     // Boost.MultiIndex does not move from a row it refuses, so row is intact
     // when it was refused. A unique spec over nullable columns is a non-unique
     // index: it clashes when the row just inserted has company.
-    const auto& probe = inserted ? *result.first : row;
+    const auto& probe = inserted ? *pos : row;
     std::string why;
     for_each_spec_in_schema_order<T>([&]<class S>(S*) {
         if constexpr (S::is_unique) {
