@@ -1215,7 +1215,8 @@ TEST_CASE("relstore journal info, verify and dump show records, the snapshot fol
     {
         const auto [rc, out] = run_cli("journal info " + j);
         CHECK(rc == 0);
-        CHECK_THAT(out, Catch::Contains("follows:        the snapshot with checksum 0x") &&
+        CHECK_THAT(out, Catch::Contains("format version: 2\n") &&
+                            Catch::Contains("follows:        the snapshot with checksum 0x") &&
                             Catch::Contains("records:        3 (2 transactions, 1 checkpoint marks), sequence 2..4") &&
                             Catch::Contains("tail:           clean"));
     }
@@ -1252,5 +1253,17 @@ TEST_CASE("relstore journal info, verify and dump show records, the snapshot fol
     const auto [rc, out] = run_cli("journal verify " + snap.string());
     CHECK(rc == 1);
     CHECK_THAT(out, Catch::Contains("not a relstore journal"));
+}
+
+TEST_CASE("relstore journal info and dump read a version-1 journal: its version, and updates as whole rows",
+          "[journal][cli][format]") {
+    const std::string v1 = (fs::path(RELSTORE_TEST_DATA) / "v1_mixed.journal").string();
+    const auto [rc, out] = run_cli("journal info " + v1);
+    CHECK(rc == 0);
+    CHECK_THAT(out, Catch::Contains("format version: 1\n") && Catch::Contains("follows:        no snapshot"));
+    const auto [drc, dout] = run_cli("journal dump " + v1);
+    CHECK(drc == 0);
+    // mixed_commit(db, 1): a set() of balance and note, recorded then as the whole row.
+    CHECK_THAT(dout, Catch::Contains("~ accounts {\"id\": 1, \"name\": \"acct0\", \"balance\": 1, \"note\": \"n1\"}"));
 }
 #endif
