@@ -15,6 +15,7 @@
 #include <relstore/rows.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bitset>
 #include <cstddef>
 #include <cstdint>
@@ -265,6 +266,57 @@ private:
 
 namespace detail {
 
+/// An LSD radix sort of (key, log position) pairs by key alone, over the
+/// bytes in which the smallest and the largest key differ. Stable: pairs
+/// that come in position order leave in (key, position) order.
+template <class K>
+void radix_sort_by_key(std::vector<std::pair<K, std::size_t>>& v) {
+    using U = std::make_unsigned_t<K>;
+    // Signed keys: flipping the sign bit maps their order onto unsigned order.
+    constexpr U flip = std::is_signed_v<K> ? static_cast<U>(U(1) << (sizeof(U) * 8 - 1)) : U(0);
+    const auto bits = [](K k) { return static_cast<U>(static_cast<U>(k) ^ flip); };
+    U lo = bits(v.front().first), hi = lo;
+    for (const auto& e : v) {
+        const U u = bits(e.first);
+        lo = std::min(lo, u);
+        hi = std::max(hi, u);
+    }
+    const U range = static_cast<U>(hi - lo);
+    std::vector<std::pair<K, std::size_t>> other(v.size());
+    auto* from = &v;
+    auto* to = &other;
+    for (unsigned shift = 0; shift < sizeof(U) * 8 && (range >> shift) != 0; shift += 8) {
+        const auto digit = [&](const std::pair<K, std::size_t>& e) {
+            return static_cast<std::size_t>(static_cast<U>(bits(e.first) - lo) >> shift & 0xffu);
+        };
+        std::array<std::size_t, 257> start{};
+        for (const auto& e : *from) ++start[digit(e) + 1];
+        for (std::size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+        for (const auto& e : *from) (*to)[start[digit(e)]++] = e;
+        std::swap(from, to);
+    }
+    if (from != &v) v.swap(other);
+}
+
+/// Puts (key, log position) pairs in (key, position) order; they come in
+/// position order. Integer keys of a large log take the radix sort: W8's
+/// 1,000 updates of random rows spent 30 µs in std::sort, about a sixth of
+/// the transaction.
+template <class K>
+void sort_by_key(std::vector<std::pair<K, std::size_t>>& v) {
+    const auto before = [](const auto& a, const auto& b) {
+        return a.first < b.first || (!(b.first < a.first) && a.second < b.second);
+    };
+    if (std::is_sorted(v.begin(), v.end(), before)) return;
+    if constexpr (std::is_integral_v<K> && !std::is_same_v<K, bool>) {
+        if (v.size() >= 64) {
+            radix_sort_by_key(v);
+            return;
+        }
+    }
+    std::sort(v.begin(), v.end(), before);
+}
+
 /// Turns a table's undo log into its net changes. The log holds, in order,
 /// every change since the transaction began (rolled-back savepoints already
 /// popped): inserted rows (their address), updated rows (the old value),
@@ -312,10 +364,7 @@ public:
         by_key.reserve(static_cast<std::size_t>(log.end() - first));
         for (std::size_t i = start.entries; i < log.size(); ++i)
             by_key.emplace_back(state::key_of(logged_row(st, log[i])), i);
-        const auto before = [](const auto& a, const auto& b) {
-            return a.first < b.first || (!(b.first < a.first) && a.second < b.second);
-        };
-        if (!std::is_sorted(by_key.begin(), by_key.end(), before)) std::sort(by_key.begin(), by_key.end(), before);
+        sort_by_key(by_key);
         out.updated_.reserve(by_key.size());
         for (std::size_t a = 0; a < by_key.size();) {
             std::size_t b = a + 1;

@@ -6,8 +6,12 @@
 
 #include <relstore/snapshot.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <set>
 #include <sstream>
-
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -144,6 +148,73 @@ TEST_CASE_METHOD(seeded, "a change set holds the net effect of the transaction",
         CHECK_THROWS_AS(tx.insert(User{0, "ann", "dup@x"}), rs::constraint_error);
         tx.commit();
         CHECK(j.calls == 0);
+    }
+}
+
+namespace {
+
+struct Reading {
+    std::int64_t id{};
+    std::int32_t value{};
+    std::string note;
+};
+RELSTORE_FIELDS(Reading, id, value, note)
+using readings = rs::table<"readings", Reading, rs::primary_key<&Reading::id>>;
+using reading_store = rs::store<readings>;
+
+}  // namespace
+
+// Hundreds of entries in random order: the change builder groups them by key
+// with a radix sort for integer keys (a comparison sort below 64 entries).
+// Signed extremes test its mapping to unsigned order, and a key set twice
+// tests that it keeps each key's entries in the order they were made: the
+// old value must be the first entry's.
+TEST_CASE("a large transaction's updates come once per key, in key order, whatever order they were made in",
+          "[core][changes]") {
+    constexpr auto lo = std::numeric_limits<std::int64_t>::min();
+    constexpr auto hi = std::numeric_limits<std::int64_t>::max();
+    std::set<std::int64_t> unique_keys = {lo, lo + 1, -5'000'000'000, -256, -1, 0, 1, 255, 256, 65'536,
+                                          5'000'000'000, hi - 1, hi};
+    for (std::int64_t i = 0; i < 300; ++i) unique_keys.insert(i * 7919 - 1'000'000);
+    const std::vector<std::int64_t> keys(unique_keys.begin(), unique_keys.end());
+    reading_store db;
+    {
+        auto tx = db.write();
+        for (auto k : keys) tx.insert(Reading{k, 0, "n"});
+        tx.commit();
+    }
+    struct seen {
+        std::int64_t id;
+        std::int32_t old_value, value;
+        std::string old_note, note;
+    };
+    std::vector<seen> got;
+    auto sub = db.subscribe([&](const rs::changes<reading_store>& c) {
+        for (const auto& u : c.updated<readings>())
+            got.push_back({u.row().id, u.old().value, u.row().value, u.old().note, u.row().note});
+    });
+    auto order = keys;
+    std::mt19937 rng(3);
+    std::shuffle(order.begin(), order.end(), rng);
+    const std::set<std::int64_t> twice(order.begin(), order.begin() + 50);
+    {
+        auto tx = db.write();
+        for (auto k : order) tx.set<&Reading::value>(tx.get<readings>(k), 1);
+        for (auto k : twice) {
+            tx.set<&Reading::value>(tx.get<readings>(k), 2);
+            tx.set<&Reading::note>(tx.get<readings>(k), "again");
+        }
+        tx.commit();
+    }
+    REQUIRE(got.size() == keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        INFO("update " << i << ", key " << keys[i]);
+        CHECK(got[i].id == keys[i]);
+        CHECK(got[i].old_value == 0);
+        CHECK(got[i].old_note == "n");
+        const bool again = twice.count(keys[i]) != 0;
+        CHECK(got[i].value == (again ? 2 : 1));
+        CHECK(got[i].note == (again ? "again" : "n"));
     }
 }
 
