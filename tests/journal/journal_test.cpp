@@ -6,6 +6,9 @@
 // detail::file_ops, sync policies, followers across checkpoints, and the
 // `relstore journal` tool.
 #include "bank.hpp"
+#ifdef RELSTORE_CLI
+#include "cli_run.hpp"
+#endif
 
 #include <relstore/detail/snapshot_file_ops.hpp>
 
@@ -1092,13 +1095,8 @@ TEST_CASE("a column-only update with unknown flags, a key column, no column or a
         CHECK(db.read().count<accounts>() == 0);  // nothing loaded
         CHECK(slurp(journal) == with_payload(good, r, payload));  // nor the file touched
 #ifdef RELSTORE_CLI
-        const std::string cmd = std::string(RELSTORE_CLI) + " journal verify " + journal.string() + " 2>&1";
-        FILE* p = ::popen(cmd.c_str(), "r");
-        REQUIRE(p != nullptr);
-        std::string out;
-        char buf[4096];
-        while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-        CHECK(WEXITSTATUS(::pclose(p)) == 1);
+        const auto [rc, out] = relstore::test::run_cli("journal verify " + journal.string());
+        CHECK(rc == 1);
         CHECK_THAT(out, Catch::Contains("record 2 at byte " + std::to_string(r.offset + 24 + at)) &&
                             Catch::Contains(msg));
 #endif
@@ -1162,21 +1160,7 @@ TEST_CASE("a version-1 journal from an earlier build recovers, grows in version 
 }
 
 #ifdef RELSTORE_CLI
-namespace {
-
-/// Runs the relstore tool; returns its exit status and what it printed (stdout and stderr).
-std::pair<int, std::string> run_cli(const std::string& args) {
-    const std::string cmd = std::string(RELSTORE_CLI) + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    while (const auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = ::pclose(p);
-    return {WEXITSTATUS(status), out};
-}
-
-}  // namespace
+using relstore::test::run_cli;
 
 TEST_CASE("relstore journal info, verify and dump show records, the snapshot followed and a torn tail",
           "[journal][cli]") {
