@@ -96,7 +96,7 @@ void fsync_directory_of(const std::filesystem::path& file, const std::string& na
 
 void throw_journal_error(errc code, const std::string& name, std::optional<std::uint64_t> record,
                          std::optional<std::uint64_t> offset, const std::string& msg) {
-    std::string what = "journal '" + name + "'";
+    std::string what = "journal '" + printable_name(name) + "'";
     if (record) what += " record " + std::to_string(*record);
     if (offset) what += " at byte " + std::to_string(*offset);
     what += ": " + msg;

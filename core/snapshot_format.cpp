@@ -19,8 +19,30 @@
 namespace relstore {
 namespace detail {
 
+std::string printable_name(const std::string& name) {
+    std::string out;
+    out.reserve(name.size());
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else {
+            char buf[5];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += buf;
+        }
+    }
+    return out;
+}
+
 void snapshot_fail(errc code, const std::string& name, std::optional<std::uint64_t> offset, const std::string& msg) {
-    std::string what = "snapshot '" + name + "'";
+    std::string what = "snapshot '" + printable_name(name) + "'";
     if (offset) what += " at byte " + std::to_string(*offset);
     what += ": " + msg;
     throw snapshot_error(code, name, offset, what);

@@ -22,6 +22,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 #include <thread>
@@ -180,6 +181,22 @@ TEST_CASE("a durable store replays every committed transaction on open", "[journ
     // insert gives its key back): the next key is 21, erased ones included.
     CHECK(a.id == 21);
     tx.commit();
+}
+
+TEST_CASE("a journal's name with control characters is shown escaped in its errors; path() keeps it",
+          "[journal][errors]") {
+    temp_dir dir;
+    const auto journal = dir / "odd\tname\r.journal";
+    spit(journal, "these bytes are text, not a relstore journal");
+    bank db;
+    try {
+        rs::durable<bank> d(db, dir / "db.snap", journal, no_auto());
+        FAIL("a file that is no journal was opened");
+    } catch (const rs::snapshot_error& e) {
+        CHECK(e.path() == journal.string());
+        CHECK_THAT(e.what(), Catch::Contains("odd\\tname\\r.journal' at byte 0: not a relstore journal"));
+        CHECK(std::string_view(e.what()).find_first_of("\t\r") == std::string_view::npos);
+    }
 }
 
 TEST_CASE("a store with rows and no files becomes the first snapshot", "[journal]") {

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 using namespace relstore;
@@ -160,6 +161,16 @@ TEST_CASE("loading names the file and what is wrong with it", "[snapshot][file][
         const auto e = load_error(dir.path / "db.snap");
         CHECK(e.code() == make_error_code(errc::io));
         CHECK_THAT(e.what(), Contains("db.snap': cannot open for reading: Permission denied"));
+    }
+    SECTION("a name with control characters is shown escaped; path() keeps it as it is") {
+        // A newline or an escape sequence in a file name must not split a log
+        // line or reach a terminal through the message.
+        const auto odd = dir.path / "bad\nname\x1b[2J.snap";
+        std::ofstream(odd).close();
+        const auto e = load_error(odd);
+        CHECK(e.path() == odd.string());
+        CHECK_THAT(e.what(), Contains("bad\\nname\\x1b[2J.snap' at byte 0: the file is empty"));
+        CHECK(std::string_view(e.what()).find_first_of("\n\x1b") == std::string_view::npos);
     }
     SECTION("a read error") {
         write_snapshot_file(dir.path / "db.snap", other_image());
