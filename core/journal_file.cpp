@@ -384,12 +384,10 @@ std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const 
             const auto& ti = schema.tables[c.table];
             const auto flags_at = cur.offset();
             const auto flags = cur.get_u8();
-            // Bit 0: a next key follows; bit 1: updates carry their key and
-            // changed columns (docs/journal.md, version 2).
-            if ((flags & ~3u) != 0)
+            if ((flags & ~table_flags_known) != 0)
                 throw_journal_error(errc::bad_snapshot, name, r.number, flags_at,
                                     "unknown flags " + std::to_string(flags) + " for table '" + ti.name + "'");
-            if (flags & 1u) c.next_key = cur.get_u64();
+            if (flags & table_flag_next_key) c.next_key = cur.get_u64();
             std::vector<column_type> key_types;
             std::vector<std::size_t> key_columns;
             for (const auto& k : ti.key)
@@ -413,7 +411,7 @@ std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const 
                 }
             };
             read_rows(c.erased, true);
-            if (flags & 2u) {
+            if (flags & table_flag_column_only) {
                 const auto n = cur.get_u64();
                 if (n > r.payload.size())
                     throw_journal_error(errc::bad_snapshot, name, r.number, cur.offset() - 8,

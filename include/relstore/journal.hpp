@@ -108,11 +108,6 @@ struct follower_options {
 
 namespace detail {
 
-/// Flags of a table's part of a transaction record.
-inline constexpr std::uint8_t table_flag_next_key = 1;     ///< a next auto key follows
-inline constexpr std::uint8_t table_flag_column_only = 2;  ///< updates carry the key and the changed columns
-inline constexpr std::uint8_t table_flags_known = table_flag_next_key | table_flag_column_only;
-
 /// The bytes of an update's column mask (bit i: field i of RELSTORE_FIELDS).
 template <class Row>
 inline constexpr std::size_t column_mask_bytes = (field_count<Row> + 7) / 8;

@@ -41,6 +41,12 @@ inline constexpr std::size_t journal_record_overhead = 32;
 
 namespace detail {
 
+/// Flags of a table's part of a transaction record (the typed decoder in
+/// journal.hpp and the schema-driven one in core/journal_file.cpp).
+inline constexpr std::uint8_t table_flag_next_key = 1;     ///< a next auto key follows
+inline constexpr std::uint8_t table_flag_column_only = 2;  ///< updates carry the key and the changed columns
+inline constexpr std::uint8_t table_flags_known = table_flag_next_key | table_flag_column_only;
+
 /// Appends cells to a growing buffer. It has snapshot_writer's put_* names,
 /// so put_cell (snapshot.hpp) encodes journal records with the snapshot's
 /// cell encoding; the buffer keeps its memory from record to record.
