@@ -709,21 +709,11 @@ int cmd_journal_dump(const std::string& file) {
     try {
         const auto v = open_journal_view(file);
         out_buffer out;
-        const auto print_row = [&](const table_info& t, const std::vector<value>& row, bool key) {
-            out << '{';
-            std::size_t c = 0;
-            for (const auto& col : t.columns) {
-                if (key && std::find(t.key.begin(), t.key.end(), col.name) == t.key.end()) continue;
-                if (c > 0) out << ", ";
-                json_string(out, col.name);
-                out << ": ";
-                cell(out, col, row[c++], true);
-            }
-            out << "}\n";
-        };
-        // A column-only update (version 2): its key and the columns it changed.
-        const auto print_update = [&](const table_info& t, const std::vector<value>& row,
-                                      const std::vector<bool>& present) {
+        // The present cells of a row (a cell per column), in column order:
+        // all of an inserted row, the key of an erased one, the key and the
+        // changed columns of a version-2 update.
+        const auto print_cells = [&](const table_info& t, const std::vector<value>& row,
+                                     const std::vector<bool>& present) {
             out << '{';
             bool first = true;
             for (std::size_t c = 0; c < t.columns.size(); ++c) {
@@ -749,22 +739,29 @@ int cmd_journal_dump(const std::string& file) {
             for (const auto& t : detail::decode_transaction(r, v.schema, file)) {
                 const auto& ti = v.schema.tables[t.table];
                 if (t.next_key) out << "  " << ti.name << ": next key " << *t.next_key << '\n';
-                // Key cells come in key order; print_row walks columns, so reorder them.
+                // Key cells come in key order: put each at its column.
+                std::vector<bool> key_present(ti.columns.size(), false);
+                std::vector<std::size_t> key_column(ti.key.size());
+                for (std::size_t c = 0; c < ti.columns.size(); ++c)
+                    for (std::size_t i = 0; i < ti.key.size(); ++i)
+                        if (ti.key[i] == ti.columns[c].name) {
+                            key_present[c] = true;
+                            key_column[i] = c;
+                        }
                 for (const auto& k : t.erased) {
-                    std::vector<value> ordered;
-                    for (const auto& col : ti.columns)
-                        for (std::size_t i = 0; i < ti.key.size(); ++i)
-                            if (ti.key[i] == col.name) ordered.push_back(k[i]);
+                    std::vector<value> row(ti.columns.size());
+                    for (std::size_t i = 0; i < ti.key.size(); ++i) row[key_column[i]] = k[i];
                     out << "  - " << ti.name << ' ';
-                    print_row(ti, ordered, true);
+                    print_cells(ti, row, key_present);
                 }
                 for (std::size_t u = 0; u < t.updated.size(); ++u) {
                     out << "  ~ " << ti.name << ' ';
-                    print_update(ti, t.updated[u], t.updated_columns[u]);
+                    print_cells(ti, t.updated[u], t.updated_columns[u]);
                 }
+                const std::vector<bool> all(ti.columns.size(), true);
                 for (const auto& row : t.inserted) {
                     out << "  + " << ti.name << ' ';
-                    print_row(ti, row, false);
+                    print_cells(ti, row, all);
                 }
             }
         }
