@@ -5,7 +5,10 @@
 #include "alloc_counter.hpp"
 #include "expect.hpp"
 #include "schemas.hpp"
+#include "store_image.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,6 +119,110 @@ TEST_CASE("set re-parents a child in place: no copy of the row, and rollback mov
         CHECK(e.code() == relstore::make_error_code(relstore::errc::foreign_key_violation));
         CHECK(std::string(e.what()) == "posts.author_id = 99 references no row in users");
         CHECK(&tx.parent<&Post::author_id>(first) == &b);
+    }
+}
+
+namespace hashed {
+
+// Every index hashed: set() on the foreign key takes the node out of the
+// container and links it back instead of Boost's modify(), which would walk
+// the new writer's whole group of notes first.
+struct Writer {
+    std::int64_t id{};
+    std::string name;
+};
+RELSTORE_FIELDS(Writer, id, name)
+struct Note {
+    std::int64_t id{};
+    std::string slug;
+    std::int64_t writer_id{};
+    std::optional<std::int64_t> editor_id;
+};
+RELSTORE_FIELDS(Note, id, slug, writer_id, editor_id)
+using writers = rs::table<"writers", Writer, rs::hashed_auto_key<&Writer::id>, rs::unique<&Writer::name>>;
+using notes = rs::table<"notes", Note, rs::hashed_auto_key<&Note::id>, rs::unique<&Note::slug>,
+                        rs::hashed_references<&Note::writer_id, writers>,
+                        rs::hashed_references<&Note::editor_id, writers, rs::on_delete::set_null>>;
+using desk = rs::store<writers, notes>;
+
+std::vector<std::int64_t> note_ids(const auto& range) {
+    std::vector<std::int64_t> out;
+    for (const Note& n : range) out.push_back(n.id);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace hashed
+
+TEST_CASE("set re-parents a child in a table of hashed indexes: same row, every index right, rollback moves it back",
+          "[relationship][one-to-many][set]") {
+    using namespace hashed;
+    using relstore_test::capture;
+    using relstore_test::check_consistent;
+    using relstore_test::diff;
+    desk db;
+    {
+        auto tx = db.write();
+        for (const char* name : {"a", "b", "c"}) tx.insert(Writer{.name = name});
+        // Groups of 1, 2 and many rows, so that every shape of Boost's
+        // groups of equal keys is left and joined.
+        for (int i = 0; i < 40; ++i)
+            tx.insert(Note{.slug = "a note slug long enough to live on the heap " + std::to_string(i),
+                           .writer_id = i < 30 ? 1 : (i < 32 ? 2 : 3)});
+        tx.commit();
+    }
+    const auto before = relstore_test::capture_store(db);
+    auto tx = db.write();
+    const Writer& a = tx.get<writers>(std::int64_t{1});
+    const Writer& b = tx.get<writers>(std::int64_t{2});
+    const Writer& c = tx.get<writers>(std::int64_t{3});
+    {
+        auto warm = tx.savepoint();  // grows the undo log; rolling back keeps its capacity
+        for (std::int64_t id = 1; id <= 40; ++id) {
+            tx.set<&Note::writer_id>(tx.get<notes>(id), b.id);
+            tx.set<&Note::editor_id>(tx.get<notes>(id), std::optional<std::int64_t>(a.id));
+        }
+    }
+    CHECK(tx.count_children<&Note::writer_id>(a) == 30);
+    const Note& moved = tx.get<notes>(std::int64_t{5});
+    const std::size_t allocs = allocations();
+    CHECK(&tx.set<&Note::writer_id>(moved, b.id) == &moved);  // the stored row itself, not a copy
+    tx.set<&Note::writer_id>(tx.get<notes>(std::int64_t{31}), c.id);  // b's group of 2 loses one
+    tx.set<&Note::writer_id>(tx.get<notes>(std::int64_t{33}), a.id);
+    tx.set<&Note::editor_id>(tx.get<notes>(std::int64_t{6}), std::optional<std::int64_t>(c.id));
+    CHECK(allocations() == allocs);  // a copy of a note would copy its slug
+    CHECK(moved.writer_id == b.id);
+    CHECK(&tx.parent<&Note::writer_id>(moved) == &b);
+    CHECK(note_ids(tx.children<&Note::writer_id>(b)) == std::vector<std::int64_t>{5, 32});
+    CHECK(tx.count_children<&Note::writer_id>(a) == 30);  // lost 5, gained 33
+    CHECK(tx.count_children<&Note::writer_id>(c) == 8);   // gained 31, lost 33
+    CHECK(&tx.get<notes>(std::int64_t{5}) == &moved);  // still found by its key
+    CHECK(tx.find<&Note::slug>(moved.slug) == &moved);  // and by its unique slug
+    CHECK(tx.count<notes>() == 40);
+    CHECK(tx.where<&Note::editor_id>(std::optional<std::int64_t>(c.id)).first() == &tx.get<notes>(std::int64_t{6}));
+    CHECK(check_consistent(capture(tx)) == "");
+    SECTION("a parent that does not exist is refused and nothing moves") {
+        auto e = constraint_error_from([&] { tx.set<&Note::writer_id>(moved, std::int64_t{99}); });
+        CHECK(std::string(e.what()) == "notes.writer_id = 99 references no row in writers");
+        CHECK(&tx.parent<&Note::writer_id>(moved) == &b);
+        CHECK(tx.count<notes>() == 40);
+    }
+    SECTION("rollback moves every row back, in every index") {
+        tx.rollback();
+        CHECK(diff(before, relstore_test::capture_store(db)) == "");
+        auto q = db.read();
+        CHECK(q.count_children<&Note::writer_id>(q.get<writers>(std::int64_t{1})) == 30);
+        CHECK(note_ids(q.children<&Note::writer_id>(q.get<writers>(std::int64_t{2}))) ==
+              std::vector<std::int64_t>{31, 32});
+        CHECK(q.get<notes>(std::int64_t{6}).editor_id == std::nullopt);
+    }
+    SECTION("commit keeps the moves") {
+        tx.commit();
+        auto q = db.read();
+        CHECK(note_ids(q.children<&Note::writer_id>(q.get<writers>(std::int64_t{2}))) ==
+              std::vector<std::int64_t>{5, 32});
+        CHECK(q.get<notes>(std::int64_t{33}).writer_id == 1);
+        CHECK(check_consistent(relstore_test::capture_store(db)) == "");
     }
 }
 
