@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rs = relstore;
@@ -74,15 +76,12 @@ TEST_CASE("a save sees whole transactions while writers commit and readers read"
 
 namespace {
 
-/// Kills every child of this process once `deadline` passes, so that a save
-/// whose child hangs fails with "killed by signal 9" instead of hanging the
-/// test until ctest's timeout.
-void kill_children_after(std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& done) {
-    while (!done && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (done) return;
+/// The children of this process, with their state letter (R, S, Z...).
+std::vector<std::pair<pid_t, char>> children() {
+    std::vector<std::pair<pid_t, char>> out;
     const std::string self = std::to_string(::getpid());
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
         std::ifstream stat(entry.path() / "stat");
         std::string line;
         if (!std::getline(stat, line)) continue;
@@ -92,8 +91,24 @@ void kill_children_after(std::chrono::steady_clock::time_point deadline, const s
         std::istringstream rest(line.substr(close + 1));
         std::string state, ppid;
         rest >> state >> ppid;
-        if (ppid == self) ::kill(std::stoi(entry.path().filename().string()), SIGKILL);
+        if (ppid == self && !state.empty()) out.emplace_back(std::stoi(entry.path().filename().string()), state[0]);
     }
+    return out;
+}
+
+/// Kills every child of this process once `deadline` passes, so that a save
+/// whose child hangs fails with "killed by signal 9" instead of hanging the
+/// test until ctest's timeout.
+void kill_children_after(std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& done) {
+    while (!done && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (done) return;
+    for (const auto& [pid, state] : children()) ::kill(pid, SIGKILL);
+}
+
+std::size_t open_descriptors() {
+    return static_cast<std::size_t>(
+        std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator()));
 }
 
 }  // namespace
@@ -149,4 +164,62 @@ TEST_CASE("a save in a child process finishes while other threads allocate witho
     blog::store copy;
     rs::load(copy, dir.path / "a39.snap");
     CHECK(copy.read().count<blog::posts>() == 200);
+}
+
+// save() returns once the child reports the file renamed into place and
+// durable; the child's exit (tearing down its view of this process's memory)
+// and the close of the file it replaced come after, unwaited. A later save
+// reaps the exited children.
+TEST_CASE("a save returns with its file in place, and no save leaves its child behind",
+          "[snapshot][store][child]") {
+    relstore_test::temp_dir dir("relstore-save-reap");
+    blog::store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < 100; ++i) {
+            const auto id = tx.insert(blog::User{.name = "u" + std::to_string(i)}).id;
+            (void)tx.insert(blog::Post{.title = std::string(60, 'x'), .author_id = id});
+        }
+        tx.commit();
+    }
+    const auto p = dir.path / "s.snap";
+    for (int i = 0; i < 6; ++i) {
+        {
+            auto tx = db.write();
+            (void)tx.insert(blog::User{.name = "v" + std::to_string(i)});
+            tx.commit();
+        }
+        rs::save(db, p, {.in_child_process = true});  // over the file the previous save wrote
+        blog::store copy;
+        rs::load(copy, p);  // the file of this very save, whole
+        CHECK(copy.read().count<blog::users>() == static_cast<std::size_t>(101 + i));
+    }
+    // Let every child finish exiting, then save once more: that save reaps
+    // them all, and at most its own child is left.
+    for (int wait = 0; wait < 500; ++wait) {
+        const auto c = children();
+        if (std::all_of(c.begin(), c.end(), [](const auto& s) { return s.second == 'Z'; })) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    rs::save(db, p, {.in_child_process = true});
+    CHECK(children().size() <= 1);
+}
+
+TEST_CASE("a save on the calling thread over an existing file keeps no descriptor open",
+          "[snapshot][store][child]") {
+    relstore_test::temp_dir dir("relstore-save-fds");
+    blog::store db;
+    {
+        auto tx = db.write();
+        (void)tx.insert(blog::User{.name = "only"});
+        tx.commit();
+    }
+    const auto p = dir.path / "s.snap";
+    rs::save(db, p, {.in_child_process = false});
+    const std::size_t before = open_descriptors();
+    for (int i = 0; i < 5; ++i) rs::save(db, p, {.in_child_process = false});  // each replaces the last
+    CHECK(open_descriptors() == before);
+    blog::store copy;
+    rs::load(copy, p);
+    CHECK(copy.read().count<blog::users>() == 1);
 }

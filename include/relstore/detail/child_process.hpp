@@ -10,9 +10,10 @@ namespace relstore::detail {
 
 /// Forks; the child runs `work` and exits, reporting an exception it threw
 /// through a pipe; the parent calls `forked` at once (to let go of the view
-/// the child took with it), then waits for the child and rethrows its error
-/// as the same relstore error (or a snapshot_error naming `path` when the
-/// child died or failed otherwise).
+/// the child took with it), then waits for the child's report and rethrows
+/// its error as the same relstore error (or a snapshot_error naming `path`
+/// when the child died or failed otherwise). After a success the parent
+/// does not wait for the child's exit: a later call reaps it.
 /// The child must not take any lock another thread of the parent may have
 /// held at the fork, nor start threads: it runs `work` alone.
 void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked);
@@ -24,5 +25,12 @@ void run_in_child(const std::string& path, const std::function<void()>& work, co
 void close_in_children(int fd) noexcept;
 /// Undoes close_in_children(fd), before fd is closed.
 void keep_in_children(int fd) noexcept;
+
+/// Closes fd once nobody waits for this save any more: in a save's child,
+/// after its report is sent; elsewhere at once. For a reference to the file
+/// a save replaced, whose last close frees its pages from the page cache
+/// (tens of milliseconds for a large snapshot), work the caller of save()
+/// need not wait for.
+void close_after_report(int fd) noexcept;
 
 }  // namespace relstore::detail
