@@ -878,13 +878,7 @@ private:
     void replace_logged(const typename T::row_type& row, typename T::row_type changed) {
         auto& st = db_mut_->template state<T>();
         st.reserve_update();
-        bool keys_same = true;
-        detail::for_each_spec<T>([&]<class S>(S*) {
-            keys_same = keys_same && []<auto... Ms>(detail::column_list<Ms...>, const auto& a, const auto& b) {
-                return ((a.*Ms == b.*Ms) && ...);
-            }(typename S::columns{}, row, changed);
-        });
-        if (keys_same) {
+        if (detail::same_index_keys<T>(row, changed)) {
             // No indexed column changed: the node keeps its place in every
             // index, so swap the values in place and skip Boost's re-check
             // of every index (which walks the FK index's group of equal keys,

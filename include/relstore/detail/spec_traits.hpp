@@ -133,6 +133,22 @@ constexpr void for_each_spec(F&& f) {
     for_each_spec(static_cast<typename Table::specs*>(nullptr), f);
 }
 
+/// True when rows a and b of Table hold the same values in the columns of
+/// every key, index and foreign key: b's values can then be assigned to a
+/// in place, touching no index. (Boost's modify() would ask each index
+/// whether the row may stay, and a hashed non-unique index answers by
+/// walking its group of equal keys up to the row, a cache miss per row.)
+template <class Table>
+bool same_index_keys(const typename Table::row_type& a, const typename Table::row_type& b) {
+    bool same = true;
+    for_each_spec<Table>([&]<class S>(S*) {
+        same = same && []<auto... Ms>(column_list<Ms...>, const auto& x, const auto& y) {
+            return ((x.*Ms == y.*Ms) && ...);
+        }(typename S::columns{}, a, b);
+    });
+    return same;
+}
+
 template <auto M0, auto... Ms>
 inline constexpr auto first_of = M0;
 
