@@ -2,7 +2,8 @@
 // run a few times with nothing else around it, for profilers and for phase
 // timings that Google Benchmark does not give.
 //
-//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] WORKLOAD PEER
+//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] WORKLOAD PEER
+//   --huge-pages: relstore::use_huge_pages(true) first (the opt-in)
 //   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W10
 //   PEER:     raw sqlite relstore relstore_text
 //   relstore_profile [--scale=F] W10text: bytes per row of relstore's
@@ -177,6 +178,8 @@ int main(int argc, char** argv) {
             bench::opts().reps = std::atoi(argv[i] + 7);
         else if (a.starts_with("--dir="))
             bench::opts().dir = argv[i] + 6;
+        else if (a == "--huge-pages")
+            relstore::use_huge_pages(true);  // the opt-in, to measure what it changes
         else if (workload.empty())
             workload = a;
         else
@@ -189,7 +192,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (peer.empty() || !(bench::opts().scale > 0) || bench::opts().reps < 1) {
-        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] WORKLOAD PEER\n");
+        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] WORKLOAD PEER\n");
         return 2;
     }
     if (bench::opts().dir.empty()) bench::opts().dir = std::filesystem::temp_directory_path();

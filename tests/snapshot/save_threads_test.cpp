@@ -195,14 +195,21 @@ TEST_CASE("a save returns with its file in place, and no save leaves its child b
         CHECK(copy.read().count<blog::users>() == static_cast<std::size_t>(101 + i));
     }
     // Let every child finish exiting, then save once more: that save reaps
-    // them all, and at most its own child is left.
+    // them all, and at most its own child is left a zombie.
     for (int wait = 0; wait < 500; ++wait) {
         const auto c = children();
-        if (std::all_of(c.begin(), c.end(), [](const auto& s) { return s.second == 'Z'; })) break;
+        if (std::none_of(c.begin(), c.end(), [](const auto& s) { return s.second == 'R' || s.second == 'D'; }))
+            break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     rs::save(db, p, {.in_child_process = true});
-    CHECK(children().size() <= 1);
+    // Zombies only: a sanitizer runtime may run a helper process of its own
+    // (TSan's symbolizer), which is no save's and is not a zombie.
+    const auto left = children();
+    std::string seen;
+    for (const auto& [pid, state] : left) seen += std::to_string(pid) + ":" + state + " ";
+    INFO("children: " << seen);
+    CHECK(std::count_if(left.begin(), left.end(), [](const auto& c) { return c.second == 'Z'; }) <= 1);
 }
 
 TEST_CASE("a save on the calling thread over an existing file keeps no descriptor open",
