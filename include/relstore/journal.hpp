@@ -361,7 +361,7 @@ struct record_applier {
                     });
                     row = std::move(whole);
                 }
-                if (same_indexed_columns<T>(*it, row)) {
+                if (same_index_keys<T>(*it, row)) {
                     tx.template replace_logged<T>(*it, std::move(row));
                 } else {
                     tx.template erase_one<T>(*it);
@@ -394,17 +394,6 @@ struct record_applier {
     }
 
 private:
-    template <class T>
-    static bool same_indexed_columns(const typename T::row_type& a, const typename T::row_type& b) {
-        bool same = true;
-        for_each_spec<T>([&]<class S>(S*) {
-            same = same && []<auto... Ms>(column_list<Ms...>, const auto& x, const auto& y) {
-                return ((x.*Ms == y.*Ms) && ...);
-            }(typename S::columns{}, a, b);
-        });
-        return same;
-    }
-
     template <class T, class K>
     [[noreturn]] static void fail(const K& key, const char* what) {
         using traits = columns_traits<typename T::key::columns>;
