@@ -106,6 +106,16 @@ void kill_children_after(std::chrono::steady_clock::time_point deadline, const s
     for (const auto& [pid, state] : children()) ::kill(pid, SIGKILL);
 }
 
+/// n users, each with one post whose title (100 bytes and more) lives on the heap.
+void add_users_with_posts(blog::store& db, int n) {
+    auto tx = db.write();
+    for (int i = 0; i < n; ++i) {
+        const auto id = tx.insert(blog::User{.name = "u" + std::to_string(i)}).id;
+        (void)tx.insert(blog::Post{.title = std::string(100 + i, 'x'), .author_id = id});
+    }
+    tx.commit();
+}
+
 std::size_t open_descriptors() {
     return static_cast<std::size_t>(
         std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator()));
@@ -121,14 +131,7 @@ TEST_CASE("a save in a child process finishes while other threads allocate witho
           "[snapshot][store][concurrency]") {
     relstore_test::temp_dir dir("relstore-save-alloc");
     blog::store db;
-    {
-        auto tx = db.write();
-        for (int i = 0; i < 200; ++i) {
-            const auto id = tx.insert(blog::User{.name = "u" + std::to_string(i)}).id;
-            (void)tx.insert(blog::Post{.title = std::string(100 + i, 'x'), .author_id = id});
-        }
-        tx.commit();
-    }
+    add_users_with_posts(db, 200);
     std::atomic<bool> stop{false};
     std::vector<std::thread> churn;
     for (unsigned t = 0; t < 3; ++t)
@@ -174,14 +177,7 @@ TEST_CASE("a save returns with its file in place, and no save leaves its child b
           "[snapshot][store][child]") {
     relstore_test::temp_dir dir("relstore-save-reap");
     blog::store db;
-    {
-        auto tx = db.write();
-        for (int i = 0; i < 100; ++i) {
-            const auto id = tx.insert(blog::User{.name = "u" + std::to_string(i)}).id;
-            (void)tx.insert(blog::Post{.title = std::string(60, 'x'), .author_id = id});
-        }
-        tx.commit();
-    }
+    add_users_with_posts(db, 100);
     const auto p = dir.path / "s.snap";
     for (int i = 0; i < 6; ++i) {
         {
