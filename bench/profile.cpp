@@ -2,9 +2,9 @@
 // run a few times with nothing else around it, for profilers and for phase
 // timings that Google Benchmark does not give.
 //
-//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] WORKLOAD PEER
+//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--perf-ctl=FIFO] WORKLOAD PEER
 //   --huge-pages: relstore::use_huge_pages(true) first (the opt-in)
-//   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W10
+//   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W9r (W9 load's read and checksum) W10
 //   PEER:     raw sqlite relstore relstore_text
 //   relstore_profile [--scale=F] W10text: bytes per row of relstore's
 //   containers with std::string and with a compact text type (text_projection.hpp)
@@ -13,6 +13,8 @@
 // (valgrind --tool=callgrind --instr-atstart=no relstore_profile ...), so
 // that the data set and the untimed set-up are not counted. Each repetition
 // prints its wall and thread CPU time, minor page faults and heap growth.
+// Under perf, --perf-ctl=FIFO does the same for sampling:
+//   mkfifo /tmp/ctl; perf record -D -1 --control=fifo:/tmp/ctl relstore_profile --perf-ctl=/tmp/ctl ...
 
 #include "harness.hpp"
 #include "peer_raw.hpp"
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -56,6 +59,16 @@ long minor_faults() {
     return ru.ru_minflt;
 }
 
+/// perf's control FIFO (perf record --control=fifo:PATH), when given: the
+/// timed regions are the only ones sampled.
+std::ofstream& perf_ctl() {
+    static std::ofstream f;
+    return f;
+}
+void perf_say(const char* what) {
+    if (perf_ctl().is_open()) perf_ctl() << what << '\n' << std::flush;
+}
+
 /// Runs setup() untimed, then body() timed and instrumented; prints one line.
 void measure(int rep, const std::function<void()>& setup, const std::function<void()>& body) {
     setup();
@@ -64,7 +77,9 @@ void measure(int rep, const std::function<void()>& setup, const std::function<vo
     const auto wall0 = std::chrono::steady_clock::now();
     const double cpu0 = thread_cpu_ms();
     CALLGRIND_START_INSTRUMENTATION;
+    perf_say("enable");
     body();
+    perf_say("disable");
     CALLGRIND_STOP_INSTRUMENTATION;
     const double cpu = thread_cpu_ms() - cpu0;
     const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count();
@@ -149,6 +164,12 @@ int run(std::string_view workload) {
                 fresh();
             }, [&] { p->load_file(file); });
             check(d.full, d.full_checksum);
+        } else if (workload == "W9r") {
+#if RELSTORE_BENCH_HAVE_SNAPSHOT
+            // The part of W9 load that reads the file and checks its checksum.
+            measure(rep, [&] { if (!std::filesystem::exists(file)) loaded(), p->save(file); },
+                    [&] { (void)relstore::snapshot_reader::open(file); });
+#endif
         } else if (workload == "W10") {
             measure(rep, [&] { p.reset(), release_free_memory(), p = std::make_unique<Peer>(); },
                     [&] { p->load(d); });
@@ -178,7 +199,13 @@ int main(int argc, char** argv) {
             bench::opts().reps = std::atoi(argv[i] + 7);
         else if (a.starts_with("--dir="))
             bench::opts().dir = argv[i] + 6;
-        else if (a == "--huge-pages")
+        else if (a.starts_with("--perf-ctl=")) {
+            bench::perf_ctl().open(argv[i] + 11);
+            if (!bench::perf_ctl()) {
+                std::fprintf(stderr, "relstore_profile: cannot open perf's control FIFO %s\n", argv[i] + 11);
+                return 2;
+            }
+        } else if (a == "--huge-pages")
             relstore::use_huge_pages(true);  // the opt-in, to measure what it changes
         else if (workload.empty())
             workload = a;
@@ -192,7 +219,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (peer.empty() || !(bench::opts().scale > 0) || bench::opts().reps < 1) {
-        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] WORKLOAD PEER\n");
+        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--perf-ctl=FIFO] WORKLOAD "
+                             "PEER\n");
         return 2;
     }
     if (bench::opts().dir.empty()) bench::opts().dir = std::filesystem::temp_directory_path();
