@@ -633,7 +633,7 @@ namespace {
 // only turned into a message on failure, so parsing builds no strings.
 class parser {
 public:
-    parser(const std::vector<std::byte>& image, std::size_t pos, std::size_t end, const std::string& name,
+    parser(std::span<const std::byte> image, std::size_t pos, std::size_t end, const std::string& name,
            const char* section)
         : data_(image.data()), pos_(pos), end_(end), name_(name), section_(section) {}
 
@@ -771,6 +771,10 @@ void read_type_details(parser& s, const std::string& table, column_info& c) {
 }  // namespace
 
 snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name, checksum_policy policy)
+    : snapshot_reader(detail::image_bytes(std::move(image)), std::move(name), policy, std::nullopt) {}
+
+snapshot_reader::snapshot_reader(detail::image_bytes image, std::string name, checksum_policy policy,
+                                 std::optional<std::uint64_t> body_checksum)
     : image_(std::move(image)), name_(std::move(name)) {
     using detail::snapshot_fail;
     const std::size_t n = image_.size();
@@ -822,7 +826,7 @@ snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name,
     const std::size_t body = n - snapshot_checksum_size;
     std::memcpy(&stored_checksum_, d + body, 8);
     stored_checksum_ = detail::to_le(stored_checksum_);
-    computed_checksum_ = XXH3_64bits(d, body);
+    computed_checksum_ = body_checksum ? *body_checksum : XXH3_64bits(d, body);
 #ifdef RELSTORE_SNAPSHOT_FUZZING
     // The fuzzing build skips the check so that mutated inputs reach the decoder.
     computed_checksum_ = stored_checksum_;

@@ -4,6 +4,7 @@
 #include "temp_dir.hpp"
 #include "sample_snapshot.hpp"
 
+#include <relstore/detail/node_pool.hpp>
 #include <relstore/detail/snapshot_file_ops.hpp>
 #include <relstore/snapshot_format.hpp>
 
@@ -178,6 +179,86 @@ TEST_CASE("loading names the file and what is wrong with it", "[snapshot][file][
         scoped_file_ops inject(faulty_ops());
         const auto e = load_error(dir.path / "db.snap");
         CHECK_THAT(e.what(), Contains("read failed at byte 0: Input/output error"));
+    }
+}
+
+// A file of a few MiB: open() reads it in chunks of 1 MiB into a mapping and
+// hashes each chunk as it arrives.
+std::vector<std::byte> large_image() {
+    schema_info s;
+    s.tables.push_back({"t", {{"id", {column_kind::int64, false}}, {"s", {column_kind::string, false}}}, {"id"},
+                        false, true, {}, {}});
+    snapshot_writer w(s);
+    w.begin_table(0);
+    constexpr std::uint64_t rows = 6000;
+    for (std::uint64_t i = 1; i <= rows; ++i) {
+        w.put_u64(i);
+        w.put_string(std::string(1000, static_cast<char>('a' + i % 26)));
+    }
+    w.end_table(rows);
+    const auto b = w.finish();
+    return {b.begin(), b.end()};
+}
+
+TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snapshot][file]") {
+    temp_dir dir;
+    const auto img = large_image();
+    REQUIRE(img.size() > (std::size_t{5} << 20));
+    const auto path = dir.path / "db.snap";
+    const std::size_t body = img.size() - snapshot_checksum_size;
+    const auto body_checksum = snapshot_checksum(std::span(img).first(body));
+    const auto put = [&](const std::vector<std::byte>& bytes) {
+        std::ofstream(path, std::ios::binary | std::ios::trunc)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    };
+    SECTION("whole, in 4 KiB pages and in huge pages") {
+        put(img);
+        for (const bool huge : {false, true}) {
+            // What relstore::use_huge_pages (relstore/store.hpp) sets.
+            relstore::detail::huge_pages_enabled = huge;
+            const auto r = snapshot_reader::open(path);
+            relstore::detail::huge_pages_enabled = false;
+            CHECK(std::vector<std::byte>(r.bytes().begin(), r.bytes().end()) == img);
+            CHECK(r.computed_checksum() == body_checksum);
+            CHECK(r.table(0).row_count == 6000);
+        }
+    }
+    SECTION("in short reads that straddle the chunks") {
+        put(img);
+        g = {};
+        g.max_io = 100'003;
+        scoped_file_ops inject(faulty_ops());
+        const auto r = snapshot_reader::open(path);
+        CHECK(std::vector<std::byte>(r.bytes().begin(), r.bytes().end()) == img);
+        CHECK(r.computed_checksum() == body_checksum);
+    }
+    SECTION("a byte changed in the third chunk") {
+        auto bad = img;
+        const std::size_t at = (std::size_t{2} << 20) + 12345;
+        bad[at] ^= std::byte{1};
+        put(bad);
+        const auto e = load_error(path);
+        CHECK(e.code() == errc::checksum_mismatch);
+        CHECK_THAT(e.what(), Contains("over bytes 0.." + std::to_string(body)));
+        const auto r = snapshot_reader::open(path, checksum_policy::report);
+        CHECK(r.computed_checksum() == snapshot_checksum(std::span(bad).first(body)));
+        CHECK(r.stored_checksum() == body_checksum);
+    }
+    SECTION("a changed stored checksum is not hashed with the body") {
+        auto bad = img;
+        bad.back() ^= std::byte{0x80};
+        put(bad);
+        const auto r = snapshot_reader::open(path, checksum_policy::report);
+        CHECK_FALSE(r.checksum_ok());
+        CHECK(r.computed_checksum() == body_checksum);
+    }
+    SECTION("a read error in the third chunk names its offset") {
+        put(img);
+        g = {"read", EIO};
+        g.fail_on_call = 3;
+        scoped_file_ops inject(faulty_ops());
+        const auto e = load_error(path);
+        CHECK_THAT(e.what(), Contains("read failed at byte 2097152: Input/output error"));
     }
 }
 
