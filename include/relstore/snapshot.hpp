@@ -16,6 +16,7 @@
 /// shares no table with the program. load() returns a load_report of what it
 /// applied.
 
+#include <relstore/detail/bucket_prefetch.hpp>
 #include <relstore/detail/child_process.hpp>
 #include <relstore/snapshot_format.hpp>
 #include <relstore/store.hpp>
@@ -451,10 +452,6 @@ void for_each_loaded_row(const snapshot_reader& r, const load_plan::table& plan,
     cur.finish();
 }
 
-template <class T>
-inline constexpr std::size_t hashed_index_count =
-    std::apply([](auto... s) { return (std::size_t{decltype(s)::is_hashed} + ... + 0); }, typename T::specs{});
-
 /// Sizes T's hashed indexes ahead of the rows that arrive. The row count a
 /// file declares is only a claim until its rows are decoded: a file of a few
 /// MiB may declare millions of one-byte rows and be refused at the second,
@@ -802,21 +799,33 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
         // The nodes in one slab, so that each parent's children lie side by
         // side; at most twice the table's bytes in the file.
         st.reserve_nodes(std::min<std::uint64_t>(order.size(), 2 * stats.rows_size / st.pool().block_size()));
-        constexpr std::size_t ahead = 8;
-        for (std::size_t i = 0; i < order.size(); ++i) {
+        // Rows are decoded `lead` ahead of their insert, with their buckets
+        // prefetched (bucket_prefetch.hpp), and fetched from the file
+        // `ahead` further on.
+        constexpr std::size_t lead = 8, ahead = 8;
+        std::array<Row, lead> ring;
+        bucket_prefetch<T> buckets;
+        const auto decode = [&](std::size_t j) {
 #if defined(__GNUC__)
-            if (i + ahead < order.size()) {
-                __builtin_prefetch(rows + order[i + ahead]);
-                __builtin_prefetch(rows + order[i + ahead] + 64);
+            if (j + ahead < order.size()) {
+                __builtin_prefetch(rows + order[j + ahead]);
+                __builtin_prefetch(rows + order[j + ahead] + 64);
             }
 #endif
-            const std::uint64_t at = stats.rows_offset + order[i];
-            auto cur = base.at(at);
-            Row row{};
+            auto cur = base.at(stats.rows_offset + order[j]);
+            Row& row = ring[j % lead];
+            row = Row{};
             decoder.read(cur, row);
+            buckets.prefetch(st, row);
+        };
+        for (std::size_t j = 0; j < std::min(lead, order.size()); ++j) decode(j);
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            Row& row = ring[i % lead];
             growth.before_insert(st);
             out.saw(row);
-            insert_loaded<T>(r, st, row, at);
+            insert_loaded<T>(r, st, row, stats.rows_offset + order[i]);
+            buckets.learn(st);
+            if (i + lead < order.size()) decode(i + lead);
         }
     } catch (const snapshot_error&) {
         throw refuse_in_file_order{};

@@ -133,6 +133,11 @@ constexpr void for_each_spec(F&& f) {
     for_each_spec(static_cast<typename Table::specs*>(nullptr), f);
 }
 
+/// How many of Table's indexes are hashed.
+template <class Table>
+inline constexpr std::size_t hashed_index_count =
+    std::apply([](auto... s) { return (std::size_t{decltype(s)::is_hashed} + ... + 0); }, typename Table::specs{});
+
 /// True when rows a and b of Table hold the same values in the columns of
 /// every key, index and foreign key: b's values can then be assigned to a
 /// in place, touching no index. (Boost's modify() would ask each index
