@@ -833,6 +833,52 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
     return true;
 }
 
+/// As for_each_loaded_row, for rows that insert(row, at) puts into st: each
+/// row is decoded `lead` rows before its insert, and its buckets in st's
+/// hashed indexes are prefetched meanwhile (bucket_prefetch.hpp). A row that
+/// fails to decode fails the load only once every row before it went in, so
+/// the error is still the first of the file.
+template <class T, class Insert>
+void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan::table& plan,
+                                      const table_state<T>& st, Insert&& insert) {
+    using Row = typename T::row_type;
+    const std::size_t fi = *plan.source;
+    const row_decoder<Row> decoder(r.schema().tables[fi], plan);
+    auto cur = r.rows(fi);
+    const std::uint64_t n = r.table(fi).row_count;
+    constexpr std::size_t lead = 8;
+    struct decoded_row {
+        Row row;
+        std::uint64_t at = 0;
+        std::exception_ptr failed;
+    };
+    std::array<decoded_row, lead> ring;
+    bucket_prefetch<T> buckets;
+    std::uint64_t decoded = 0;
+    bool stopped = false;  // a row failed to decode: the cursor cannot go past it
+    const auto decode_next = [&] {
+        decoded_row& d = ring[decoded++ % lead];
+        d.row = Row{};
+        d.at = cur.offset();
+        try {
+            decoder.read(cur, d.row);
+            buckets.prefetch(st, d.row);
+        } catch (...) {
+            d.failed = std::current_exception();
+            stopped = true;
+        }
+    };
+    while (!stopped && decoded < std::min<std::uint64_t>(n, lead)) decode_next();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        decoded_row& d = ring[i % lead];
+        if (d.failed) std::rethrow_exception(d.failed);
+        insert(d.row, d.at);
+        buckets.learn(st);
+        if (!stopped && decoded < n) decode_next();
+    }
+    cur.finish();
+}
+
 /// Decodes T's rows into fresh's table: grouped by a foreign key where that
 /// applies (decode_grouped), else in file order; any refusal is the one the
 /// file-order decode reports.
@@ -853,7 +899,7 @@ decoded_table<T> decode_table(Store& fresh, const snapshot_reader& r, const load
     }
     if (!done) {
         index_growth<T> growth(stats.row_count, stats.rows_size);
-        for_each_loaded_row<T>(r, plan, [&](typename T::row_type& row, std::uint64_t at) {
+        insert_loaded_rows_in_file_order<T>(r, plan, st, [&](typename T::row_type& row, std::uint64_t at) {
             growth.before_insert(st);
             out.saw(row);
             insert_loaded<T>(r, st, row, at);
