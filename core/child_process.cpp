@@ -1,5 +1,6 @@
 #include <relstore/detail/child_process.hpp>
 #include <relstore/error.hpp>
+#include <relstore/snapshot_format.hpp>
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -176,7 +177,7 @@ void reap_later(pid_t pid) noexcept {
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
-    throw snapshot_error(errc::io, path, std::nullopt, "snapshot '" + path + "': cannot save: " + why +
+    throw snapshot_error(errc::io, path, std::nullopt, "snapshot " + quoted_name(path) + ": cannot save: " + why +
                                                            "; the previous snapshot is unchanged");
 }
 

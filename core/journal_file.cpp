@@ -83,11 +83,11 @@ void fsync_directory_of(const std::filesystem::path& file, const std::string& na
     std::filesystem::path dir = file.parent_path();
     if (dir.empty()) dir = ".";
     const int dfd = open_retrying(dir.string(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (dfd < 0) io_fail(name, "cannot open directory '" + dir.string() + "'", errno);
+    if (dfd < 0) io_fail(name, "cannot open directory " + quoted_name(dir.string()), errno);
     if (ops.fsync(dfd) != 0) {
         const int err = errno;
         (void)ops.close(dfd);
-        io_fail(name, "fsync failed on directory '" + dir.string() + "'", err);
+        io_fail(name, "fsync failed on directory " + quoted_name(dir.string()), err);
     }
     (void)ops.close(dfd);
 }
@@ -629,11 +629,11 @@ void create_journal_file(const std::filesystem::path& target, std::span<const st
     const std::string name = target.string();
     const std::string tmp = name + ".new";
     const int fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) io_fail(name, "cannot create '" + tmp + "'", errno);
+    if (fd < 0) io_fail(name, "cannot create " + quoted_name(tmp), errno);
     const auto fail = [&](const std::string& what, int err) {
         (void)ops.close(fd);
         (void)ops.unlink(tmp.c_str());
-        io_fail(name, what + " on '" + tmp + "'; the journal in place is unchanged", err);
+        io_fail(name, what + " on " + quoted_name(tmp) + "; the journal in place is unchanged", err);
     };
     if (const int err = write_all(fd, header.data(), header.size(), 0)) fail("write failed", err);
     std::uint64_t at = header.size();
@@ -657,19 +657,19 @@ void create_journal_file(const std::filesystem::path& target, std::span<const st
     if (ops.close(fd) != 0) {
         const int err = errno;
         (void)ops.unlink(tmp.c_str());
-        io_fail(name, "close failed on '" + tmp + "'; the journal in place is unchanged", err);
+        io_fail(name, "close failed on " + quoted_name(tmp) + "; the journal in place is unchanged", err);
     }
     if (ops.rename(tmp.c_str(), name.c_str()) != 0) {
         const int err = errno;
         (void)ops.unlink(tmp.c_str());
-        io_fail(name, "rename of '" + tmp + "' failed; the journal in place is unchanged", err);
+        io_fail(name, "rename of " + quoted_name(tmp) + " failed; the journal in place is unchanged", err);
     }
     fsync_directory_of(target, name);
 }
 
 void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
     if (current_file_ops().rename(from.c_str(), to.c_str()) != 0)
-        snapshot_io_fail(to.string(), "rename of '" + from.string() + "' failed", errno);
+        snapshot_io_fail(to.string(), "rename of " + quoted_name(from.string()) + " failed", errno);
     fsync_directory_of(to, to.string());
 }
 
@@ -691,8 +691,8 @@ std::set<std::pair<std::uint64_t, std::uint64_t>> held;
 
 [[noreturn]] void another_writer(const std::filesystem::path& journal, const std::string& name) {
     throw_journal_error(errc::usage, journal.string(), std::nullopt, std::nullopt,
-                        "another writer has it open (it holds '" + name +
-                            "'); a journal has one writer, other processes can follow it");
+                        "another writer has it open (it holds " + quoted_name(name) +
+                            "); a journal has one writer, other processes can follow it");
 }
 
 }  // namespace
@@ -700,12 +700,12 @@ std::set<std::pair<std::uint64_t, std::uint64_t>> held;
 journal_lock::journal_lock(const std::filesystem::path& journal) {
     const std::string name = journal.string() + ".lock";
     fd_ = open_retrying(name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) io_fail(journal.string(), "cannot open the lock file '" + name + "'", errno);
+    if (fd_ < 0) io_fail(journal.string(), "cannot open the lock file " + quoted_name(name), errno);
     struct stat st {};
     if (::fstat(fd_, &st) != 0) {
         const int err = errno;
         (void)current_file_ops().close(std::exchange(fd_, -1));
-        io_fail(journal.string(), "cannot stat the lock file '" + name + "'", err);
+        io_fail(journal.string(), "cannot stat the lock file " + quoted_name(name), err);
     }
     std::lock_guard l(held_mu);
     if (held.count({st.st_dev, st.st_ino}) != 0) {
@@ -720,7 +720,7 @@ journal_lock::journal_lock(const std::filesystem::path& journal) {
         const int err = errno;
         (void)current_file_ops().close(std::exchange(fd_, -1));
         if (err == EAGAIN || err == EACCES) another_writer(journal, name);
-        io_fail(journal.string(), "cannot lock '" + name + "'", err);
+        io_fail(journal.string(), "cannot lock " + quoted_name(name), err);
     }
     held.insert({st.st_dev, st.st_ino});
     id_ = {st.st_dev, st.st_ino};

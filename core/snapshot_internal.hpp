@@ -2,6 +2,7 @@
 // Helpers shared by core/snapshot_*.cpp; not installed.
 
 #include <relstore/error.hpp>
+#include <relstore/snapshot_format.hpp>
 #include <relstore/schema_info.hpp>
 
 #include <cstdint>
@@ -20,12 +21,6 @@ namespace relstore::detail {
 /// Describes the first way a schema is not well formed, if any (duplicate or
 /// empty names, references to unknown columns or tables).
 [[nodiscard]] std::optional<std::string> schema_problem(const schema_info& schema);
-
-/// A file name as messages show it: control characters (a newline, an
-/// escape sequence) as \n, \t, \r or \xNN, so that a hostile or mistaken
-/// name can neither split a log line nor reach a terminal. The error's
-/// path() keeps the name as it is.
-[[nodiscard]] std::string printable_name(const std::string& name);
 
 /// "0x" and 16 hex digits.
 [[nodiscard]] std::string hex64(std::uint64_t v);

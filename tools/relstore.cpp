@@ -437,14 +437,15 @@ void dump_to_directory(const snapshot_reader& r, const std::vector<std::size_t>&
         dump_table(out, r, tables[k], sel[k], false, o.limit, "");
     }
     fs::create_directories(dir, ec);
-    if (ec) throw tool::data_failure("cannot create the directory " + dir.string() + ": " + ec.message());
+    if (ec) throw tool::data_failure("cannot create the directory " + relstore::detail::printable_name(dir.string()) + ": " +
+                                 ec.message());
     for (std::size_t k = 0; k < tables.size(); ++k) {
         const auto target = dir / (r.schema().tables[tables[k]].name + ".csv");
         try {
             write_snapshot_file(target, std::as_bytes(std::span<const char>(csv[k])));
         } catch (const snapshot_error& e) {
             // The file layer's error names the operation; this one is about the output, not the snapshot.
-            throw tool::data_failure("cannot write " + target.string() + ": " + e.what());
+            throw tool::data_failure("cannot write " + relstore::detail::printable_name(target.string()) + ": " + e.what());
         }
     }
 }

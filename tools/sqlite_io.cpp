@@ -32,7 +32,7 @@ db_handle open_db(const fs::path& path, int flags) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_handle db(raw);
-    if (rc != SQLITE_OK) sqlite_fail(raw, path.string(), "cannot open the database");
+    if (rc != SQLITE_OK) sqlite_fail(raw, relstore::detail::printable_name(path.string()), "cannot open the database");
     sqlite3_extended_result_codes(raw, 1);
     return db;
 }
@@ -243,17 +243,18 @@ void fill_database(sqlite3* db, const std::string& file, const snapshot_reader& 
 
 void export_sqlite(const snapshot_reader& r, const fs::path& out) {
     std::error_code ec;
-    if (fs::is_directory(out, ec)) throw usage_failure("--sqlite " + out.string() + " is a directory");
+    const std::string file = relstore::detail::printable_name(out.string());  // as messages show it
+    if (fs::is_directory(out, ec)) throw usage_failure("--sqlite " + file + " is a directory");
     // The database is built in memory and its file image written as a
     // snapshot is (temporary file, fsync, rename), so a failed or killed
     // export leaves the old file whole and no half-written database; the
     // cost is memory of about the database's size.
     const auto db = open_db(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
-    fill_database(db.get(), out.string(), r);
+    fill_database(db.get(), file, r);
     sqlite3_int64 size = 0;
     const std::unique_ptr<unsigned char, decltype(&sqlite3_free)> image(sqlite3_serialize(db.get(), "main", &size, 0),
                                                                         &sqlite3_free);
-    if (!image) sqlite_fail(db.get(), out.string(), "serializing the database");
+    if (!image) sqlite_fail(db.get(), file, "serializing the database");
     try {
         write_snapshot_file(out, {reinterpret_cast<const std::byte*>(image.get()), static_cast<std::size_t>(size)});
     } catch (const snapshot_error& e) {
@@ -384,7 +385,7 @@ std::string join_names(const std::vector<std::string>& v) {
 }  // namespace
 
 std::vector<std::byte> import_sqlite(const fs::path& path, const snapshot_reader& source) {
-    const std::string file = path.string();
+    const std::string file = relstore::detail::printable_name(path.string());  // as messages show it
     std::error_code ec;
     if (!fs::exists(path, ec)) throw data_failure(file + ": no such file");
     if (!fs::is_regular_file(path, ec)) throw data_failure(file + ": not a regular file");
@@ -497,7 +498,7 @@ std::vector<std::byte> import_sqlite(const fs::path& path, const snapshot_reader
     std::vector<std::byte> image(bytes.begin(), bytes.end());
     // The checks of relstore verify and load, over the new rows.
     try {
-        snapshot_reader(image, file).check_integrity();
+        snapshot_reader(image, path.string()).check_integrity();
     } catch (const snapshot_error& e) {
         std::string msg = e.what();
         // Byte offsets into an image never written mean nothing to the reader of the message.

@@ -501,8 +501,8 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
         }
         if (!o.resumed)
             throw_journal_error(errc::bad_snapshot, jname, std::nullopt, std::nullopt,
-                                "the journal follows " + to_text(o.header.follows) + ", but '" + snap.string() +
-                                    "' is " +
+                                "the journal follows " + to_text(o.header.follows) + ", but " +
+                                    quoted_name(snap.string()) + " is " +
                                     (o.snapshot.present ? to_text(o.snapshot) : std::string("missing")) +
                                     ": the journal belongs to another snapshot; nothing was loaded");
         while (first < o.scan.records.size() && o.scan.records[first].offset < o.resumed->offset) ++first;

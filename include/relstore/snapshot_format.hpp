@@ -460,12 +460,21 @@ enum class checksum_policy : std::uint8_t {
 };
 
 namespace detail {
+/// A file name as messages show it: control characters (a newline, an
+/// escape sequence) as \n, \t, \r or \xNN, so that a hostile or mistaken
+/// name can neither split a log line nor reach a terminal. The error's
+/// path() keeps the name as it is.
+[[nodiscard]] std::string printable_name(const std::string& name);
+/// printable_name(name) in single quotes: how a message names a file.
+[[nodiscard]] inline std::string quoted_name(const std::string& name) { return "'" + printable_name(name) + "'"; }
+
 /// The bytes of an image a reader holds: a vector handed in, or memory that
 /// snapshot_reader::open reads a file into. For the latter, a large file goes
-/// into an anonymous mapping whose pages are all faulted in by one mmap()
-/// (MAP_POPULATE), neither zeroed a second time by a vector nor faulted in
-/// one by one by read(): for a 145 MB file that took the read from
-/// 150-175 ms to 120-128 ms on the benchmark machine.
+/// into an anonymous mapping whose pages are faulted in by one madvise() per
+/// range (populate()), neither zeroed a second time by a vector nor faulted
+/// in one by one by read(): for a 145 MB file that took the read from
+/// 150-175 ms to 120-128 ms on the benchmark machine, and to 70-85 ms with
+/// each half faulted in and read by its own thread.
 class image_bytes {
 public:
     image_bytes() noexcept = default;
@@ -484,6 +493,10 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     /// Keeps the first n bytes (n <= size()).
     void shrink(std::size_t n) noexcept { size_ = std::min(size_, n); }
+    /// Faults in the pages of [first, first + count) of a mapping in one call
+    /// (nothing for a vector, or where the kernel cannot: reads then fault
+    /// them in one by one).
+    void populate(std::size_t first, std::size_t count) noexcept;
     operator std::span<const std::byte>() const noexcept { return {data(), size_}; }
 
 private:

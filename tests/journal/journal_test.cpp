@@ -199,6 +199,20 @@ TEST_CASE("a journal's name with control characters is shown escaped in its erro
     }
 }
 
+TEST_CASE("a second writer's error shows the lock file's name escaped", "[journal][errors]") {
+    temp_dir dir;
+    bank a, b;
+    const auto journal = dir / "odd\nname.journal";
+    rs::durable<bank> d(a, dir / "db.snap", journal, no_auto());
+    try {
+        rs::durable<bank> again(b, dir / "db.snap", journal, no_auto());
+        FAIL("a second writer opened the journal");
+    } catch (const rs::snapshot_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("(it holds '" + (dir / "odd\\nname.journal.lock").string() + "')"));
+        CHECK(std::string_view(e.what()).find('\n') == std::string_view::npos);
+    }
+}
+
 TEST_CASE("a store with rows and no files becomes the first snapshot", "[journal]") {
     temp_dir dir;
     bank db;

@@ -312,6 +312,27 @@ TEST_CASE("a failed save keeps the old snapshot and removes the temporary file",
     CHECK(dir.entries() == std::vector<std::string>{"db.snap"});
 }
 
+TEST_CASE("a failed save shows the temporary file's and the directory's names escaped", "[snapshot][file][faults]") {
+    temp_dir dir;
+    const auto odd = dir.path / "odd\ndir\x1b[2J";
+    fs::create_directory(odd);
+    const auto target = odd / "db.snap";
+    write_snapshot_file(target, other_image());
+    const bool temp = GENERATE(true, false);
+    g = temp ? faults{"write", EIO} : faults{"fsync", EIO, 2};
+    scoped_file_ops inject(faulty_ops());
+    try {
+        write_snapshot_file(target, test::sample_image());
+        FAIL("the save succeeded");
+    } catch (const snapshot_error& e) {
+        CHECK(e.path() == target.string());
+        const std::string shown = dir.path.string() + "/odd\\ndir\\x1b[2J";
+        CHECK_THAT(e.what(), Contains(temp ? "failed on temporary file '" + shown + "/.db.snap.tmp-"
+                                           : "failed on directory '" + shown + "'"));
+        CHECK(std::string_view(e.what()).find_first_of("\n\x1b") == std::string_view::npos);
+    }
+}
+
 TEST_CASE("a failed directory fsync is reported after the rename", "[snapshot][file][faults]") {
     temp_dir dir;
     const auto target = dir.path / "db.snap";
