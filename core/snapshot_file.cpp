@@ -32,6 +32,7 @@
 #include <new>
 #include <ostream>
 #include <random>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -44,6 +45,7 @@ namespace {
 int sys_open(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
 ssize_t sys_read(int fd, void* buf, size_t n) { return ::read(fd, buf, n); }
 ssize_t sys_pwrite(int fd, const void* buf, size_t n, off_t off) { return ::pwrite(fd, buf, n, off); }
+ssize_t sys_pread(int fd, void* buf, size_t n, off_t off) { return ::pread(fd, buf, n, off); }
 int sys_fsync(int fd) { return ::fsync(fd); }
 int sys_close(int fd) { return ::close(fd); }
 int sys_rename(const char* from, const char* to) { return ::rename(from, to); }
@@ -66,7 +68,7 @@ int sys_fallocate([[maybe_unused]] int fd, [[maybe_unused]] off_t offset, [[mayb
 
 file_ops system_file_ops() noexcept {
     return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat,
-            &sys_ftruncate, &sys_fdatasync, &sys_fallocate};
+            &sys_ftruncate, &sys_fdatasync, &sys_fallocate, &sys_pread};
 }
 
 file_ops& current_file_ops() noexcept {
@@ -145,6 +147,27 @@ std::size_t read_all(const std::string& name, int fd, std::byte* data, std::size
     return got;
 }
 
+/// Reads [offset, offset + n) of fd into data with pread, for a thread of its
+/// own: returns how many bytes there were, and sets err (with the offset it
+/// failed at) instead of throwing.
+std::size_t pread_all(int fd, std::byte* data, std::size_t n, std::size_t offset, int& err, std::size_t& err_at) {
+    const auto& ops = current_file_ops();
+    constexpr std::size_t chunk = std::size_t{1} << 20;
+    std::size_t got = 0;
+    while (got < n) {
+        const ssize_t r = ops.pread(fd, data + got, std::min(chunk, n - got), static_cast<off_t>(offset + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
+            err_at = offset + got;
+            break;
+        }
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    return got;
+}
+
 }  // namespace
 
 std::vector<std::byte> read_snapshot_file(const std::filesystem::path& path) {
@@ -168,15 +191,9 @@ image_bytes image_bytes::uninitialized(std::size_t n) {
         // alternating runs). Not by default: a fault on memory advised for
         // huge pages may stall on compaction (the read then took up to
         // 360 ms instead of 40 on the benchmark machine).
-        const bool huge = huge_pages_enabled.load(std::memory_order_relaxed);
-        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | (huge ? 0 : MAP_POPULATE), -1, 0);
-        if (p != MAP_FAILED && huge) {
+        void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED && huge_pages_enabled.load(std::memory_order_relaxed))
             (void)::madvise(p, n, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-            (void)::madvise(p, n, MADV_POPULATE_WRITE);  // Linux 5.14; else read() faults them in
-#endif
-        }
         if (p != MAP_FAILED) {
             out.map_ = static_cast<std::byte*>(p);
             out.map_size_ = out.size_ = n;
@@ -206,6 +223,15 @@ image_bytes& image_bytes::operator=(image_bytes&& o) noexcept {
 }
 
 image_bytes::~image_bytes() { release(); }
+
+void image_bytes::populate([[maybe_unused]] std::size_t first, [[maybe_unused]] std::size_t count) noexcept {
+#ifdef MADV_POPULATE_WRITE  // Linux 5.14
+    if (map_ == nullptr || first >= map_size_) return;
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t from = first / page * page;
+    (void)::madvise(map_ + from, std::min(first + count, map_size_) - from, MADV_POPULATE_WRITE);
+#endif
+}
 
 void image_bytes::release() noexcept {
     if (map_ != nullptr) (void)::munmap(map_, map_size_);
@@ -280,7 +306,7 @@ public:
                 // Nothing was created (or O_EXCL met another file): nothing of ours to unlink.
                 const std::string tmp = std::exchange(tmp_, {});
                 detail::snapshot_fail(errc::io, name_, std::nullopt,
-                                      "cannot save: open failed on temporary file '" + tmp + "': " +
+                                      "cannot save: open failed on temporary file " + detail::quoted_name(tmp) + ": " +
                                           std::strerror(err) + "; the previous snapshot is unchanged");
             }
             if (lock()) break;
@@ -290,7 +316,7 @@ public:
             const std::string tmp = std::exchange(tmp_, {});
             if (attempt >= 16)
                 detail::snapshot_fail(errc::io, name_, std::nullopt,
-                                      "cannot save: lock failed on temporary file '" + tmp + "': " +
+                                      "cannot save: lock failed on temporary file " + detail::quoted_name(tmp) + ": " +
                                           std::strerror(EWOULDBLOCK) + "; the previous snapshot is unchanged");
         }
     }
@@ -326,7 +352,7 @@ public:
     }
 
     [[noreturn]] void fail(const char* op, int err) {
-        const std::string msg = std::string("cannot save: ") + op + " failed on temporary file '" + tmp_ + "': " +
+        const std::string msg = std::string("cannot save: ") + op + " failed on temporary file " + detail::quoted_name(tmp_) + ": " +
                                 std::strerror(err) + "; the previous snapshot is unchanged";
         discard();
         detail::snapshot_fail(errc::io, name_, std::nullopt, msg);
@@ -354,7 +380,7 @@ public:
         const std::string dir_name = dir_.string();
         const auto not_durable = [&](const char* op, int err) {
             detail::snapshot_fail(errc::io, name_, std::nullopt,
-                                  std::string("cannot save: ") + op + " failed on directory '" + dir_name + "': " +
+                                  std::string("cannot save: ") + op + " failed on directory " + detail::quoted_name(dir_name) + ": " +
                                       std::strerror(err) + "; the new snapshot is in place but may not be durable");
         };
         const int dfd = open_retrying(dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -691,7 +717,7 @@ void write_snapshot_file_streamed(const std::filesystem::path& target, std::span
         encode(rows);
         rows.flush();
         if (out.offset() + sum.size() != file_size)
-            throw usage_error("relstore: the rows of snapshot '" + target.string() + "' came to " +
+            throw usage_error("relstore: the rows of snapshot " + detail::quoted_name(target.string()) + " came to " +
                               std::to_string(out.offset() - header.size()) + " bytes, not the " +
                               std::to_string(file_size - header.size() - sum.size()) + " its header announced");
         const std::uint64_t checksum = detail::to_le(out.checksum());
@@ -746,16 +772,48 @@ snapshot_reader snapshot_reader::open(const std::filesystem::path& path, checksu
     fd_closer fd;
     const std::size_t size = open_for_reading(name, fd);
     auto image = detail::image_bytes::uninitialized(size);
-    // The checksum covers every byte before the stored one; each chunk is
-    // hashed as it arrives, while it is in the cache (a second pass over
-    // 145 MB cost 10-15 ms).
+    // A large file's second half is faulted in and read by a second thread
+    // while this one does the first: the kernel's zeroing of fresh pages and
+    // its copy from the page cache are most of a read.
+    constexpr std::size_t split_from = std::size_t{16} << 20;
+    std::size_t half = size;
+    std::size_t tail_got = 0, tail_err_at = 0;
+    int tail_err = 0;
+    std::thread tail;
+    struct joiner {
+        std::thread& t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } join_tail{tail};
+    if (size >= split_from && std::thread::hardware_concurrency() > 1) {
+        half = size / 2 / 4096 * 4096;
+        try {
+            tail = std::thread([&] {
+                image.populate(half, size - half);
+                tail_got = pread_all(fd.fd, image.data() + half, size - half, half, tail_err, tail_err_at);
+            });
+        } catch (const std::system_error&) {
+            half = size;  // no thread to be had: this one reads it all
+        }
+    }
+    image.populate(0, half);
+    // The checksum covers every byte before the stored one; each chunk of the
+    // first half is hashed as it arrives, while it is in the cache.
     const std::size_t body = size - std::min(size, snapshot_checksum_size);
     const std::unique_ptr<XXH3_state_t, xxh3_state_deleter> hash(XXH3_createState());
     if (!hash) throw std::bad_alloc();
     XXH3_64bits_reset(hash.get());
-    const std::size_t got = read_all(name, fd.fd, image.data(), size, [&](std::size_t first, std::size_t count) {
+    const auto add = [&](std::size_t first, std::size_t count) {
         if (first < body) XXH3_64bits_update(hash.get(), image.data() + first, std::min(count, body - first));
-    });
+    };
+    std::size_t got = read_all(name, fd.fd, image.data(), half, add);
+    if (tail.joinable()) tail.join();
+    if (got == half && half < size) {
+        if (tail_err != 0) snapshot_io_fail(name, "read failed at byte " + std::to_string(tail_err_at), tail_err);
+        add(half, tail_got);
+        got += tail_got;
+    }
     image.shrink(got);
     // A file that shrank meanwhile has another body: the constructor hashes it.
     const auto checksum = got == size ? std::optional<std::uint64_t>(XXH3_64bits_digest(hash.get())) : std::nullopt;

@@ -84,6 +84,12 @@ file_ops faulty_ops() {
         if (should_fail("read")) return errno = g.err, -1;
         return real.read(fd, b, g.max_io > 0 ? std::min(n, g.max_io) : n);
     };
+    // Called by the second thread of a large read only: "read" and "pread"
+    // faults are never counted by two threads at once.
+    ops.pread = [](int fd, void* b, size_t n, off_t off) -> ssize_t {
+        if (should_fail("pread")) return errno = g.err, -1;
+        return real.pread(fd, b, g.max_io > 0 ? std::min(n, g.max_io) : n, off);
+    };
     ops.fsync = [](int fd) {
         if (should_fail("fsync")) return errno = g.err, -1;
         return real.fsync(fd);
@@ -182,15 +188,15 @@ TEST_CASE("loading names the file and what is wrong with it", "[snapshot][file][
     }
 }
 
-// A file of a few MiB: open() reads it in chunks of 1 MiB into a mapping and
-// hashes each chunk as it arrives.
-std::vector<std::byte> large_image() {
+// A file of several MiB: open() reads it in chunks of 1 MiB into a mapping
+// and hashes each chunk as it arrives; from 16 MiB on, a second thread reads
+// the second half.
+std::vector<std::byte> large_image(std::uint64_t rows) {
     schema_info s;
     s.tables.push_back({"t", {{"id", {column_kind::int64, false}}, {"s", {column_kind::string, false}}}, {"id"},
                         false, true, {}, {}});
     snapshot_writer w(s);
     w.begin_table(0);
-    constexpr std::uint64_t rows = 6000;
     for (std::uint64_t i = 1; i <= rows; ++i) {
         w.put_u64(i);
         w.put_string(std::string(1000, static_cast<char>('a' + i % 26)));
@@ -202,8 +208,11 @@ std::vector<std::byte> large_image() {
 
 TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snapshot][file]") {
     temp_dir dir;
-    const auto img = large_image();
+    const std::uint64_t rows = GENERATE(6000, 20000);  // 6 MB on one thread, 20 MB on two
+    const auto img = large_image(rows);
     REQUIRE(img.size() > (std::size_t{5} << 20));
+    const bool split = img.size() >= (std::size_t{16} << 20);
+    const std::size_t half = img.size() / 2 / 4096 * 4096;
     const auto path = dir.path / "db.snap";
     const std::size_t body = img.size() - snapshot_checksum_size;
     const auto body_checksum = snapshot_checksum(std::span(img).first(body));
@@ -220,7 +229,7 @@ TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snap
             relstore::detail::huge_pages_enabled = false;
             CHECK(std::vector<std::byte>(r.bytes().begin(), r.bytes().end()) == img);
             CHECK(r.computed_checksum() == body_checksum);
-            CHECK(r.table(0).row_count == 6000);
+            CHECK(r.table(0).row_count == rows);
         }
     }
     SECTION("in short reads that straddle the chunks") {
@@ -232,10 +241,10 @@ TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snap
         CHECK(std::vector<std::byte>(r.bytes().begin(), r.bytes().end()) == img);
         CHECK(r.computed_checksum() == body_checksum);
     }
-    SECTION("a byte changed in the third chunk") {
+    SECTION("a byte changed in the third chunk, or near the end") {
         auto bad = img;
-        const std::size_t at = (std::size_t{2} << 20) + 12345;
-        bad[at] ^= std::byte{1};
+        const std::size_t at = GENERATE(std::size_t{2} << 20, std::size_t{1} << 30) + 12345;
+        bad[std::min(at, img.size() - 100)] ^= std::byte{1};
         put(bad);
         const auto e = load_error(path);
         CHECK(e.code() == errc::checksum_mismatch);
@@ -259,6 +268,19 @@ TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snap
         scoped_file_ops inject(faulty_ops());
         const auto e = load_error(path);
         CHECK_THAT(e.what(), Contains("read failed at byte 2097152: Input/output error"));
+    }
+    SECTION("a read error in the second thread's third chunk names its offset") {
+        put(img);
+        g = {"pread", EIO};
+        g.fail_on_call = 3;
+        scoped_file_ops inject(faulty_ops());
+        if (split) {
+            const auto e = load_error(path);
+            CHECK_THAT(e.what(), Contains("read failed at byte " + std::to_string(half + (std::size_t{2} << 20)) +
+                                          ": Input/output error"));
+        } else {
+            CHECK(snapshot_reader::open(path).computed_checksum() == body_checksum);  // one thread: no pread
+        }
     }
 }
 

@@ -28,6 +28,8 @@ struct file_ops {
     // zeros); fails with EOPNOTSUPP where the file system or the system has
     // no such call, and the journal then writes zeros instead.
     int (*fallocate)(int fd, off_t offset, off_t length);
+    // A large snapshot's second half is read by a second thread, at its offset.
+    ssize_t (*pread)(int fd, void* buf, size_t n, off_t offset);
 };
 
 /// The real POSIX calls.
