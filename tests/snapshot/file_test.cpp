@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -191,7 +192,7 @@ TEST_CASE("loading names the file and what is wrong with it", "[snapshot][file][
 // A file of several MiB: open() reads it in chunks of 1 MiB into a mapping
 // and hashes each chunk as it arrives; from 16 MiB on, a second thread reads
 // the second half.
-std::vector<std::byte> large_image(std::uint64_t rows) {
+std::vector<std::byte> make_large_image(std::uint64_t rows) {
     schema_info s;
     s.tables.push_back({"t", {{"id", {column_kind::int64, false}}, {"s", {column_kind::string, false}}}, {"id"},
                         false, true, {}, {}});
@@ -206,10 +207,18 @@ std::vector<std::byte> large_image(std::uint64_t rows) {
     return {b.begin(), b.end()};
 }
 
+// Made once per size: Catch2 runs the test case once per section and value.
+const std::vector<std::byte>& large_image(std::uint64_t rows) {
+    static std::map<std::uint64_t, std::vector<std::byte>> made;
+    auto [at, fresh] = made.try_emplace(rows);
+    if (fresh) at->second = make_large_image(rows);
+    return at->second;
+}
+
 TEST_CASE("a large file is read in chunks and checksummed as it is read", "[snapshot][file]") {
     temp_dir dir;
     const std::uint64_t rows = GENERATE(6000, 20000);  // 6 MB on one thread, 20 MB on two
-    const auto img = large_image(rows);
+    const auto& img = large_image(rows);
     REQUIRE(img.size() > (std::size_t{5} << 20));
     const bool split = img.size() >= (std::size_t{16} << 20);
     const std::size_t half = img.size() / 2 / 4096 * 4096;
