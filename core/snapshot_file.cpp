@@ -125,37 +125,22 @@ std::size_t open_for_reading(const std::string& name, fd_closer& fd) {
     return static_cast<std::size_t>(st.st_size);
 }
 
-/// Reads fd into the n bytes at data, in chunks, handing each chunk to
-/// consume(first, count) while it is still in the cache; returns how many
-/// bytes there were (fewer than n when the file shrank since its size was
-/// taken: the decoder then reports the truncation).
+/// Reads [offset, offset + n) of fd into data in chunks of 1 MiB -- with
+/// read() from where fd stands, or with pread() at offset (for a second
+/// thread) -- handing each chunk to consume(first, count) while it is still
+/// in the cache. Returns how many bytes there were (fewer than n when the
+/// file shrank since its size was taken: the decoder then reports the
+/// truncation); a failed call sets err and the offset it failed at, and stops.
 template <class Consume>
-std::size_t read_all(const std::string& name, int fd, std::byte* data, std::size_t n, Consume&& consume) {
+std::size_t read_chunks(int fd, std::byte* data, std::size_t n, std::size_t offset, bool positional,
+                        Consume&& consume, int& err, std::size_t& err_at) {
     const auto& ops = current_file_ops();
     constexpr std::size_t chunk = std::size_t{1} << 20;
     std::size_t got = 0;
     while (got < n) {
-        const ssize_t r = ops.read(fd, data + got, std::min(chunk, n - got));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            snapshot_io_fail(name, "read failed at byte " + std::to_string(got), errno);
-        }
-        if (r == 0) break;
-        consume(got, static_cast<std::size_t>(r));
-        got += static_cast<std::size_t>(r);
-    }
-    return got;
-}
-
-/// Reads [offset, offset + n) of fd into data with pread, for a thread of its
-/// own: returns how many bytes there were, and sets err (with the offset it
-/// failed at) instead of throwing.
-std::size_t pread_all(int fd, std::byte* data, std::size_t n, std::size_t offset, int& err, std::size_t& err_at) {
-    const auto& ops = current_file_ops();
-    constexpr std::size_t chunk = std::size_t{1} << 20;
-    std::size_t got = 0;
-    while (got < n) {
-        const ssize_t r = ops.pread(fd, data + got, std::min(chunk, n - got), static_cast<off_t>(offset + got));
+        const std::size_t want = std::min(chunk, n - got);
+        const ssize_t r = positional ? ops.pread(fd, data + got, want, static_cast<off_t>(offset + got))
+                                     : ops.read(fd, data + got, want);
         if (r < 0) {
             if (errno == EINTR) continue;
             err = errno;
@@ -163,8 +148,19 @@ std::size_t pread_all(int fd, std::byte* data, std::size_t n, std::size_t offset
             break;
         }
         if (r == 0) break;
+        consume(offset + got, static_cast<std::size_t>(r));
         got += static_cast<std::size_t>(r);
     }
+    return got;
+}
+
+/// read_chunks from the start of the file, on this thread: a failure throws.
+template <class Consume>
+std::size_t read_all(const std::string& name, int fd, std::byte* data, std::size_t n, Consume&& consume) {
+    int err = 0;
+    std::size_t err_at = 0;
+    const std::size_t got = read_chunks(fd, data, n, 0, false, consume, err, err_at);
+    if (err != 0) snapshot_io_fail(name, "read failed at byte " + std::to_string(err_at), err);
     return got;
 }
 
@@ -187,8 +183,8 @@ image_bytes image_bytes::uninitialized(std::size_t n) {
     if (n >= map_from) {
         // With use_huge_pages(true), on 2 MiB pages: the grouped decode
         // reads rows all over the image, and with 4 KiB pages each was a TLB
-        // miss (the load of 1.6 M rows: 180-290 ms against 280-420 ms in
-        // alternating runs). Not by default: a fault on memory advised for
+        // miss (the load of 1.6 M rows: 176-225 ms in most runs against
+        // 280-470 ms, docs/bench.md). Not by default: a fault on memory advised for
         // huge pages may stall on compaction (the read then took up to
         // 360 ms instead of 40 on the benchmark machine).
         void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -791,7 +787,8 @@ snapshot_reader snapshot_reader::open(const std::filesystem::path& path, checksu
         try {
             tail = std::thread([&] {
                 image.populate(half, size - half);
-                tail_got = pread_all(fd.fd, image.data() + half, size - half, half, tail_err, tail_err_at);
+                tail_got = read_chunks(fd.fd, image.data() + half, size - half, half, true,
+                                       [](std::size_t, std::size_t) {}, tail_err, tail_err_at);
             });
         } catch (const std::system_error&) {
             half = size;  // no thread to be had: this one reads it all
