@@ -76,28 +76,35 @@ TEST_CASE("a save sees whole transactions while writers commit and readers read"
 
 namespace {
 
-/// The children of this process, with their state letter (R, S, Z...);
-/// with forked_only, only those that run this program (a save's children),
-/// not a helper a sanitizer runtime started (TSan's symbolizer).
-std::vector<std::pair<pid_t, char>> children(bool forked_only = false) {
-    std::vector<std::pair<pid_t, char>> out;
+/// A child of this process: its pid, state letter (R, S, Z...) and command name.
+struct child_process {
+    pid_t pid;
+    char state;
+    std::string comm;
+};
+
+/// The children of this process; with forked_only, only those that run
+/// this program (a save's children), not a helper a sanitizer runtime
+/// started (TSan's symbolizer), which can be a zombie of its own.
+std::vector<child_process> children(bool forked_only = false) {
+    std::vector<child_process> out;
     const std::string self = std::to_string(::getpid());
     std::string own;
-    if (forked_only) std::getline(std::ifstream("/proc/self/comm"), own);
+    std::getline(std::ifstream("/proc/self/comm"), own);
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
         std::ifstream stat(entry.path() / "stat");
         std::string line;
         if (!std::getline(stat, line)) continue;
         // pid (comm) state ppid ...: comm may hold spaces, so read after its ')'.
-        const auto close = line.rfind(')');
-        if (close == std::string::npos) continue;
+        const auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close < open) continue;
         std::istringstream rest(line.substr(close + 1));
         std::string state, ppid;
         rest >> state >> ppid;
-        const auto open = line.find('(');
-        if (forked_only && (open == std::string::npos || line.substr(open + 1, close - open - 1) != own)) continue;
-        if (ppid == self && !state.empty()) out.emplace_back(std::stoi(entry.path().filename().string()), state[0]);
+        std::string comm = line.substr(open + 1, close - open - 1);
+        if (ppid != self || state.empty() || (forked_only && comm != own)) continue;
+        out.push_back({std::stoi(entry.path().filename().string()), state[0], std::move(comm)});
     }
     return out;
 }
@@ -109,7 +116,7 @@ void kill_children_after(std::chrono::steady_clock::time_point deadline, const s
     while (!done && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (done) return;
-    for (const auto& [pid, state] : children()) ::kill(pid, SIGKILL);
+    for (const auto& c : children()) ::kill(c.pid, SIGKILL);
 }
 
 /// n users, each with one post whose title (100 bytes and more) lives on the heap.
@@ -201,17 +208,17 @@ TEST_CASE("a save returns with its file in place, and no save leaves its child b
     // them all, and at most its own child is left a zombie.
     for (int wait = 0; wait < 500; ++wait) {
         const auto c = children(true);
-        if (std::all_of(c.begin(), c.end(), [](const auto& s) { return s.second == 'Z'; })) break;
+        if (std::all_of(c.begin(), c.end(), [](const auto& s) { return s.state == 'Z'; })) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     rs::save(db, p, {.in_child_process = true});
-    // Zombies only: a sanitizer runtime may run a helper process of its own
-    // (TSan's symbolizer), which is no save's and is not a zombie.
-    const auto left = children();
+    // A save's zombies only: a sanitizer runtime may run a helper process of
+    // its own (TSan's symbolizer), which is no save's.
     std::string seen;
-    for (const auto& [pid, state] : left) seen += std::to_string(pid) + ":" + state + " ";
+    for (const auto& c : children()) seen += std::to_string(c.pid) + ":" + c.state + ":" + c.comm + " ";
     INFO("children: " << seen);
-    CHECK(std::count_if(left.begin(), left.end(), [](const auto& c) { return c.second == 'Z'; }) <= 1);
+    const auto left = children(true);
+    CHECK(std::count_if(left.begin(), left.end(), [](const auto& c) { return c.state == 'Z'; }) <= 1);
 }
 
 TEST_CASE("a save on the calling thread over an existing file keeps no descriptor open",
