@@ -4,10 +4,12 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -183,7 +185,8 @@ void reap_later(pid_t pid) noexcept {
 
 }  // namespace
 
-void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked) {
+void run_in_child(const std::string& path, int nice, const std::function<void()>& work,
+                  const std::function<void()>& forked) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         const int err = errno;
@@ -200,6 +203,9 @@ void run_in_child(const std::string& path, const std::function<void()>& work, co
         // would appear after the caller's crash: the child dies with it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(1);
+        // Lowering one's own priority cannot be refused (raising it can);
+        // the child has one thread, so this is the whole process.
+        if (nice > 0) (void)::setpriority(PRIO_PROCESS, 0, std::min(19, ::getpriority(PRIO_PROCESS, 0) + nice));
         for (auto& slot : closed_in_children)
             if (const int fd = slot.load(std::memory_order_acquire); fd != free_slot) ::close(fd - 1);
         ::close(fds[0]);

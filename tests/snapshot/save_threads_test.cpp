@@ -7,16 +7,20 @@
 #include "temp_dir.hpp"
 
 #include <relstore/relstore.hpp>
+#include <relstore/detail/snapshot_file_ops.hpp>
 #include <relstore/snapshot.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -251,4 +255,85 @@ TEST_CASE("a save on the calling thread over an existing file keeps no descripto
     blog::store copy;
     rs::load(copy, p);
     CHECK(copy.read().count<blog::users>() == 1);
+}
+
+namespace {
+
+// The nice value a save's child had when it synced its file, written where
+// the parent can read it (a shared mapping: the child's memory is its own).
+int* child_nice_seen = nullptr;
+int fsync_noting_nice(int fd) {
+    errno = 0;
+    *child_nice_seen = ::getpriority(PRIO_PROCESS, 0);
+    return rs::detail::system_file_ops().fsync(fd);
+}
+
+/// The nice value a forked save with `options` ran at, as the child saw it.
+int saved_at_nice(blog::store& db, const std::filesystem::path& p, rs::save_options options) {
+    void* shared = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(shared != MAP_FAILED);
+    child_nice_seen = static_cast<int*>(shared);
+    *child_nice_seen = -100;  // no nice value: the child never synced
+    auto ops = rs::detail::system_file_ops();
+    ops.fsync = fsync_noting_nice;
+    {
+        rs::detail::scoped_file_ops inject(ops);
+        options.in_child_process = true;
+        rs::save(db, p, options);
+    }
+    const int seen = *child_nice_seen;
+    ::munmap(shared, sizeof(int));
+    child_nice_seen = nullptr;
+    return seen;
+}
+
+}  // namespace
+
+TEST_CASE("a save's child runs at the priority save_options asks, and a bad one is refused",
+          "[snapshot][store][child]") {
+    relstore_test::temp_dir dir("relstore-save-nice");
+    blog::store db;
+    add_users_with_posts(db, 10);
+    const auto p = dir.path / "s.snap";
+    errno = 0;
+    const int own = ::getpriority(PRIO_PROCESS, 0);
+    REQUIRE(errno == 0);
+    REQUIRE(own < 19);  // room to go lower, or the test shows nothing
+
+    SECTION("by default it runs 19 levels lower (the system stops at 19)") {
+        CHECK(saved_at_nice(db, p, {}) == 19);
+    }
+    SECTION("a smaller step") {
+        CHECK(saved_at_nice(db, p, {.child_nice = 1}) == own + 1);
+    }
+    SECTION("0 keeps the saving thread's priority") {
+        CHECK(saved_at_nice(db, p, {.child_nice = 0}) == own);
+    }
+    SECTION("the saving thread keeps its own priority") {
+        (void)saved_at_nice(db, p, {});
+        CHECK(::getpriority(PRIO_PROCESS, 0) == own);
+    }
+    SECTION("outside 0 to 19 it is a usage error, and no file is written") {
+        for (const int bad : {-1, 20, -20}) {
+            INFO("child_nice " << bad);
+            for (const bool in_child : {true, false}) {
+                try {
+                    rs::save(db, p, {.in_child_process = in_child, .child_nice = bad});
+                    FAIL("no usage_error");
+                } catch (const rs::usage_error& e) {
+                    const std::string what = e.what();
+                    CHECK(what.find("save_options::child_nice is " + std::to_string(bad)) != std::string::npos);
+                    CHECK(what.find("0 to 19") != std::string::npos);
+                    CHECK(what.find("s.snap") != std::string::npos);
+                }
+                CHECK_FALSE(std::filesystem::exists(p));
+            }
+        }
+    }
+    // The file a niced child wrote is the store, whole.
+    if (std::filesystem::exists(p)) {
+        blog::store copy;
+        rs::load(copy, p);
+        CHECK(copy.read().count<blog::posts>() == 10);
+    }
 }

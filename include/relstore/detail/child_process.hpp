@@ -8,7 +8,7 @@
 
 namespace relstore::detail {
 
-/// Forks; the child runs `work` and exits, reporting an exception it threw
+/// Forks; the child lowers its priority by `nice` levels (0 to 19), runs `work` and exits, reporting an exception it threw
 /// through a pipe; the parent calls `forked` at once (to let go of the view
 /// the child took with it), then waits for the child's report and rethrows
 /// its error as the same relstore error (or a snapshot_error naming `path`
@@ -16,7 +16,8 @@ namespace relstore::detail {
 /// does not wait for the child's exit: a later call reaps it.
 /// The child must not take any lock another thread of the parent may have
 /// held at the fork, nor start threads: it runs `work` alone.
-void run_in_child(const std::string& path, const std::function<void()>& work, const std::function<void()>& forked);
+void run_in_child(const std::string& path, int nice, const std::function<void()>& work,
+                  const std::function<void()>& forked);
 
 /// Marks fd as one a save's child closes first thing: a lock (a journal's
 /// writer lock) that must go when this process dies, even while a child it
