@@ -27,6 +27,8 @@
 // exit), --nice=N (runs the writer and saver threads N nice levels lower, so
 // that on a machine with fewer cores than busy threads the scheduler favours
 // the reader: it separates waits on the store from waits for a core),
+// --child-nice=N (save_options::child_nice of c-fork's saves; default the
+// library's, 19),
 // --mode=default|never_wait and --scenario=ID (one of each, for profiling).
 //
 // Beside the percentiles, each scenario reports the reader thread's context
@@ -169,6 +171,7 @@ struct config {
     bool own_dir = false;
     std::string only_mode, only_scenario;  ///< empty: all
     int nice = 0;  ///< added to the writer's and saver's nice value (and a save's child's)
+    int child_nice = rs::save_options{}.child_nice;  ///< save_options::child_nice of c-fork's saves
 };
 
 /// Lowers this thread's scheduling priority by n (Linux: nice is per thread).
@@ -236,7 +239,7 @@ result run(db_t& db, const bench::dataset& d, const scenario& s, const config& c
                 const fs::path path = cfg.dir / "latency.snap";
                 while (!stop.load(std::memory_order_relaxed)) {
                     const auto t0 = clock_type::now();
-                    rs::save(db, path, rs::save_options{.in_child_process = *s.save_in_child});
+                    rs::save(db, path, rs::save_options{.in_child_process = *s.save_in_child, .child_nice = cfg.child_nice});
                     r.save_seconds.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
                     saves_done.fetch_add(1, std::memory_order_release);
                 }
@@ -390,6 +393,8 @@ bool parse(int argc, char** argv, config& cfg) {
             cfg.json = v3;
         else if (const char* v4 = value("--dir="))
             cfg.dir = v4;
+        else if (const char* v8 = value("--child-nice="))
+            cfg.child_nice = std::atoi(v8);
         else if (const char* v5 = value("--nice="))
             cfg.nice = std::atoi(v5);
         else if (const char* v6 = value("--mode="))
@@ -397,7 +402,7 @@ bool parse(int argc, char** argv, config& cfg) {
         else if (const char* v7 = value("--scenario="))
             cfg.only_scenario = v7;
         else {
-            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N --mode=default|never_wait --scenario=ID)\n",
+            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N --child-nice=N --mode=default|never_wait --scenario=ID)\n",
                          argv[i]);
             return false;
         }
@@ -435,8 +440,8 @@ int main(int argc, char** argv) {
     const unsigned cores = std::thread::hardware_concurrency();
     const std::string load_at_start = load_average();
     std::printf("relstore_latency: %s, %u cores, load average %s, scale %g (%zu rows), %g s per scenario, "
-                "writer/saver nice +%d\n",
-                date, cores, load_at_start.c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice);
+                "writer/saver nice +%d, save child nice +%d\n",
+                date, cores, load_at_start.c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice, cfg.child_nice);
     std::printf("reader: one read scope per lookup of a post by primary key, open to close; writer: one transaction, "
                 "write() to commit()\n");
     std::printf("targets: in b, c-fork and c-thread, reader max <= 1 ms and p99.99 <= 50 us; a 1-row commit's p99 and "
@@ -494,7 +499,8 @@ int main(int argc, char** argv) {
                                     ", \"scale\": " + std::to_string(cfg.scale) +
                                     ", \"rows\": " + std::to_string(d.full.total()) +
                                     ", \"seconds_per_scenario\": " + std::to_string(cfg.seconds) +
-                                    ", \"nice\": " + std::to_string(cfg.nice) + ", \"load_average\": \"" +
+                                    ", \"nice\": " + std::to_string(cfg.nice) +
+                                    ", \"child_nice\": " + std::to_string(cfg.child_nice) + ", \"load_average\": \"" +
                                     load_at_start + "\"";
         write_json(cfg.json, results, rss, context);
     }
