@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <variant>
 
 namespace relstore::tool {
 
@@ -264,6 +267,61 @@ void export_sqlite(const snapshot_reader& r, const fs::path& out) {
 
 namespace {
 
+/// The bytes a cell takes in a snapshot (a nullable cell's presence byte included).
+std::uint64_t cell_size(const column_type& type, const value& v) {
+    if (type.nullable && std::holds_alternative<std::monostate>(v)) return 1;
+    column_type inner = type;
+    inner.nullable = false;
+    std::uint64_t n = (type.nullable ? 1 : 0) + detail::min_encoded_size(inner);
+    if (const auto* str = std::get_if<std::string>(&v)) n += str->size();
+    if (const auto* b = std::get_if<blob_value>(&v)) n += b->size();
+    return n;
+}
+
+/// Puts rows in key order as a program's save would write them when a load
+/// groups them by a foreign key (relstore::detail::group_rows_as_loaded, on
+/// the same conditions: docs/snapshot-format.md): the first one-to-many key
+/// on one integer column; rows with a null key first, then by its value,
+/// ascending, in key order within each value.
+void group_as_loaded(const table_info& t, std::vector<std::vector<value>>& rows) {
+    const auto fk = std::find_if(t.foreign_keys.begin(), t.foreign_keys.end(), [&](const foreign_key_info& f) {
+        if (f.unique || f.columns.size() != 1) return false;
+        const auto kind = t.columns[column_of(t, f.columns[0])].type.kind;
+        return kind >= column_kind::int8 && kind <= column_kind::uint64;
+    });
+    if (fk == t.foreign_keys.end() || rows.empty()) return;
+    std::uint64_t bytes = 0;
+    for (const auto& r : rows)
+        for (std::size_t c = 0; c < t.columns.size(); ++c) bytes += cell_size(t.columns[c].type, r[c]);
+    constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;  // as detail::grouping_limits
+    if (rows.size() < min_rows || bytes / rows.size() < min_row_bytes ||
+        bytes > std::numeric_limits<std::uint32_t>::max())
+        return;
+    const std::size_t col = column_of(t, fk->columns[0]);
+    // Every integer cell is an int64 or a uint64; a column holds one of them.
+    const auto bits = [&](const value& v) -> std::optional<std::uint64_t> {
+        if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<std::uint64_t>(*i);
+        if (const auto* u = std::get_if<std::uint64_t>(&v)) return *u;
+        return std::nullopt;
+    };
+    const bool is_signed = t.columns[col].type.kind <= column_kind::int64;
+    // Ordered as the values: a signed one's bits with the sign bit flipped.
+    const auto rank = [&](std::uint64_t b) { return is_signed ? b ^ (std::uint64_t{1} << 63) : b; };
+    std::uint64_t lo = std::numeric_limits<std::uint64_t>::max(), hi = 0, with_value = 0;
+    for (const auto& r : rows)
+        if (const auto b = bits(r[col])) {
+            lo = std::min(lo, rank(*b));
+            hi = std::max(hi, rank(*b));
+            ++with_value;
+        }
+    if (with_value == 0 || hi - lo >= with_value) return;  // too sparse: the load keeps file order
+    std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+        const auto va = bits(a[col]), vb = bits(b[col]);
+        if (!va || !vb) return !va && vb.has_value();  // nulls first
+        return rank(*va) < rank(*vb);
+    });
+}
+
 std::string sqlite_text(sqlite3_stmt* s, int i) {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
     return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
@@ -451,7 +509,9 @@ std::vector<std::byte> import_sqlite(const fs::path& path, const snapshot_reader
         }
         if (rc != SQLITE_DONE) sqlite_fail(db.get(), file, "reading table '" + t.name + "'");
 
-        // A snapshot holds rows in key order, so that equal stores give equal bytes.
+        // The order a program's save writes: key order, or grouped as a load
+        // inserts the rows; so that a snapshot exported and imported again
+        // gives the same bytes.
         std::vector<std::size_t> key;
         for (const auto& k : t.key) key.push_back(column_of(t, k));
         std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
@@ -461,6 +521,7 @@ std::vector<std::byte> import_sqlite(const fs::path& path, const snapshot_reader
             }
             return false;
         });
+        group_as_loaded(t, rows);
 
         std::uint64_t next = 0;
         if (t.auto_key) {

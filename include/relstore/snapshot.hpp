@@ -285,7 +285,43 @@ void collect_by_bucket(const table_state<T>& st, Rows& rows, std::uint64_t& byte
     }
 }
 
-/// A table's rows in key order, and the exact size of their encoding.
+/// The foreign key a table's rows are inserted grouped by, when a load can:
+/// the first one-to-many key on a single integer column (void when none).
+template <class S>
+constexpr bool groups_rows() {
+    if constexpr (!is_fk<S>) {
+        return false;
+    } else if constexpr (S::is_unique || S::columns::size != 1) {
+        return false;
+    } else {
+        using V = unwrap_optional_t<typename columns_traits<typename S::columns>::value_type>;
+        return std::is_integral_v<V> && !std::is_same_v<V, bool>;
+    }
+}
+template <class Specs>
+struct first_grouping {
+    using type = void;
+};
+template <class S, class... Rest>
+struct first_grouping<std::tuple<S, Rest...>> {
+    using type = std::conditional_t<groups_rows<S>(), S, typename first_grouping<std::tuple<Rest...>>::type>;
+};
+template <class T>
+using grouping_fk = typename first_grouping<typename T::specs>::type;
+
+/// When a load inserts a table's rows grouped by grouping_fk (decode_grouped),
+/// and so when a save writes them in that order: enough rows, and rows large
+/// enough on average, for the grouping's memory (4 bytes and a key a row) to
+/// stay below the table's size in the file; offsets that fit 32 bits.
+struct grouping_limits {
+    static constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;
+    static constexpr bool applies(std::uint64_t row_count, std::uint64_t rows_size) {
+        return row_count >= min_rows && rows_size / row_count >= min_row_bytes &&
+               rows_size <= std::numeric_limits<std::uint32_t>::max();
+    }
+};
+
+/// A table's rows in the order a save writes them, and the exact size of their encoding.
 template <class T>
 struct ordered_rows {
     std::vector<const typename T::row_type*> rows;
@@ -293,10 +329,63 @@ struct ordered_rows {
     std::uint64_t next_key = 0;  // for the directory
 };
 
-/// Puts a table's rows in key order: hashed tables too, so that equal
-/// stores give byte-identical snapshots whatever their hash tables' history.
+/// Puts the rows of a table whose load inserts them grouped by a foreign key
+/// (decode_grouped) in that very order: rows with a null key first, then by
+/// the key's value, ascending, in key order within each value. The load then
+/// reads the table front to back, where rows in key order sent it to a
+/// random place in the file for each row (a TLB miss a row on 4 KiB pages,
+/// the most of what was left of a load). The order is still a function of
+/// the rows alone: equal stores give equal files. Same conditions as the
+/// load's, or key order stays.
 template <class T>
-ordered_rows<T> rows_in_key_order(const table_state<T>& st) {
+void group_rows_as_loaded(ordered_rows<T>& out) {
+    using S = grouping_fk<T>;
+    if constexpr (!std::is_void_v<S>) {
+        if (out.rows.empty() || !grouping_limits::applies(out.rows.size(), out.bytes)) return;
+        using traits = columns_traits<typename S::columns>;
+        using V = typename traits::value_type;
+        using K = unwrap_optional_t<V>;
+        using U = std::make_unsigned_t<K>;
+        std::vector<K> values;  // of the rows with a key, in key order
+        std::vector<std::uint32_t> nulls;  // positions of the others
+        values.reserve(out.rows.size());
+        for (std::size_t i = 0; i < out.rows.size(); ++i) {
+            const V v = traits::get(*out.rows[i]);
+            if (traits::has_null(v)) {
+                nulls.push_back(static_cast<std::uint32_t>(i));
+            } else if constexpr (is_optional_v<V>) {
+                values.push_back(*v);
+            } else {
+                values.push_back(v);
+            }
+        }
+        if (values.empty()) return;
+        const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+        const U low = static_cast<U>(*lo);
+        const U span = static_cast<U>(static_cast<U>(*hi) - low);
+        if (span >= values.size()) return;  // the load's counting sort refuses it too
+        const auto slot = [&](K v) { return static_cast<std::size_t>(static_cast<U>(static_cast<U>(v) - low)); };
+        std::vector<std::uint32_t> next(static_cast<std::size_t>(span) + 2, 0);
+        for (const K v : values) ++next[slot(v) + 1];
+        for (std::size_t v = 1; v < next.size(); ++v) next[v] += next[v - 1];
+        std::vector<const typename T::row_type*> placed(out.rows.size());
+        std::size_t null_at = 0, value_at = 0;
+        for (std::size_t i = 0; i < out.rows.size(); ++i) {
+            if (null_at < nulls.size() && nulls[null_at] == i)
+                placed[null_at++] = out.rows[i];
+            else
+                placed[nulls.size() + next[slot(values[value_at++])]++] = out.rows[i];
+        }
+        out.rows.swap(placed);
+    }
+}
+
+/// Puts a table's rows in the order a save writes them: key order (hashed
+/// tables too, so that equal stores give byte-identical snapshots whatever
+/// their hash tables' history), or grouped as a load inserts them
+/// (group_rows_as_loaded).
+template <class T>
+ordered_rows<T> rows_in_save_order(const table_state<T>& st) {
     ordered_rows<T> out;
     out.next_key = next_key_of(st);
     out.rows.reserve(st.rows.size());
@@ -314,13 +403,14 @@ ordered_rows<T> rows_in_key_order(const table_state<T>& st) {
             out.bytes += row_size(r);
         }
     }
+    group_rows_as_loaded(out);
     return out;
 }
 
-/// Every table's rows in key order, as the read scope q sees them.
+/// Every table's rows in save order, as the read scope q sees them.
 template <class... Tables>
 std::tuple<ordered_rows<Tables>...> rows_of_every_table(const reader<store<Tables...>>& q) {
-    return {rows_in_key_order(q.template state<Tables>())...};
+    return {rows_in_save_order(q.template state<Tables>())...};
 }
 
 /// Encodes rows in order. They are scattered over the heap: each is fetched
@@ -343,7 +433,7 @@ void encode_tables(const reader<Store>& q, snapshot_writer& w) {
     Store::for_each_table([&]<class T>(T*) {
         const auto& st = q.template state<T>();
         w.begin_table(ti++);
-        encode_rows(w, rows_in_key_order(st).rows);
+        encode_rows(w, rows_in_save_order(st).rows);
         w.end_table(st.rows.size(), next_key_of(st));
     });
 }
@@ -587,30 +677,6 @@ void load_next_key(const snapshot_reader& r, table_state<T>& st, const table_inf
     st.next_key = next;
 }
 
-/// The foreign key a table's rows are inserted grouped by, when a load can:
-/// the first one-to-many key on a single integer column (void when none).
-template <class S>
-constexpr bool groups_rows() {
-    if constexpr (!is_fk<S>) {
-        return false;
-    } else if constexpr (S::is_unique || S::columns::size != 1) {
-        return false;
-    } else {
-        using V = unwrap_optional_t<typename columns_traits<typename S::columns>::value_type>;
-        return std::is_integral_v<V> && !std::is_same_v<V, bool>;
-    }
-}
-template <class Specs>
-struct first_grouping {
-    using type = void;
-};
-template <class S, class... Rest>
-struct first_grouping<std::tuple<S, Rest...>> {
-    using type = std::conditional_t<groups_rows<S>(), S, typename first_grouping<std::tuple<Rest...>>::type>;
-};
-template <class T>
-using grouping_fk = typename first_grouping<typename T::specs>::type;
-
 /// The values of foreign key S that a decode collects for checking them
 /// afterwards (nothing for a spec that is not a foreign key).
 template <class S>
@@ -714,10 +780,7 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
     const std::size_t fi = *plan.source;
     const auto& have = r.schema().tables[fi];
     const auto& stats = r.table(fi);
-    constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;
-    if (stats.row_count < min_rows || stats.rows_size / stats.row_count < min_row_bytes ||
-        stats.rows_size > std::numeric_limits<std::uint32_t>::max())
-        return false;
+    if (!grouping_limits::applies(stats.row_count, stats.rows_size)) return false;
     // The snapshot column that holds the foreign key.
     std::size_t column = have.columns.size();
     for (std::size_t i = 0; i < have.columns.size(); ++i)
