@@ -337,3 +337,81 @@ TEST_CASE("a save's child runs at the priority save_options asks, and a bad one 
         CHECK(copy.read().count<blog::posts>() == 10);
     }
 }
+
+namespace {
+
+// The second thread of a large read calls pread; counted here (from that
+// thread), and failed on the call fail_pread_on (0: never).
+std::atomic<int> preads{0};
+std::atomic<int> fail_pread_on{0};
+ssize_t counting_pread(int fd, void* buf, size_t n, off_t offset) {
+    if (++preads == fail_pread_on) {
+        errno = EIO;
+        return -1;
+    }
+    return rs::detail::system_file_ops().pread(fd, buf, n, offset);
+}
+
+}  // namespace
+
+// Built and run under ThreadSanitizer too (CI's TSan stage runs this binary):
+// a file of 16 MiB or more is read by two threads, the second one's half
+// with pread, and its bytes or its error must reach the loading thread.
+TEST_CASE("a snapshot of 16 MiB or more is read by two threads and loads whole, or not at all",
+          "[snapshot][store][concurrency]") {
+    relstore_test::temp_dir dir("relstore-two-reads");
+    blog::store db;
+    {
+        auto tx = db.write();
+        const auto author = tx.insert(blog::User{.name = "writer"}).id;
+        for (int i = 0; i < 2200; ++i)
+            (void)tx.insert(blog::Post{.title = "post " + std::to_string(i),
+                                       .content = std::string(8000, static_cast<char>('a' + i % 26)),
+                                       .author_id = author});
+        tx.commit();
+    }
+    const auto p = dir.path / "big.snap";
+    rs::save(db, p);
+    REQUIRE(std::filesystem::file_size(p) >= (std::uintmax_t{16} << 20));
+    auto ops = rs::detail::system_file_ops();
+    ops.pread = counting_pread;
+    preads = 0;
+
+    SECTION("whole") {
+        fail_pread_on = 0;
+        blog::store copy;
+        {
+            rs::detail::scoped_file_ops inject(ops);
+            rs::load(copy, p);
+        }
+        CHECK(preads > 0);  // the second thread read its half
+        auto q = copy.read();
+        REQUIRE(q.count<blog::posts>() == 2200);
+        for (const blog::Post& post : q.all<blog::posts>()) {
+            const auto i = std::stoi(post.title.substr(5));
+            CHECK(post.content == std::string(8000, static_cast<char>('a' + i % 26)));
+        }
+    }
+    SECTION("the second thread's read fails: an error naming the file, and the store as it was") {
+        fail_pread_on = 2;
+        blog::store copy;
+        {
+            auto tx = copy.write();
+            (void)tx.insert(blog::User{.name = "kept"});
+            tx.commit();
+        }
+        try {
+            rs::detail::scoped_file_ops inject(ops);
+            rs::load(copy, p);
+            FAIL("the load succeeded");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(std::string(e.what()).find("big.snap") != std::string::npos);
+            CHECK(std::string(e.what()).find("Input/output error") != std::string::npos);
+        }
+        CHECK(preads >= 2);
+        auto q = copy.read();
+        CHECK(q.count<blog::users>() == 1);
+        CHECK(q.count<blog::posts>() == 0);
+    }
+    fail_pread_on = 0;
+}
