@@ -293,10 +293,7 @@ void group_as_loaded(const table_info& t, std::vector<std::vector<value>>& rows)
     std::uint64_t bytes = 0;
     for (const auto& r : rows)
         for (std::size_t c = 0; c < t.columns.size(); ++c) bytes += cell_size(t.columns[c].type, r[c]);
-    constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;  // as detail::grouping_limits
-    if (rows.size() < min_rows || bytes / rows.size() < min_row_bytes ||
-        bytes > std::numeric_limits<std::uint32_t>::max())
-        return;
+    if (!detail::grouping_limits::applies(rows.size(), bytes)) return;
     const std::size_t col = column_of(t, fk->columns[0]);
     // Every integer cell is an int64 or a uint64; a column holds one of them.
     const auto bits = [&](const value& v) -> std::optional<std::uint64_t> {

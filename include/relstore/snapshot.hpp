@@ -309,18 +309,6 @@ struct first_grouping<std::tuple<S, Rest...>> {
 template <class T>
 using grouping_fk = typename first_grouping<typename T::specs>::type;
 
-/// When a load inserts a table's rows grouped by grouping_fk (decode_grouped),
-/// and so when a save writes them in that order: enough rows, and rows large
-/// enough on average, for the grouping's memory (4 bytes and a key a row) to
-/// stay below the table's size in the file; offsets that fit 32 bits.
-struct grouping_limits {
-    static constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;
-    static constexpr bool applies(std::uint64_t row_count, std::uint64_t rows_size) {
-        return row_count >= min_rows && rows_size / row_count >= min_row_bytes &&
-               rows_size <= std::numeric_limits<std::uint32_t>::max();
-    }
-};
-
 /// A table's rows in the order a save writes them, and the exact size of their encoding.
 template <class T>
 struct ordered_rows {

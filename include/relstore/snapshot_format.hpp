@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -170,6 +171,19 @@ private:
 
 /// The smallest number of bytes a value of this type can take in a row.
 [[nodiscard]] std::uint64_t min_encoded_size(const column_type& t) noexcept;
+
+/// When a load inserts a table's rows grouped by a foreign key (and so when a
+/// save, or relstore import, writes them in that order; docs/snapshot-format.md):
+/// enough rows, and rows large enough on average, for the grouping's memory
+/// (4 bytes and a key a row) to stay below the table's size in the file;
+/// offsets that fit 32 bits.
+struct grouping_limits {
+    static constexpr std::uint64_t min_rows = 4096, min_row_bytes = 24;
+    static constexpr bool applies(std::uint64_t row_count, std::uint64_t rows_size) {
+        return row_count >= min_rows && rows_size / row_count >= min_row_bytes &&
+               rows_size <= std::numeric_limits<std::uint32_t>::max();
+    }
+};
 
 /// Throws snapshot_error with the message "snapshot 'NAME' at byte N: MSG"
 /// (no "at byte" without an offset): the one format of every snapshot error,
