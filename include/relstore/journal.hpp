@@ -75,6 +75,10 @@ struct durable_options {
     /// Or once they take this multiple of the snapshot's size (and 1 MiB at
     /// least); 0: never for this reason.
     double checkpoint_ratio = 0;
+    /// Nice levels below the checkpointing thread that the child writing a
+    /// checkpoint's snapshot (and the first snapshot of a fresh pair) runs
+    /// at: save_options::child_nice, 0 to 19.
+    int checkpoint_child_nice = save_options{}.child_nice;
     /// A record damaged in the middle of the journal (a valid record follows
     /// it) refuses the open; with this set, the open loads every record before
     /// it instead, moves the damaged part to "<journal>.damaged" and cuts it off.
@@ -538,10 +542,10 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
 /// read scope the snapshot is taken in: the journal's position for the
 /// state the snapshot holds.
 template <class Store, class F>
-void save_at(const Store& db, const std::filesystem::path& path, F&& at_scope) {
+void save_at(const Store& db, const std::filesystem::path& path, F&& at_scope, const save_options& options) {
     std::optional<decltype(db.read())> scope(db.read());
     at_scope();
-    save_scope(scope, path, save_options{});
+    save_scope(scope, path, options);
 }
 
 /// The journal a durable store's commits are written to (the store's
@@ -742,6 +746,11 @@ public:
     /// @throws usage_error when this thread holds a scope of the store.
     durable(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, durable_options options = {})
         : db_(db), snap_(std::move(snapshot)), journal_(std::move(journal)), options_(options), lock_(journal_) {
+        if (options_.checkpoint_child_nice < 0 || options_.checkpoint_child_nice > 19)
+            throw usage_error("durable store " + detail::quoted_name(journal_.string()) +
+                              ": durable_options::checkpoint_child_nice is " +
+                              std::to_string(options_.checkpoint_child_nice) +
+                              "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
         detail::remove_if_exists(snap_.string() + ".new");
         detail::remove_if_exists(journal_.string() + ".new");
         auto o = detail::open_journal<Store>(snap_, journal_, options_.load, true, options_.recover_to_last_good);
@@ -759,7 +768,7 @@ public:
                     Store::for_each_table([&]<class T>(T*) { empty = empty && q.template count<T>() == 0; });
                 }
                 if (!empty) {
-                    save(db_, snap_);
+                    save(db_, snap_, checkpoint_save_options());
                     header.follows = detail::read_snapshot_id(snap_);
                 }
                 create_and_open(header, nullptr, 0, 0, 1);
@@ -834,10 +843,13 @@ public:
         const std::filesystem::path next = snap_.string() + ".new";
         detail::checkpoint_mark mark;
         try {
-            detail::save_at(db_, next, [&] {
-                mark.offset = writer_->file().end();
-                mark.seq = writer_->next_seq();
-            });
+            detail::save_at(
+                db_, next,
+                [&] {
+                    mark.offset = writer_->file().end();
+                    mark.seq = writer_->next_seq();
+                },
+                checkpoint_save_options());
             mark.snapshot = detail::read_snapshot_id(next);
         } catch (...) {
             std::error_code ec;
@@ -985,6 +997,10 @@ private:
     std::filesystem::path snap_;
     std::filesystem::path journal_;
     durable_options options_;
+    /// How a checkpoint's snapshot is saved.
+    [[nodiscard]] relstore::save_options checkpoint_save_options() const noexcept {
+        return {.child_nice = options_.checkpoint_child_nice};
+    }
     detail::journal_lock lock_;
     std::unique_ptr<detail::journal_writer<Store>> writer_;
     recovery_report report_;

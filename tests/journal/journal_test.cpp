@@ -27,6 +27,8 @@
 #include <vector>
 #include <thread>
 
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -536,6 +538,77 @@ TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it",
     CHECK(d.recovery().snapshot_loaded);
     CHECK(d.recovery().transactions_replayed == 4);
     CHECK(image(again) == image(db));
+}
+
+namespace {
+
+// The nice value of the process that last synced a file other than this one
+// (a checkpoint's child), in a shared page the parent reads afterwards.
+int* synced_at_nice = nullptr;
+pid_t test_pid = 0;
+int fsync_noting_child_nice(int fd) {
+    if (::getpid() != test_pid) {
+        errno = 0;
+        *synced_at_nice = ::getpriority(PRIO_PROCESS, 0);
+    }
+    return rs::detail::system_file_ops().fsync(fd);
+}
+
+/// The nice value a checkpoint's child ran at, with these options.
+int checkpoint_child_nice(const fs::path& dir, rs::durable_options o) {
+    void* shared = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(shared != MAP_FAILED);
+    synced_at_nice = static_cast<int*>(shared);
+    *synced_at_nice = -100;  // no child synced
+    test_pid = ::getpid();
+    auto ops = rs::detail::system_file_ops();
+    ops.fsync = fsync_noting_child_nice;
+    {
+        bank db;
+        rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", o);
+        mixed_commit(db, 0);
+        scoped_file_ops inject(ops);
+        d.checkpoint();
+    }
+    const int seen = *synced_at_nice;
+    ::munmap(shared, sizeof(int));
+    synced_at_nice = nullptr;
+    return seen;
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint's child runs at the priority durable_options asks, and a bad one is refused",
+          "[journal][checkpoint]") {
+    temp_dir dir;
+    errno = 0;
+    const int own = ::getpriority(PRIO_PROCESS, 0);
+    REQUIRE(errno == 0);
+    REQUIRE(own < 19);
+    SECTION("by default as a save's: 19 levels lower") {
+        CHECK(checkpoint_child_nice(dir.path, no_auto()) == 19);
+    }
+    SECTION("as asked") {
+        auto o = no_auto();
+        o.checkpoint_child_nice = 0;
+        CHECK(checkpoint_child_nice(dir.path, o) == own);
+    }
+    SECTION("outside 0 to 19: a usage error, and no file is made") {
+        for (const int bad : {-1, 20}) {
+            auto o = no_auto();
+            o.checkpoint_child_nice = bad;
+            bank db;
+            try {
+                rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", o);
+                FAIL("opened");
+            } catch (const rs::usage_error& e) {
+                CHECK_THAT(e.what(), Catch::Contains("durable_options::checkpoint_child_nice is " + std::to_string(bad)));
+                CHECK_THAT(e.what(), Catch::Contains("db.journal"));
+            }
+            CHECK_FALSE(fs::exists(dir / "db.snap"));
+            CHECK_FALSE(fs::exists(dir / "db.journal"));
+        }
+    }
 }
 
 TEST_CASE("a checkpoint stopped after the snapshot's rename recovers through the old journal's mark",
