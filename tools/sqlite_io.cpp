@@ -278,7 +278,7 @@ std::uint64_t cell_size(const column_type& type, const value& v) {
     return n;
 }
 
-/// Puts rows in key order as a program's save would write them when a load
+/// Reorders rows (in key order) as a program's save writes them when a load
 /// groups them by a foreign key (relstore::detail::group_rows_as_loaded, on
 /// the same conditions: docs/snapshot-format.md): the first one-to-many key
 /// on one integer column; rows with a null key first, then by its value,

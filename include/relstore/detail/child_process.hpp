@@ -8,11 +8,12 @@
 
 namespace relstore::detail {
 
-/// Forks; the child lowers its priority by `nice` levels (0 to 19), runs `work` and exits, reporting an exception it threw
-/// through a pipe; the parent calls `forked` at once (to let go of the view
-/// the child took with it), then waits for the child's report and rethrows
-/// its error as the same relstore error (or a snapshot_error naming `path`
-/// when the child died or failed otherwise). After a success the parent
+/// Forks; the child lowers its priority by `nice` levels (0 to 19), runs
+/// `work` and exits, reporting an exception it threw through a pipe; the
+/// parent calls `forked` at once (to let go of the view the child took with
+/// it), then waits for the child's report and rethrows its error as the same
+/// relstore error (or a snapshot_error naming `path` when the child died or
+/// failed otherwise). After a success the parent
 /// does not wait for the child's exit: a later call reaps it.
 /// The child must not take any lock another thread of the parent may have
 /// held at the fork, nor start threads: it runs `work` alone.
