@@ -6,6 +6,7 @@
 // detail::file_ops, sync policies, followers across checkpoints, and the
 // `relstore journal` tool.
 #include "bank.hpp"
+#include "child_nice_probe.hpp"
 #ifdef RELSTORE_CLI
 #include "cli_run.hpp"
 #endif
@@ -27,7 +28,6 @@
 #include <vector>
 #include <thread>
 
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -542,38 +542,14 @@ TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it",
 
 namespace {
 
-// The nice value of the process that last synced a file other than this one
-// (a checkpoint's child), in a shared page the parent reads afterwards.
-int* synced_at_nice = nullptr;
-pid_t test_pid = 0;
-int fsync_noting_child_nice(int fd) {
-    if (::getpid() != test_pid) {
-        errno = 0;
-        *synced_at_nice = ::getpriority(PRIO_PROCESS, 0);
-    }
-    return rs::detail::system_file_ops().fsync(fd);
-}
-
 /// The nice value a checkpoint's child ran at, with these options.
 int checkpoint_child_nice(const fs::path& dir, rs::durable_options o) {
-    void* shared = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(shared != MAP_FAILED);
-    synced_at_nice = static_cast<int*>(shared);
-    *synced_at_nice = -100;  // no child synced
-    test_pid = ::getpid();
-    auto ops = rs::detail::system_file_ops();
-    ops.fsync = fsync_noting_child_nice;
-    {
-        bank db;
-        rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", o);
-        mixed_commit(db, 0);
-        scoped_file_ops inject(ops);
-        d.checkpoint();
-    }
-    const int seen = *synced_at_nice;
-    ::munmap(shared, sizeof(int));
-    synced_at_nice = nullptr;
-    return seen;
+    bank db;
+    rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", o);
+    mixed_commit(db, 0);
+    relstore_test::child_nice_probe probe;
+    d.checkpoint();
+    return probe.seen();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // so that the TSan build compiles only what has threads in it.
 
 #include "blog.hpp"
+#include "child_nice_probe.hpp"
 #include "temp_dir.hpp"
 
 #include <relstore/relstore.hpp>
@@ -13,7 +14,6 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -263,32 +263,12 @@ TEST_CASE("a save on the calling thread over an existing file keeps no descripto
 
 namespace {
 
-// The nice value a save's child had when it synced its file, written where
-// the parent can read it (a shared mapping: the child's memory is its own).
-int* child_nice_seen = nullptr;
-int fsync_noting_nice(int fd) {
-    errno = 0;
-    *child_nice_seen = ::getpriority(PRIO_PROCESS, 0);
-    return rs::detail::system_file_ops().fsync(fd);
-}
-
 /// The nice value a forked save with `options` ran at, as the child saw it.
 int saved_at_nice(blog::store& db, const std::filesystem::path& p, rs::save_options options) {
-    void* shared = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(shared != MAP_FAILED);
-    child_nice_seen = static_cast<int*>(shared);
-    *child_nice_seen = -100;  // no nice value: the child never synced
-    auto ops = rs::detail::system_file_ops();
-    ops.fsync = fsync_noting_nice;
-    {
-        rs::detail::scoped_file_ops inject(ops);
-        options.in_child_process = true;
-        rs::save(db, p, options);
-    }
-    const int seen = *child_nice_seen;
-    ::munmap(shared, sizeof(int));
-    child_nice_seen = nullptr;
-    return seen;
+    relstore_test::child_nice_probe probe;
+    options.in_child_process = true;
+    rs::save(db, p, options);
+    return probe.seen();
 }
 
 }  // namespace
