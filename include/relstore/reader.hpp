@@ -49,15 +49,17 @@ public:
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
     ~reader() {
-        if (pinned_) db_->unpin(side_);
-        if (!shared_) return;
+        if (!db_ || (!pinned_ && !shared_)) return;
         auto& held = detail::read_scopes_held();
         for (auto it = held.rbegin(); it != held.rend(); ++it)
-            if (*it == shared_) {
+            if (*it == &db_->lock_) {
                 held.erase(std::next(it).base());
                 break;
             }
-        shared_->unlock_shared();
+        if (pinned_)
+            db_->unpin(side_);
+        else
+            shared_->unlock_shared();
     }
 
     /// The row with this primary key (one value per key column).
@@ -534,14 +536,17 @@ protected:
             detail::throw_usage(
                 "relstore: this thread holds the store's write transaction; read through the transaction instead of "
                 "opening a read scope (that would deadlock)");
-        if (db->readers_never_wait()) {
-            // No lock: pin the last committed copy; a writer writes the other.
-            side_ = db->pin();
-            pinned_ = true;
-            return;
-        }
         auto& held = detail::read_scopes_held();
         held.reserve(held.size() + 1);
+        if (db->readers_never_wait()) {
+            // No lock: pin the last committed copy; a writer writes the other.
+            // Recorded all the same: a writer on this thread would wait for
+            // this pin at its catch-up, once a commit is to replay.
+            side_ = db->pin();
+            pinned_ = true;
+            held.push_back(&db->lock_);
+            return;
+        }
         // Wait behind a writer that is waiting, unless this thread already
         // reads this store: that writer waits for this thread, so waiting
         // for it would deadlock.
