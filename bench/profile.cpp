@@ -5,7 +5,7 @@
 //   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--perf-ctl=FIFO] WORKLOAD PEER
 //   --huge-pages: relstore::use_huge_pages(true) first (the opt-in)
 //   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W9r (W9 load's read and checksum) W10
-//   PEER:     raw sqlite relstore relstore_text
+//   PEER:     raw sqlite relstore relstore_text relstore_nw
 //   relstore_profile [--scale=F] W10text: bytes per row of relstore's
 //   containers with std::string and with a compact text type (text_projection.hpp)
 //
@@ -230,6 +230,7 @@ int main(int argc, char** argv) {
     if (peer == "sqlite") return bench::run<bench::sqlite_peer>(workload);
     if (peer == "relstore") return bench::run<bench::relstore_peer>(workload);
     if (peer == "relstore_text") return bench::run<bench::relstore_text_peer>(workload);
+    if (peer == "relstore_nw") return bench::run<bench::relstore_never_wait_peer>(workload);
     std::fprintf(stderr, "relstore_profile: unknown peer %.*s\n", static_cast<int>(peer.size()), peer.data());
     return 2;
 }

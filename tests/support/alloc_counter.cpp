@@ -16,6 +16,7 @@ namespace {
 std::atomic<std::size_t> count{0};
 std::atomic<std::size_t> in_use{0};  // bytes, as malloc_usable_size counts them
 std::atomic<std::size_t> peak{0};
+std::atomic<std::size_t> largest{0};
 
 constexpr std::size_t not_armed = static_cast<std::size_t>(-1);
 thread_local std::size_t until_failure = not_armed;
@@ -23,6 +24,9 @@ thread_local bool failed = false;
 
 void* allocate(std::size_t n) noexcept {
     count.fetch_add(1, std::memory_order_relaxed);
+    std::size_t big = largest.load(std::memory_order_relaxed);
+    while (n > big && !largest.compare_exchange_weak(big, n, std::memory_order_relaxed)) {
+    }
     if (until_failure != not_armed) {
         if (until_failure == 0) {
             until_failure = not_armed;
@@ -61,6 +65,10 @@ std::size_t relstore_test::reset_peak() noexcept {
     peak.store(now);
     return now;
 }
+
+std::size_t relstore_test::largest_allocation() noexcept { return largest.load(); }
+
+void relstore_test::reset_largest() noexcept { largest.store(0); }
 
 void relstore_test::fail_allocation_after(std::size_t n) noexcept {
     until_failure = n;

@@ -20,6 +20,12 @@ std::size_t peak_bytes() noexcept;
 /// Resets the peak to what is in use now, and returns that.
 std::size_t reset_peak() noexcept;
 
+/// The size of the largest single allocation since the last
+/// reset_largest() (all threads).
+std::size_t largest_allocation() noexcept;
+/// Forgets the largest allocation so far.
+void reset_largest() noexcept;
+
 /// From now on, on this thread, the allocation after `n` more succeed
 /// throws std::bad_alloc (nothrow forms return null), once.
 void fail_allocation_after(std::size_t n) noexcept;
