@@ -657,9 +657,18 @@ private:
 
     using marks_type = typename detail::marks_of<typename Store::tables>::type;
 
+    /// The store, for a verb that writes or ends the transaction. The
+    /// store's lock is held for the thread that began it (a read scope or a
+    /// second write() there is refused because of it): used from another
+    /// thread, a transaction would let that thread's own read() wait for it
+    /// forever, and race with the thread that began it.
     Store* mut() const {
         if (!db_mut_) [[unlikely]]
             detail::throw_usage("relstore: this transaction has ended (committed, rolled back or moved from)");
+        if (db_mut_->writer_.load(std::memory_order_relaxed) != std::this_thread::get_id()) [[unlikely]]
+            detail::throw_usage(
+                "relstore: this write transaction was begun on another thread; write, commit and take savepoints "
+                "on the thread that began it (ending it anywhere else rolls it back)");
         return db_mut_;
     }
 

@@ -3,7 +3,9 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 using namespace shop;
@@ -314,6 +316,47 @@ TEST_CASE_METHOD(filled, "a read scope on the thread holding the write transacti
         });
         t.join();
         CHECK(db.read().find<&Tag::label>("from thread") != nullptr);
+    }
+}
+
+TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began it; elsewhere it is a usage_error",
+                 "[core][transaction][usage]") {
+    // The store's lock is this thread's: a thread that took the transaction
+    // over and then opened a read scope waited forever for itself.
+    const std::size_t before = db.read().count<tags>();
+    auto tx = db.write();
+    tx.insert(Tag{0, "mine"});
+    std::vector<std::string> errors;
+    std::thread t([&] {
+        auto refused = [&](auto&& call) {
+            try {
+                call();
+                errors.emplace_back("(no usage_error)");
+            } catch (const relstore::usage_error& e) {
+                errors.emplace_back(e.what());
+            }
+        };
+        refused([&] { tx.insert(Tag{0, "theirs"}); });
+        refused([&] { (void)tx.savepoint(); });
+        refused([&] { tx.commit(); });
+    });
+    t.join();
+    REQUIRE(errors.size() == 3);
+    for (const auto& e : errors)
+        CHECK_THAT(e, Catch::StartsWith("relstore: this write transaction was begun on another thread"));
+    // Nothing of the other thread's attempts is in it, and it goes on here.
+    CHECK(tx.find<&Tag::label>("theirs") == nullptr);
+    tx.insert(Tag{0, "mine too"});
+    tx.commit();
+    CHECK(db.read().count<tags>() == before + 2);
+
+    SECTION("ending it on another thread rolls it back and lets go of the store") {
+        std::optional<relstore::transaction<shop::store>> moved(db.write());
+        moved->insert(Tag{0, "dropped"});
+        std::thread([&] { moved.reset(); }).join();
+        CHECK(db.read().find<&Tag::label>("dropped") == nullptr);
+        auto again = db.write();  // not locked out
+        again.rollback();
     }
 }
 
