@@ -17,27 +17,40 @@ class savepoint {
 public:
     savepoint(const savepoint&) = delete;
     savepoint& operator=(const savepoint&) = delete;
-    savepoint(savepoint&& o) noexcept : tx_(std::exchange(o.tx_, nullptr)), depth_(o.depth_) {}
+    savepoint(savepoint&& o) noexcept : tx_(std::exchange(o.tx_, nullptr)), depth_(o.depth_) {
+        if (tx_) tx_->savepoint_moved(&o, this);
+    }
     ~savepoint() {
         if (active()) rollback();
+        detach();
     }
 
     /// Undoes every change since the savepoint was taken, and ends it.
     void rollback() noexcept {
         if (active()) tx_->rollback_to_depth(depth_);
-        tx_ = nullptr;
+        detach();
     }
     /// Keeps the changes (they commit or roll back with the transaction), and ends it.
     void release() noexcept {
         if (active()) tx_->release_depth(depth_);
-        tx_ = nullptr;
+        detach();
     }
-    /// False once released, rolled back, or ended by an enclosing rollback or commit.
-    [[nodiscard]] bool active() const noexcept { return tx_ && tx_->depth() > depth_; }
+    /// False once released, rolled back, or ended by an enclosing rollback or
+    /// commit, or by the end of its transaction.
+    [[nodiscard]] bool active() const noexcept { return tx_ != nullptr; }
 
 private:
     friend class transaction<Store>;
-    savepoint(transaction<Store>* tx, std::size_t depth) : tx_(tx), depth_(depth) {}
+    // The transaction knows its live savepoints: it ends them when a
+    // rollback or release goes below their depth or the transaction ends,
+    // and points them at itself when it is moved. Without that, a savepoint
+    // kept a pointer to a transaction destroyed or moved from, and one ended
+    // by an enclosing rollback came back to life, as another savepoint's
+    // alias, once a new savepoint took its depth.
+    savepoint(transaction<Store>* tx, std::size_t depth) noexcept : tx_(tx), depth_(depth) {}
+    void detach() noexcept {
+        if (tx_) std::exchange(tx_, nullptr)->savepoint_ended(this);
+    }
     transaction<Store>* tx_;
     std::size_t depth_;
 };

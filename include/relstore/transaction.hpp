@@ -51,8 +51,10 @@ public:
     transaction(transaction&& o) noexcept
         : base(std::exchange(o.db_, nullptr), std::defer_lock),
           db_mut_(std::exchange(o.db_mut_, nullptr)),
-          marks_(std::move(o.marks_)) {
+          marks_(std::move(o.marks_)),
+          savepoints_(std::move(o.savepoints_)) {
         this->side_ = o.side_;
+        for (auto* sp : savepoints_) sp->tx_ = this;
     }
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
@@ -85,8 +87,11 @@ public:
     /// Takes a savepoint (nested transaction).
     [[nodiscard]] relstore::savepoint<Store> savepoint() {
         mut();
+        savepoints_.reserve(savepoints_.size() + 1);  // registering below cannot throw
         marks_.push_back(current_marks());
-        return relstore::savepoint<Store>(this, marks_.size() - 1);
+        relstore::savepoint<Store> sp(this, marks_.size() - 1);
+        savepoints_.push_back(&sp);
+        return sp;  // NOLINT: a named return is moved (or elided), and the move updates the registration
     }
 
     /// Runs f() inside a savepoint: released when f returns, rolled back when
@@ -674,6 +679,7 @@ private:
 
     void end() noexcept {
         Store* db = std::exchange(db_mut_, nullptr);
+        end_savepoints_from(0);
         marks_.clear();
         db->writer_.store(std::thread::id{}, std::memory_order_relaxed);
         this->db_ = nullptr;
@@ -694,9 +700,36 @@ private:
         std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, m); },
                    db_mut_->writer_tables());
         marks_.resize(depth == 0 ? 1 : depth);
+        end_savepoints_from(depth);
     }
     void release_depth(std::size_t depth) noexcept {
-        if (db_mut_ && depth > 0 && depth < marks_.size()) marks_.resize(depth);
+        if (db_mut_ && depth > 0 && depth < marks_.size()) {
+            marks_.resize(depth);
+            end_savepoints_from(depth);
+        }
+    }
+
+    // Savepoints are registered in the order taken, so those at `depth` and
+    // deeper are at the back.
+    void end_savepoints_from(std::size_t depth) noexcept {
+        while (!savepoints_.empty() && savepoints_.back()->depth_ >= depth) {
+            savepoints_.back()->tx_ = nullptr;
+            savepoints_.pop_back();
+        }
+    }
+    void savepoint_ended(const relstore::savepoint<Store>* sp) noexcept {
+        for (auto it = savepoints_.rbegin(); it != savepoints_.rend(); ++it)
+            if (*it == sp) {
+                savepoints_.erase(std::next(it).base());
+                return;
+            }
+    }
+    void savepoint_moved(const relstore::savepoint<Store>* from, relstore::savepoint<Store>* to) noexcept {
+        for (auto it = savepoints_.rbegin(); it != savepoints_.rend(); ++it)
+            if (*it == from) {
+                *it = to;
+                return;
+            }
     }
 
     template <class T>
@@ -964,6 +997,8 @@ private:
 
     Store* db_mut_;
     std::vector<marks_type> marks_;
+    /// The live savepoints, in the order taken (see end_savepoints_from).
+    std::vector<relstore::savepoint<Store>*> savepoints_;
 };
 
 }  // namespace relstore

@@ -245,6 +245,77 @@ TEST_CASE_METHOD(filled, "nested savepoints each roll back to their own start", 
     CHECK_FALSE(sp1.active());
 }
 
+TEST_CASE_METHOD(filled, "a savepoint ended by an enclosing rollback stays ended when new savepoints take its depth",
+                 "[core][transaction][savepoint]") {
+    auto tx = db.write();
+    auto sp1 = tx.savepoint();
+    tx.insert(Tag{0, "one"});
+    auto sp2 = tx.savepoint();
+    auto sp3 = tx.savepoint();
+    sp1.rollback();  // ends sp2 and sp3 too
+    auto sp4 = tx.savepoint();
+    auto sp5 = tx.savepoint();
+    auto sp6 = tx.savepoint();  // at the depth sp3 had
+    tx.insert(Tag{0, "six"});
+    CHECK_FALSE(sp2.active());
+    CHECK_FALSE(sp3.active());
+    sp3.rollback();  // must not undo sp6's work
+    sp2.release();   // nor merge sp5
+    CHECK(tx.find<&Tag::label>("six") != nullptr);
+    CHECK(sp6.active());
+    sp6.rollback();
+    CHECK(tx.find<&Tag::label>("six") == nullptr);
+    CHECK(sp4.active());
+    CHECK(sp5.active());
+}
+
+TEST_CASE_METHOD(filled, "a savepoint follows its transaction when the transaction is moved",
+                 "[core][transaction][savepoint]") {
+    std::optional<relstore::transaction<shop::store>> first(db.write());
+    auto sp = first->savepoint();
+    first->insert(Tag{0, "moved"});
+    relstore::transaction<shop::store> second = std::move(*first);
+    first.reset();
+    CHECK(sp.active());
+    sp.rollback();  // undoes the insert in the transaction it now belongs to
+    CHECK(second.find<&Tag::label>("moved") == nullptr);
+    auto sp2 = second.savepoint();
+    second.insert(Tag{0, "kept"});
+    sp2.release();
+    second.commit();
+    CHECK(db.read().find<&Tag::label>("kept") != nullptr);
+    CHECK(db.read().find<&Tag::label>("moved") == nullptr);
+}
+
+TEST_CASE_METHOD(filled, "a savepoint that outlives its transaction is ended, and ending it again does nothing",
+                 "[core][transaction][savepoint]") {
+    // The savepoint used to keep a pointer to the destroyed transaction
+    // (AddressSanitizer: stack-use-after-scope in active()).
+    std::optional<relstore::savepoint<shop::store>> committed;
+    std::optional<relstore::savepoint<shop::store>> dropped;
+    {
+        auto tx = db.write();
+        committed.emplace(tx.savepoint());
+        tx.insert(Tag{0, "committed"});
+        tx.commit();
+    }
+    {
+        auto tx = db.write();
+        dropped.emplace(tx.savepoint());
+        tx.insert(Tag{0, "dropped"});
+    }  // rolled back
+    CHECK_FALSE(committed->active());
+    CHECK_FALSE(dropped->active());
+    committed->rollback();
+    dropped->release();
+    committed.reset();
+    dropped.reset();
+    CHECK(db.read().find<&Tag::label>("committed") != nullptr);
+    CHECK(db.read().find<&Tag::label>("dropped") == nullptr);
+    auto tx = db.write();  // the store is free
+    tx.rollback();
+}
+
 TEST_CASE_METHOD(filled, "nested(fn) releases on return and rolls back on an exception", "[core][transaction][savepoint]") {
     auto tx = db.write();
     SECTION("returns what fn returns and keeps its changes") {
