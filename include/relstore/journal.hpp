@@ -743,14 +743,15 @@ public:
     /// file, record and byte offset), a journal of another snapshot or
     /// schema, an I/O failure, another writer holding the journal (usage);
     /// the store and the files are then as they were.
-    /// @throws usage_error when this thread holds a scope of the store.
+    /// @throws usage_error when this thread holds a scope of the store, when
+    /// the store has a journal already (another durable), or for options out
+    /// of range; no file is opened or made then.
     durable(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, durable_options options = {})
-        : db_(db), snap_(std::move(snapshot)), journal_(std::move(journal)), options_(options), lock_(journal_) {
-        if (options_.checkpoint_child_nice < 0 || options_.checkpoint_child_nice > 19)
-            throw usage_error("durable store " + detail::quoted_name(journal_.string()) +
-                              ": durable_options::checkpoint_child_nice is " +
-                              std::to_string(options_.checkpoint_child_nice) +
-                              "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
+        : db_(checked(db, journal, options)),
+          snap_(std::move(snapshot)),
+          journal_(std::move(journal)),
+          options_(options),
+          lock_(journal_) {
         detail::remove_if_exists(snap_.string() + ".new");
         detail::remove_if_exists(journal_.string() + ".new");
         auto o = detail::open_journal<Store>(snap_, journal_, options_.load, true, options_.recover_to_last_good);
@@ -993,6 +994,17 @@ private:
         }
     }
 
+    /// The checks made before any file is opened or made (the lock file
+    /// included): the options, and a store not already journaled.
+    static Store& checked(Store& db, const std::filesystem::path& journal, const durable_options& options) {
+        if (options.checkpoint_child_nice < 0 || options.checkpoint_child_nice > 19)
+            throw usage_error("durable store " + detail::quoted_name(journal.string()) +
+                              ": durable_options::checkpoint_child_nice is " +
+                              std::to_string(options.checkpoint_child_nice) +
+                              "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
+        return db.check_no_journal();
+    }
+
     Store& db_;
     std::filesystem::path snap_;
     std::filesystem::path journal_;
@@ -1029,7 +1041,13 @@ public:
     /// @throws usage_error when this thread holds a scope of the store.
     follower(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, follower_options options = {})
         : db_(db), snap_(std::move(snapshot)), journal_(std::move(journal)), options_(options) {
-        reload();
+        db_.set_followed(true);
+        try {
+            reload();
+        } catch (...) {
+            db_.set_followed(false);
+            throw;
+        }
         veto_ = db_.before_commit([](const changes<Store>&) {
             if (!applying())
                 throw usage_error(
@@ -1047,6 +1065,12 @@ public:
         }
         stop_cv_.notify_one();
         if (thread_.joinable()) thread_.join();
+        try {
+            db_.set_followed(false);
+        } catch (const usage_error&) {  // NOLINT(bugprone-empty-catch)
+            // Destroyed on a thread that holds a scope of the store: the
+            // store stays marked, and refuses loads (an error, not a loss).
+        }
     }
 
     /// Applies every complete record appended since the last poll, following
@@ -1078,10 +1102,7 @@ public:
     }
 
 private:
-    static bool& applying() {
-        thread_local bool flag = false;
-        return flag;
-    }
+    static bool& applying() { return detail::applying_records(); }
     struct applying_scope {
         applying_scope() { applying() = true; }
         ~applying_scope() { applying() = false; }
@@ -1267,6 +1288,17 @@ private:
             if (fd >= 0) ::close(fd);
         }
     };
+
+    /// The checks made before any file is opened or made (the lock file
+    /// included): the options, and a store not already journaled.
+    static Store& checked(Store& db, const std::filesystem::path& journal, const durable_options& options) {
+        if (options.checkpoint_child_nice < 0 || options.checkpoint_child_nice > 19)
+            throw usage_error("durable store " + detail::quoted_name(journal.string()) +
+                              ": durable_options::checkpoint_child_nice is " +
+                              std::to_string(options.checkpoint_child_nice) +
+                              "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
+        return db.check_no_journal();
+    }
 
     Store& db_;
     std::filesystem::path snap_;

@@ -1217,6 +1217,9 @@ void save(const Store& db, std::ostream& out) {
 /// byte offset, table, column and value: schema_mismatch when the snapshot
 /// shares no table with the program or options do not allow a difference,
 /// bad_snapshot for a malformed or inconsistent file.
+/// @throws relstore::usage_error when this thread holds a scope of the store,
+/// or the store has a journal (relstore::durable, which records
+/// transactions, would lose the new contents when reopened).
 template <class Store>
 load_report load(Store& db, const std::filesystem::path& path, const load_options& options = {}) {
     return detail::load_from(db, snapshot_reader::open(path), options);

@@ -137,7 +137,8 @@ public:
     /// Swaps the whole contents with another store of the same type, under
     /// both stores' exclusive locks (what an atomic snapshot load ends with).
     /// @throws usage_error when this thread holds a scope on either store
-    /// (taking the locks would deadlock).
+    /// (taking the locks would deadlock), or when either has a journal
+    /// (relstore::durable records transactions, not contents replaced whole).
     void swap_contents(store& other) {
         if (this == &other) return;
         for (const store* s : {this, &other}) {
@@ -156,6 +157,14 @@ public:
         } catch (...) {
             first->unlock_exclusive();
             throw;
+        }
+        const char* refused = journal_ || other.journal_ ? journaled_swap_refused
+                              : (followed_ || other.followed_) && !detail::applying_records() ? followed_swap_refused
+                                                                                              : nullptr;
+        if (refused) {
+            second->unlock_exclusive();
+            first->unlock_exclusive();
+            detail::throw_usage(refused);
         }
         std::swap(writer_tables(), other.writer_tables());
         // A store whose readers never wait publishes its new contents and
@@ -284,10 +293,45 @@ public:
         if (held_by_this_thread())
             detail::throw_usage("relstore: attaching a journal on a thread that holds a scope of the store");
         lock_exclusive();
+        if (log && (journal_ || followed_)) {
+            unlock_exclusive();
+            detail::throw_usage(journal_ ? second_journal_refused : followed_journal_refused);
+        }
         auto group = finish_pending();  // records already appended are the old journal's to sync
         journal_ = log;
         lock_.unlock();
         wake(group);
+    }
+
+    /// Throws usage_error when a journal is attached (relstore::durable checks
+    /// this before it touches a file; attach_journal checks it again).
+    store& check_no_journal() {
+        if (held_by_this_thread())
+            detail::throw_usage("relstore: opening a durable store on a thread that holds a scope of the store");
+        lock_exclusive();
+        const char* refused = journal_ ? second_journal_refused : followed_ ? followed_journal_refused : nullptr;
+        unlock_exclusive();
+        if (refused) detail::throw_usage(refused);
+        return *this;
+    }
+
+    /// Marks the store as a follower's (relstore::follower), or no longer:
+    /// its contents are then replaced only by the follower itself.
+    /// @throws usage_error when marking a store that has a journal or a
+    /// follower, or on a thread that holds a scope of the store.
+    void set_followed(bool on) {
+        if (held_by_this_thread())
+            detail::throw_usage("relstore: a follower opened or closed on a thread that holds a scope of its store");
+        lock_exclusive();
+        const char* refused = !on ? nullptr
+                              : journal_ ? "relstore: this store has a journal (relstore::durable); it cannot also "
+                                           "follow one (relstore::follower)"
+                              : followed_ ? "relstore: this store follows a journal already (another "
+                                            "relstore::follower); a store has one follower at a time"
+                                          : nullptr;
+        if (!refused) followed_ = on;
+        unlock_exclusive();
+        if (refused) detail::throw_usage(refused);
     }
 
     /// Calls f((Table*)nullptr) for every table, in declaration order.
@@ -615,6 +659,21 @@ private:
         pending_cv_.wait(l, [&] { return p.done; });
     }
 
+    static constexpr const char* journaled_swap_refused =
+        "relstore: this store has a journal (relstore::durable), which records transactions, not contents replaced "
+        "whole: a load or swap_contents would be lost when the pair is reopened; insert the rows in a transaction, "
+        "or destroy the durable object first";
+    static constexpr const char* followed_swap_refused =
+        "relstore: this store follows a journal (relstore::follower), which applies the writer's records on top of "
+        "the contents it loaded: a load or swap_contents would make it diverge; destroy the follower first";
+    static constexpr const char* followed_journal_refused =
+        "relstore: this store follows a journal (relstore::follower); it cannot also have one (relstore::durable)";
+    static constexpr const char* second_journal_refused =
+        "relstore: this store has a journal already (another relstore::durable); a store has one durable pair at "
+        "a time";
+
+    /// A relstore::follower applies records to this store (see set_followed).
+    bool followed_ = false;
     tables_type tables_;
     /// The second copy, when readers never wait; null otherwise.
     std::unique_ptr<tables_type> mirror_;

@@ -515,6 +515,40 @@ TEST_CASE("a second writer of the same journal is refused", "[journal]") {
     CHECK(other_process_opens() == 0);
 }
 
+TEST_CASE("a store with a journal refuses a load, a swap of contents and a second durable pair", "[journal][usage]") {
+    // The journal records transactions: contents replaced wholesale went
+    // unrecorded, and reopening the pair silently brought the old rows back.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank spare;
+    mixed_commit(spare, 0);
+    rs::save(spare, dir / "other.snap");
+    std::string committed;
+    {
+        bank db;
+        rs::durable<bank> d(db, snap, journal, no_auto());
+        for (int i = 0; i < 4; ++i) mixed_commit(db, i);
+        committed = image(db);
+        const std::string journal_bytes = slurp(journal);
+        CHECK_THROWS_WITH((void)rs::load(db, dir / "other.snap"),
+                          Catch::StartsWith("relstore: this store has a journal (relstore::durable)"));
+        CHECK_THROWS_AS(db.swap_contents(spare), rs::usage_error);
+        CHECK_THROWS_AS(spare.swap_contents(db), rs::usage_error);
+        CHECK_THROWS_WITH((rs::durable<bank>(db, dir / "second.snap", dir / "second.journal", no_auto())),
+                          Catch::StartsWith("relstore: this store has a journal already"));
+        CHECK_FALSE(fs::exists(dir / "second.journal"));
+        CHECK_FALSE(fs::exists(dir / "second.snap"));
+        CHECK(image(db) == committed);
+        CHECK(image(spare) != committed);
+        CHECK((slurp(journal) == journal_bytes));  // parenthesized: bytes are not printed
+        mixed_commit(db, 4);  // the journal still records
+        committed = image(db);
+    }
+    bank db;
+    rs::durable<bank> d(db, snap, journal, no_auto());
+    CHECK(image(db) == committed);
+}
+
 TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it", "[journal][checkpoint]") {
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
@@ -805,6 +839,40 @@ TEST_CASE("a journal past its size limit is checkpointed in the background", "[j
     }
     CHECK(fs::exists(dir / "s"));
     CHECK(reopened(dir / "s", dir / "j") == image(db));
+}
+
+TEST_CASE("a follower's store refuses a load, a swap of contents, a durable pair and a second follower",
+          "[journal][follower][usage]") {
+    // The follower applies records on top of the contents it loaded:
+    // contents replaced behind its back made it diverge from the writer.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db;
+    rs::durable<bank> d(db, snap, journal, no_auto());
+    for (int i = 0; i < 3; ++i) mixed_commit(db, i);
+    bank spare;
+    rs::save(spare, dir / "empty.snap");
+    bank replica;
+    {
+        rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
+        const std::string followed = image(replica);
+        REQUIRE(followed == image(db));
+        CHECK_THROWS_WITH((void)rs::load(replica, dir / "empty.snap"),
+                          Catch::StartsWith("relstore: this store follows a journal (relstore::follower)"));
+        CHECK_THROWS_AS(replica.swap_contents(spare), rs::usage_error);
+        CHECK_THROWS_AS(spare.swap_contents(replica), rs::usage_error);
+        CHECK_THROWS_AS((rs::durable<bank>(replica, dir / "r.snap", dir / "r.journal", no_auto())), rs::usage_error);
+        CHECK_FALSE(fs::exists(dir / "r.journal"));
+        CHECK_THROWS_AS((rs::follower<bank>(replica, snap, journal, rs::follower_options{.poll_interval = {}})),
+                        rs::usage_error);
+        CHECK(image(replica) == followed);
+        mixed_commit(db, 3);
+        CHECK(f.poll() == 1);  // still following
+        CHECK(image(replica) == image(db));
+    }
+    // Once the follower is gone, the store is the application's again.
+    (void)rs::load(replica, dir / "empty.snap");
+    CHECK(image(replica) == image(spare));
 }
 
 TEST_CASE("a follower applies the writer's records, across checkpoints", "[journal][follower]") {

@@ -14,4 +14,11 @@ inline std::vector<const void*>& read_scopes_held() noexcept {
     return held;
 }
 
+/// True while this thread applies a journal's records or contents as a
+/// relstore::follower: the one writer a follower's store accepts.
+inline bool& applying_records() noexcept {
+    thread_local bool applying = false;
+    return applying;
+}
+
 }  // namespace relstore::detail
