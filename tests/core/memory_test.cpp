@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <list>
 #include <sstream>
 #include <string>
@@ -166,6 +167,25 @@ TEST_CASE("a table emptied and refilled in one transaction keeps its memory", "[
     tx.commit();
     CHECK(pool_of<tags>(db).slab_bytes() == bytes);
     CHECK(db.read().count<tags>() == 1);
+}
+
+TEST_CASE("reserving more rows than memory can address throws bad_alloc and leaves the store usable",
+          "[core][memory][reserve]") {
+    // n times the node's size wrapped around to a small slab (and under
+    // AddressSanitizer, asked operator new for 2^64 bytes: an abort).
+    shop::store db;
+    auto tx = db.write();
+    tx.insert(tag(0));
+    const std::size_t slabs = pool_of<tags>(tx.store_ref()).slab_bytes();
+    for (const std::size_t n : {std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max() / 2,
+                                std::size_t{1} << 62}) {
+        INFO("reserve<tags>(" << n << ")");
+        CHECK_THROWS_AS(tx.reserve<tags>(n), std::bad_alloc);
+        CHECK(pool_of<tags>(tx.store_ref()).slab_bytes() == slabs);
+    }
+    for (int i = 1; i < 100; ++i) tx.insert(tag(i));
+    tx.commit();
+    CHECK(db.read().count<tags>() == 100);
 }
 
 TEST_CASE_METHOD(filled, "reserve sizes the nodes, every hashed index and the log for the rows to come",

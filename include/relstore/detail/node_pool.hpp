@@ -24,6 +24,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -177,6 +178,10 @@ private:
         std::size_t blocks = std::max<std::size_t>(
             std::min(next_slab_bytes_, max_slab_bytes) / block_, 1);
         blocks = std::max(blocks, at_least);
+        // A count no memory can hold (reserve(SIZE_MAX)) must not wrap
+        // around to a small slab.
+        if (blocks > (std::numeric_limits<std::size_t>::max() - header_ - huge_page_bytes) / block_)
+            throw std::bad_alloc();
         std::size_t bytes = header_ + blocks * block_;
         void* mem = nullptr;
         bool mapped = false;
