@@ -698,7 +698,14 @@ private:
     /// Counts changes (under the write lock), so that an erase plan can tell
     /// whether the store changed since it was made. Atomic because a
     /// never-waiting reader's plan_erase reads it while the writer moves it.
-    std::atomic<std::uint64_t> changes_{0};
+    /// Each store counts from its own epoch (2^32 apart), so that a plan of a
+    /// destroyed store is not taken for one of a new store that happens to
+    /// live at the same address and to have made as many changes.
+    static std::uint64_t first_change_count() noexcept {
+        static std::atomic<std::uint64_t> epochs{0};
+        return epochs.fetch_add(1, std::memory_order_relaxed) << 32;
+    }
+    std::atomic<std::uint64_t> changes_{first_change_count()};
     void bump_changes() noexcept {
         changes_.store(changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

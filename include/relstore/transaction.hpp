@@ -277,9 +277,13 @@ public:
     /// rows may be gone); constraint_error when the plan is blocked.
     std::size_t apply(const erase_plan<Store>& plan) {
         mut();
-        const bool stale = plan.stamp_ != db_mut_->changes_.load(std::memory_order_relaxed);
-        if (plan.store_ != &db_mut_->writer_tables() || stale) [[unlikely]]
-            detail::throw_usage(plan.store_ != &db_mut_->writer_tables()
+        const std::uint64_t now = db_mut_->changes_.load(std::memory_order_relaxed);
+        const bool stale = plan.stamp_ != now;
+        // Another store's plan: another address, or another store's epoch (see
+        // store::first_change_count) at this one's address.
+        const bool other = plan.store_ != &db_mut_->writer_tables() || (plan.stamp_ >> 32) != (now >> 32);
+        if (other || stale) [[unlikely]]
+            detail::throw_usage(other
                                     ? "relstore: apply(plan) was given an erase plan made on another store (or, "
                                       "when readers never wait, in a read scope, which reads another copy: make "
                                       "the plan in the transaction)"

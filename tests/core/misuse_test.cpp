@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <limits>
 #include <string>
 #include <thread>
@@ -136,6 +137,25 @@ TEST_CASE_METHOD(filled, "an erase plan is applied only to the store and the sta
         CHECK(tx.apply(plan) == 1);
         CHECK(tx.find<tags>(1) == nullptr);
     }
+}
+
+TEST_CASE("an erase plan of a destroyed store is refused by a new store at the same address and change count",
+          "[core][misuse][plan]") {
+    // The plan points at the old store's rows: the store's address and its
+    // count of changes alone could not tell a new store in the same place.
+    std::optional<shop::store> db;
+    db.emplace();
+    shop::fill(*db);
+    auto plan = [&] {
+        auto q = db->read();
+        return q.plan_erase(q.get<tags>(1));
+    }();
+    db.reset();
+    db.emplace();
+    shop::fill(*db);
+    auto tx = db->write();
+    CHECK_THAT(usage_message(tx, [&] { tx.apply(plan); }), Catch::Contains("erase plan made on another store"));
+    CHECK(tx.find<tags>(1) != nullptr);
 }
 
 TEST_CASE("a plan made in a read scope applies in the next transaction when nothing committed in between",
