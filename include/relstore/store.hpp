@@ -303,8 +303,9 @@ public:
         wake(group);
     }
 
-    /// Throws usage_error when a journal is attached (relstore::durable checks
-    /// this before it touches a file; attach_journal checks it again).
+    /// Throws usage_error when a journal is attached or a follower follows
+    /// into this store (relstore::durable checks this before it touches a
+    /// file; attach_journal checks it again); returns the store.
     store& check_no_journal() {
         if (held_by_this_thread())
             detail::throw_usage("relstore: opening a durable store on a thread that holds a scope of the store");
