@@ -1032,13 +1032,14 @@ private:
 /// this one) appends, across its checkpoints. Each record is applied in one
 /// write transaction of the follower's store, so its readers see whole
 /// transactions and its subscribers are told of each; any other write to
-/// the store is refused (usage_error). Only complete records whose checksums
+/// the store, and a load or swap_contents into it, is refused (usage_error). Only complete records whose checksums
 /// match are applied. The store must outlive the follower.
 template <class Store>
 class follower {
 public:
     /// @throws snapshot_error as durable's open does (without changing any file);
-    /// @throws usage_error when this thread holds a scope of the store.
+    /// @throws usage_error when this thread holds a scope of the store, or
+    /// the store has a journal (durable) or another follower.
     follower(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, follower_options options = {})
         : db_(db), snap_(std::move(snapshot)), journal_(std::move(journal)), options_(options) {
         db_.set_followed(true);
@@ -1288,17 +1289,6 @@ private:
             if (fd >= 0) ::close(fd);
         }
     };
-
-    /// The checks made before any file is opened or made (the lock file
-    /// included): the options, and a store not already journaled.
-    static Store& checked(Store& db, const std::filesystem::path& journal, const durable_options& options) {
-        if (options.checkpoint_child_nice < 0 || options.checkpoint_child_nice > 19)
-            throw usage_error("durable store " + detail::quoted_name(journal.string()) +
-                              ": durable_options::checkpoint_child_nice is " +
-                              std::to_string(options.checkpoint_child_nice) +
-                              "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
-        return db.check_no_journal();
-    }
 
     Store& db_;
     std::filesystem::path snap_;
