@@ -509,19 +509,34 @@ public:
         if (rows.empty()) release_memory();
     }
 
+    /// The columns an entry may have changed, one bit per field in
+    /// RELSTORE_FIELDS order; every bit for a whole row.
+    using column_mask = std::uint64_t;
+    static constexpr column_mask all_columns = ~column_mask{0};
+    /// A key a copy of the table must take over, and which of its row's
+    /// columns may differ there.
+    struct touched_key {
+        key_type key;
+        column_mask columns;
+    };
+
     /// Appends the key of every row an entry logged since m touched (a key
-    /// may come more than once): what a copy of the table must take over.
-    void logged_keys(const mark& m, std::vector<key_type>& out) const {
+    /// may come more than once), with the columns the entry may have
+    /// changed: what a copy of the table must take over.
+    void logged_keys(const mark& m, std::vector<touched_key>& out) const {
         out.reserve(out.size() + (entries_.size() - m.entries));
         for (std::size_t i = m.entries; i < entries_.size(); ++i) {
             const entry& e = entries_[i];
             switch (e.kind) {
-            case undo_kind::inserted: out.push_back(key_of(*inserted_[e.index])); break;
-            case undo_kind::updated: out.push_back(key_of(rows_[e.index])); break;
-            case undo_kind::extracted: out.push_back(key_of(nodes_[e.index].value())); break;
+            case undo_kind::inserted: out.push_back({key_of(*inserted_[e.index]), all_columns}); break;
+            case undo_kind::updated: out.push_back({key_of(rows_[e.index]), all_columns}); break;
+            case undo_kind::extracted: out.push_back({key_of(nodes_[e.index].value()), all_columns}); break;
             case undo_kind::column:
                 [&]<std::size_t... I>(std::index_sequence<I...>) {
-                    ((e.field == I ? out.push_back(key_of(*std::get<I>(columns_)[e.index].first)) : void()), ...);
+                    ((e.field == I ? out.push_back({key_of(*std::get<I>(columns_)[e.index].first),
+                                                    I < 64 ? column_mask{1} << (I % 64) : all_columns})
+                                   : void()),
+                     ...);
                 }(std::make_index_sequence<std::tuple_size_v<column_logs>>{});
                 break;
             }
