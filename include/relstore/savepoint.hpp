@@ -20,19 +20,29 @@ public:
     savepoint(savepoint&& o) noexcept : tx_(std::exchange(o.tx_, nullptr)), depth_(o.depth_) {
         if (tx_) tx_->savepoint_moved(&o, this);
     }
+    // Ending it here, on whatever thread, rolls it back, as for a transaction.
     ~savepoint() {
-        if (active()) rollback();
+        if (active()) tx_->rollback_to_depth(depth_);
         detach();
     }
 
     /// Undoes every change since the savepoint was taken, and ends it.
-    void rollback() noexcept {
-        if (active()) tx_->rollback_to_depth(depth_);
+    /// Does nothing once the savepoint has ended.
+    /// @throws usage_error on a thread other than the one that began the
+    /// transaction (it would write the store under that thread's lock).
+    void rollback() {
+        if (!active()) return;
+        (void)tx_->mut();
+        tx_->rollback_to_depth(depth_);
         detach();
     }
-    /// Keeps the changes (they commit or roll back with the transaction), and ends it.
-    void release() noexcept {
-        if (active()) tx_->release_depth(depth_);
+    /// Keeps the changes (they commit or roll back with the transaction), and
+    /// ends it. Does nothing once the savepoint has ended.
+    /// @throws usage_error on a thread other than the one that began the transaction.
+    void release() {
+        if (!active()) return;
+        (void)tx_->mut();
+        tx_->release_depth(depth_);
         detach();
     }
     /// False once released, rolled back, or ended by an enclosing rollback or

@@ -421,6 +421,41 @@ TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began i
     tx.commit();
     CHECK(db.read().count<tags>() == before + 2);
 
+    SECTION("a savepoint's rollback or release on another thread is a usage_error; ending it there rolls it back") {
+        // rollback() there wrote the store under this thread's lock, racing
+        // with this thread's next write.
+        auto again = db.write();
+        again.insert(Tag{0, "kept"});
+        auto sp = again.savepoint();
+        again.insert(Tag{0, "undone by rollback here"});
+        std::optional<relstore::savepoint<shop::store>> inner(again.savepoint());
+        again.insert(Tag{0, "undone by the end of inner"});
+        std::vector<std::string> sp_errors;
+        std::thread([&] {
+            for (auto call : {+[](relstore::savepoint<shop::store>& s) { s.rollback(); },
+                              +[](relstore::savepoint<shop::store>& s) { s.release(); }}) {
+                try {
+                    call(sp);
+                    sp_errors.emplace_back("(no usage_error)");
+                } catch (const relstore::usage_error& e) {
+                    sp_errors.emplace_back(e.what());
+                }
+            }
+        }).join();
+        REQUIRE(sp_errors.size() == 2);
+        for (const auto& e : sp_errors)
+            CHECK_THAT(e, Catch::StartsWith("relstore: this write transaction was begun on another thread"));
+        CHECK(sp.active());
+        CHECK(again.find<&Tag::label>("undone by rollback here") != nullptr);
+        std::thread([&] { inner.reset(); }).join();
+        CHECK(again.find<&Tag::label>("undone by the end of inner") == nullptr);
+        CHECK(again.find<&Tag::label>("undone by rollback here") != nullptr);
+        sp.rollback();  // here, on this thread, it works
+        CHECK_FALSE(sp.active());
+        CHECK(again.find<&Tag::label>("undone by rollback here") == nullptr);
+        again.commit();
+        CHECK(db.read().find<&Tag::label>("kept") != nullptr);
+    }
     SECTION("ending it on another thread rolls it back and lets go of the store") {
         std::optional<relstore::transaction<shop::store>> moved(db.write());
         moved->insert(Tag{0, "dropped"});
