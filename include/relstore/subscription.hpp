@@ -80,8 +80,9 @@ public:
         registry_.reset();
     }
 
-    /// True until reset (or moved from).
-    [[nodiscard]] bool active() const noexcept { return listener_ != nullptr; }
+    /// True until reset, moved from, or its store is destroyed: while its
+    /// callback may still be called.
+    [[nodiscard]] bool active() const noexcept { return listener_ != nullptr && !registry_.expired(); }
     explicit operator bool() const noexcept { return active(); }
 
 private:

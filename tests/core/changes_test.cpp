@@ -359,7 +359,11 @@ TEST_CASE_METHOD(seeded, "subscription tokens: destroying, resetting, and (un)su
         {
             blog::store other;
             sub = other.subscribe([&](const auto&) { ++a; });
+            CHECK(sub.active());
         }
+        // Its store is gone, so it will never be called again: it says so.
+        CHECK_FALSE(sub.active());
+        CHECK_FALSE(static_cast<bool>(sub));
         sub.reset();
         CHECK_FALSE(sub.active());
     }
