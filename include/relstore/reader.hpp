@@ -45,17 +45,17 @@ public:
         : db_(std::exchange(other.db_, nullptr)),
           side_(other.side_),
           shared_(std::exchange(other.shared_, nullptr)),
-          pinned_(std::exchange(other.pinned_, false)) {}
+          pinned_(std::exchange(other.pinned_, false)),
+          owner_(other.owner_) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
     ~reader() {
         if (!db_ || (!pinned_ && !shared_)) return;
-        auto& held = detail::read_scopes_held();
-        for (auto it = held.rbegin(); it != held.rend(); ++it)
-            if (*it == &db_->lock_) {
-                held.erase(std::next(it).base());
-                break;
-            }
+        auto& here = detail::this_thread_scopes();
+        if (here.id() == owner_) [[likely]]
+            here.forget(&db_->lock_);
+        else
+            detail::thread_scopes::ended_elsewhere(owner_, &db_->lock_);
         if (pinned_)
             db_->unpin(side_);
         else
@@ -536,8 +536,10 @@ protected:
             detail::throw_usage(
                 "relstore: this thread holds the store's write transaction; read through the transaction instead of "
                 "opening a read scope (that would deadlock)");
-        auto& held = detail::read_scopes_held();
+        auto& scopes = detail::this_thread_scopes();
+        auto& held = scopes.held();
         held.reserve(held.size() + 1);
+        owner_ = scopes.id();
         if (db->readers_never_wait()) {
             // No lock: pin the last committed copy; a writer writes the other.
             // Recorded all the same: a writer on this thread would wait for
@@ -746,6 +748,7 @@ protected:
 private:
     detail::store_lock* shared_ = nullptr;  // the lock this read scope holds shared
     bool pinned_ = false;                   // side_ is pinned (readers_never_wait)
+    std::uint64_t owner_ = 0;               // detail::thread_scopes::id() of the thread that opened it
 };
 
 }  // namespace relstore

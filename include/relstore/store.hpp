@@ -378,9 +378,8 @@ private:
     /// True when this thread holds a read scope or the write transaction of
     /// this store (read scopes are recorded by the mutex they lock).
     bool held_by_this_thread() const {
-        const auto& held = detail::read_scopes_held();
         return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
-               std::find(held.begin(), held.end(), &lock_) != held.end();
+               detail::this_thread_scopes().holds(&lock_);
     }
 
     using tables_type = std::tuple<detail::table_state<Tables>...>;

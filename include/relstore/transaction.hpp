@@ -648,8 +648,7 @@ private:
     explicit transaction(Store* db) : base(db, std::defer_lock), db_mut_(db) {
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())
             detail::throw_usage("relstore: this thread already holds the store's write transaction");
-        const auto& held = detail::read_scopes_held();
-        if (std::find(held.begin(), held.end(), &db->lock_) != held.end())
+        if (detail::this_thread_scopes().holds(&db->lock_))
             detail::throw_usage(
                 "relstore: this thread holds a read scope of the store; end it before beginning a write transaction "
                 "(the transaction would wait for it forever)");

@@ -304,6 +304,79 @@ TEST_CASE("a waiting writer is not starved by a stream of read scopes", "[concur
     CHECK(took < std::chrono::seconds(5));
 }
 
+TEST_CASE("read scopes handed to other threads and ended there, while their opening threads write", "[concurrency]") {
+    // A scope ended elsewhere is reported to its opening thread, which drops
+    // it at its next check: each thread's writes are refused only while a
+    // scope it opened is still alive, and once all ended, every write works.
+    using namespace bank;
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait = " << never_wait);
+    store db(rs::store_options{.readers_never_wait = never_wait});
+    {
+        auto tx = db.write();
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    constexpr int threads = 4;
+    constexpr int rounds = 200;
+    std::mutex mu;
+    std::vector<std::unique_ptr<rs::reader<store>>> handed;  // opened by one thread, ended by another
+    std::atomic<int> commits{0};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+        workers.emplace_back([&] {
+            // At most one scope waits in `handed`, and the thread that opened
+            // it never waits (its reads are nested, its writes refused) until
+            // the next thread takes it, or it ends every scope left when done;
+            // so a writer waiting for that scope is never waited for in turn.
+            for (int i = 0; i < rounds; ++i) {
+                // Refused while the scope this thread opened last round lives
+                // (in `handed`, or in the thread that took it).
+                try {
+                    auto tx = db.write();
+                    tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+                    tx.commit();
+                    ++commits;
+                } catch (const rs::usage_error&) {
+                }
+                auto mine = std::make_unique<rs::reader<store>>(db.read());  // not under mu: it may wait for a writer
+                std::unique_ptr<rs::reader<store>> theirs;
+                {
+                    std::lock_guard g(mu);
+                    handed.push_back(std::move(mine));
+                    if (handed.size() > 1) {  // another thread's
+                        theirs = std::move(handed.front());
+                        handed.erase(handed.begin());
+                    }
+                }
+                if (theirs && theirs->get<meta>(1).commits < 0) ++wrong;
+                theirs.reset();
+            }
+            std::lock_guard g(mu);
+            handed.clear();
+        });
+    for (auto& w : workers) w.join();
+    CHECK(handed.empty());
+    CHECK(wrong == 0);
+    CHECK(commits >= threads);  // each thread's first round holds nothing
+    CHECK(db.read().get<meta>(1).commits == commits.load());
+    // No thread holds anything now: each can write.
+    std::vector<std::thread> after;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < threads; ++t)
+        after.emplace_back([&] {
+            auto tx = db.write();
+            tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+            tx.commit();
+            ++ok;
+        });
+    for (auto& w : after) w.join();
+    CHECK(ok == threads);
+    auto tx = db.write();  // nor does this thread
+    tx.rollback();
+}
+
 TEST_CASE("a thread that holds a read scope may open another while a writer waits", "[concurrency]") {
     using namespace bank;
     store db;

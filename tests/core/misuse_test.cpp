@@ -6,6 +6,7 @@
 
 #include <relstore/snapshot.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -260,6 +261,77 @@ TEST_CASE("every operation on a thread that holds a scope returns or throws usag
     CHECK(db.read().count<customers>() == 4);  // nothing was swapped or loaded
     CHECK(other.read().count<customers>() == 0);
     std::filesystem::remove(file);
+}
+
+namespace {
+
+/// What db.write() does on this thread, within 10 s: "ok" (committed a tag),
+/// "usage_error", or the process ends (it waited for itself).
+std::string write_here_within_10s(shop::store& db) {
+    std::packaged_task<std::string()> task([&]() -> std::string {
+        try {
+            auto tx = db.write();
+            static std::atomic<int> n{0};
+            tx.insert(Tag{0, "written " + std::to_string(++n)});
+            tx.commit();
+            return "ok";
+        } catch (const relstore::usage_error& e) {
+            return e.what();
+        }
+    });
+    auto result = task.get_future();
+    std::thread watchdog([&result] {
+        if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+            std::fprintf(stderr, "FAILED: write() did not return within 10 s (a deadlock)\n");
+            std::_Exit(1);
+        }
+    });
+    task();  // on this thread: its own read scopes are what is checked
+    watchdog.join();
+    return result.get();
+}
+
+}  // namespace
+
+TEST_CASE("a read scope ended on another thread no longer counts as its opening thread's",
+          "[core][misuse][scopes]") {
+    // Before, its entry stayed in the opening thread's list, and that
+    // thread's next write() was refused as if it still read the store.
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait = " << never_wait);
+    shop::store db(relstore::store_options{.readers_never_wait = never_wait});
+    shop::fill(db);
+    const std::size_t tags_before = db.read().count<tags>();
+
+    std::optional<relstore::reader<shop::store>> scope(db.read());
+    CHECK(write_here_within_10s(db) != "ok");  // still held here: refused
+    std::thread([&] {
+        CHECK(scope->count<customers>() == 4);  // read there
+        scope.reset();                          // and ended there
+    }).join();
+    CHECK(write_here_within_10s(db) == "ok");
+    CHECK(db.read().count<tags>() == tags_before + 1);
+
+    SECTION("another scope this thread still holds counts") {
+        auto kept = db.read();
+        std::optional<relstore::reader<shop::store>> handed(db.read());
+        std::thread([&] { handed.reset(); }).join();
+        CHECK_THAT(write_here_within_10s(db), Catch::StartsWith("relstore: this thread holds a read scope"));
+        CHECK(kept.count<tags>() == tags_before + 1);
+    }
+    SECTION("a scope whose opening thread has exited ends safely, and a later thread's own scope still counts") {
+        std::optional<relstore::reader<shop::store>> orphan;
+        std::thread([&] { orphan.emplace(db.read()); }).join();
+        std::string later_thread;
+        std::thread([&] {
+            auto mine = db.read();
+            orphan.reset();  // reported to the exited thread, not to this one
+            later_thread = write_here_within_10s(db);
+        }).join();
+        CHECK_THAT(later_thread, Catch::StartsWith("relstore: this thread holds a read scope"));
+        CHECK(write_here_within_10s(db) == "ok");
+        CHECK(db.read().count<tags>() == tags_before + 2);
+    }
 }
 
 namespace {
