@@ -158,9 +158,8 @@ public:
             first->unlock_exclusive();
             throw;
         }
-        const char* refused = journal_ || other.journal_ ? journaled_swap_refused
-                              : (followed_ || other.followed_) && !detail::applying_records() ? followed_swap_refused
-                                                                                              : nullptr;
+        const char* refused = refusal(takeover::contents);
+        if (!refused) refused = other.refusal(takeover::contents);
         if (refused) {
             second->unlock_exclusive();
             first->unlock_exclusive();
@@ -293,9 +292,9 @@ public:
         if (held_by_this_thread())
             detail::throw_usage("relstore: attaching a journal on a thread that holds a scope of the store");
         lock_exclusive();
-        if (log && (journal_ || followed_)) {
+        if (const char* refused = log ? refusal(takeover::journal) : nullptr) {
             unlock_exclusive();
-            detail::throw_usage(journal_ ? second_journal_refused : followed_journal_refused);
+            detail::throw_usage(refused);
         }
         auto group = finish_pending();  // records already appended are the old journal's to sync
         journal_ = log;
@@ -310,7 +309,7 @@ public:
         if (held_by_this_thread())
             detail::throw_usage("relstore: opening a durable store on a thread that holds a scope of the store");
         lock_exclusive();
-        const char* refused = journal_ ? second_journal_refused : followed_ ? followed_journal_refused : nullptr;
+        const char* refused = refusal(takeover::journal);
         unlock_exclusive();
         if (refused) detail::throw_usage(refused);
         return *this;
@@ -324,12 +323,7 @@ public:
         if (held_by_this_thread())
             detail::throw_usage("relstore: a follower opened or closed on a thread that holds a scope of its store");
         lock_exclusive();
-        const char* refused = !on ? nullptr
-                              : journal_ ? "relstore: this store has a journal (relstore::durable); it cannot also "
-                                           "follow one (relstore::follower)"
-                              : followed_ ? "relstore: this store follows a journal already (another "
-                                            "relstore::follower); a store has one follower at a time"
-                                          : nullptr;
+        const char* refused = on ? refusal(takeover::follower) : nullptr;
         if (!refused) followed_ = on;
         unlock_exclusive();
         if (refused) detail::throw_usage(refused);
@@ -493,13 +487,19 @@ private:
         return changed;
     }
 
-    /// True when the columns in `columns` (a bit per field) are equal.
+    /// Whether field i is in `columns`, a bit per field; fields past the
+    /// 64th are always in (touched_key keeps 64 bits).
+    static constexpr bool in_columns(std::uint64_t columns, std::size_t i) noexcept {
+        return i >= 64 || (columns >> i & 1) != 0;
+    }
+
+    /// True when the columns in `columns` are equal.
     template <class Row>
     static bool same_columns(const Row& a, const Row& b, std::uint64_t columns) {
         bool same = true;
         std::size_t i = 0;
         relstore::for_each_field<Row>([&](const auto& f) {
-            same = same && (!(i >= 64 || (columns >> i & 1)) || a.*(f.member) == b.*(f.member));
+            same = same && (!in_columns(columns, i) || a.*(f.member) == b.*(f.member));
             ++i;
         });
         return same;
@@ -580,7 +580,7 @@ private:
                     const auto assign = [&](row_type& r) {
                         std::size_t i = 0;
                         relstore::for_each_field<row_type>([&](const auto& f) {
-                            if ((i >= 64 || (columns >> i & 1)) && !(r.*(f.member) == want.*(f.member)))
+                            if (in_columns(columns, i) && !(r.*(f.member) == want.*(f.member)))
                                 r.*(f.member) = want.*(f.member);
                             ++i;
                         });
@@ -672,6 +672,28 @@ private:
         pending_cv_.wait(l, [&] { return p.done; });
     }
 
+    /// What may take a store over: its contents replaced whole (load,
+    /// swap_contents), a journal (relstore::durable), or a follower.
+    enum class takeover { contents, journal, follower };
+
+    /// Why this store refuses `what`, or null when it takes it; the caller
+    /// holds the lock. The one place the rules of durable pairs and followers
+    /// live: a journal records transactions, so it cannot see contents
+    /// replaced whole, and a follower's store takes the writer's records only.
+    [[nodiscard]] const char* refusal(takeover what) const noexcept {
+        switch (what) {
+            case takeover::contents:
+                return journal_                                      ? journaled_swap_refused
+                       : followed_ && !detail::applying_records() ? followed_swap_refused
+                                                                    : nullptr;
+            case takeover::journal:
+                return journal_ ? second_journal_refused : followed_ ? followed_journal_refused : nullptr;
+            case takeover::follower:
+                return journal_ ? journaled_follow_refused : followed_ ? second_follower_refused : nullptr;
+        }
+        return nullptr;
+    }
+
     static constexpr const char* journaled_swap_refused =
         "relstore: this store has a journal (relstore::durable), which records transactions, not contents replaced "
         "whole: a load or swap_contents would be lost when the pair is reopened; insert the rows in a transaction, "
@@ -683,6 +705,11 @@ private:
         "relstore: this store follows a journal (relstore::follower); it cannot also have one (relstore::durable)";
     static constexpr const char* second_journal_refused =
         "relstore: this store has a journal already (another relstore::durable); a store has one durable pair at "
+        "a time";
+    static constexpr const char* journaled_follow_refused =
+        "relstore: this store has a journal (relstore::durable); it cannot also follow one (relstore::follower)";
+    static constexpr const char* second_follower_refused =
+        "relstore: this store follows a journal already (another relstore::follower); a store has one follower at "
         "a time";
 
     /// A relstore::follower applies records to this store (see set_followed).
