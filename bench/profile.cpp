@@ -2,8 +2,11 @@
 // run a few times with nothing else around it, for profilers and for phase
 // timings that Google Benchmark does not give.
 //
-//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--perf-ctl=FIFO] WORKLOAD PEER
+//   relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--trim] [--perf-ctl=FIFO] WORKLOAD PEER
 //   --huge-pages: relstore::use_huge_pages(true) first (the opt-in)
+//   --trim: W9l gives free memory back to the system (malloc_trim) before
+//   each load, as in a process that loads at startup; without it a load
+//   reuses what the previous repetition freed, where the allocator kept it
 //   WORKLOAD: W1 W7 W7a (W7 after W8) W8t W8r W9s W9l W9r (W9 load's read and checksum) W10
 //   PEER:     raw sqlite relstore relstore_text relstore_nw
 //   relstore_profile [--scale=F] W10text: bytes per row of relstore's
@@ -65,6 +68,11 @@ std::ofstream& perf_ctl() {
     static std::ofstream f;
     return f;
 }
+bool& trim_before_load() {
+    static bool trim = false;
+    return trim;
+}
+
 void perf_say(const char* what) {
     if (perf_ctl().is_open()) perf_ctl() << what << '\n' << std::flush;
 }
@@ -162,6 +170,7 @@ int run(std::string_view workload) {
             measure(rep, [&] {
                 if (!std::filesystem::exists(file)) loaded(), p->save(file);
                 fresh();
+                if (trim_before_load()) release_free_memory();
             }, [&] { p->load_file(file); });
             check(d.full, d.full_checksum);
         } else if (workload == "W9r") {
@@ -205,7 +214,9 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "relstore_profile: cannot open perf's control FIFO %s\n", argv[i] + 11);
                 return 2;
             }
-        } else if (a == "--huge-pages")
+        } else if (a == "--trim")
+            bench::trim_before_load() = true;
+        else if (a == "--huge-pages")
             relstore::use_huge_pages(true);  // the opt-in, to measure what it changes
         else if (workload.empty())
             workload = a;
@@ -219,7 +230,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (peer.empty() || !(bench::opts().scale > 0) || bench::opts().reps < 1) {
-        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--perf-ctl=FIFO] WORKLOAD "
+        std::fprintf(stderr, "usage: relstore_profile [--scale=F] [--reps=N] [--dir=PATH] [--huge-pages] [--trim] [--perf-ctl=FIFO] WORKLOAD "
                              "PEER\n");
         return 2;
     }
