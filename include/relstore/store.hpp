@@ -166,6 +166,10 @@ public:
             detail::throw_usage(refused);
         }
         std::swap(writer_tables(), other.writer_tables());
+        // An erase plan made before points at rows that are now the other
+        // store's (and destroyed with it after a load): stale from here.
+        bump_changes();
+        other.bump_changes();
         // A store whose readers never wait publishes its new contents and
         // makes its other copy equal to them. The swap has taken effect:
         // a copy that fails (memory) is made again by the next writer's

@@ -140,6 +140,51 @@ TEST_CASE_METHOD(filled, "an erase plan is applied only to the store and the sta
     }
 }
 
+TEST_CASE("an erase plan made before the store's contents were replaced (load, swap_contents) is stale",
+          "[core][misuse][plan]") {
+    // The plan points at rows of the contents replaced, destroyed with them:
+    // applied, it unlinked freed nodes (AddressSanitizer: heap-use-after-free).
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait = " << never_wait);
+    const relstore::store_options options{.readers_never_wait = never_wait};
+    shop::store db(options);
+    shop::fill(db);
+    const auto file = std::filesystem::temp_directory_path() / ("relstore-plan-" + std::to_string(::getpid()));
+    relstore::save(db, file);
+    const bool by_load = GENERATE(false, true);
+    INFO((by_load ? "load" : "swap_contents"));
+    std::optional<relstore::erase_plan<shop::store>> plan;
+    {
+        auto q = db.read();
+        plan.emplace(q.plan_erase(q.get<tags>(1)));
+    }
+    {
+        shop::store other(options);
+        shop::fill(other);
+        if (by_load)
+            (void)relstore::load(db, file);
+        else
+            db.swap_contents(other);
+    }  // the contents the plan was made on are destroyed here
+    {
+        auto tx = db.write();
+        // "stale", or with readers_never_wait "made on another store" when
+        // the read scope's copy is not the one the transaction writes.
+        CHECK_THAT(usage_message(tx, [&] { tx.apply(*plan); }), Catch::Contains("erase plan"));
+        CHECK(tx.find<tags>(1) != nullptr);
+    }
+    // The other store's plan too: its contents went the other way.
+    if (!by_load) {
+        shop::store other(options);
+        shop::fill(other);
+        auto plan2 = db.read().plan_erase(db.read().get<tags>(2));
+        other.swap_contents(db);
+        auto tx = other.write();
+        CHECK_THAT(usage_message(tx, [&] { tx.apply(plan2); }), Catch::Contains("erase plan made on another store"));
+    }
+    std::filesystem::remove(file);
+}
+
 TEST_CASE("an erase plan of a destroyed store is refused by a new store at the same address and change count",
           "[core][misuse][plan]") {
     // The plan points at the old store's rows: the store's address and its
