@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -290,6 +291,15 @@ public:
     explicit temp_file(const std::filesystem::path& target) : ops_(current_file_ops()), name_(target.string()) {
         if (!target.has_filename())
             detail::snapshot_fail(errc::io, name_, std::nullopt, "cannot save: the path does not name a file");
+        // The rename would replace whatever the name is: refuse to put a
+        // snapshot in place of a device, a FIFO or a socket (load refuses to
+        // read one), or to try a directory. A symbolic link is followed to
+        // what it names, and the link itself replaced, as before.
+        if (struct stat st{}; ::stat(name_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+            detail::snapshot_fail(errc::io, name_, std::nullopt,
+                                  std::string("cannot save: the path names ") +
+                                      (S_ISDIR(st.st_mode) ? "a directory" : "something other than a regular file") +
+                                      ", which a snapshot does not replace; nothing was written");
         dir_ = target.parent_path();
         if (dir_.empty()) dir_ = ".";
         prefix_ = temp_prefix(target.filename().string());

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -387,6 +388,38 @@ TEST_CASE("saving to a path without a file name fails clearly", "[snapshot][file
                       Contains("cannot save: the path does not name a file"));
     CHECK_THROWS_WITH(write_snapshot_file(dir.path / "missing-dir" / "db.snap", other_image()),
                       Contains("cannot save: open failed on temporary file"));
+}
+
+TEST_CASE("a save does not replace a directory, a FIFO or a link to one; nothing is written",
+          "[snapshot][file][errors]") {
+    // The rename replaced anything of that name: saving as root to /dev/full
+    // put a snapshot in place of the device.
+    temp_dir dir;
+    const auto fifo = dir.path / "pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto subdir = dir.path / "sub";
+    fs::create_directory(subdir);
+    const auto link = dir.path / "link-to-pipe";
+    fs::create_symlink(fifo, link);
+    CHECK_THROWS_WITH(write_snapshot_file(fifo, other_image()),
+                      Contains("cannot save: the path names something other than a regular file"));
+    CHECK_THROWS_WITH(write_snapshot_file(link, other_image()),
+                      Contains("cannot save: the path names something other than a regular file"));
+    CHECK_THROWS_WITH(write_snapshot_file(subdir, other_image()), Contains("cannot save: the path names a directory"));
+    CHECK(fs::is_fifo(fifo));
+    CHECK(fs::is_symlink(link));
+    CHECK(fs::is_directory(subdir));
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path)) ++entries;
+    CHECK(entries == 3);  // no temporary file left behind
+    SECTION("a link to a regular file is replaced by the snapshot, as before") {
+        const auto target = dir.path / "real.snap";
+        write_snapshot_file(target, other_image());
+        const auto to_real = dir.path / "link-to-real";
+        fs::create_symlink(target, to_real);
+        write_snapshot_file(to_real, test::sample_image());
+        CHECK(slurp(to_real) == test::sample_image());
+    }
 }
 
 namespace {
