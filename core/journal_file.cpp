@@ -5,6 +5,7 @@
 #include "snapshot_internal.hpp"
 
 #include <relstore/detail/child_process.hpp>
+#include <relstore/error.hpp>
 #include <relstore/detail/journal_file.hpp>
 #include <relstore/detail/snapshot_file_ops.hpp>
 
@@ -111,7 +112,8 @@ std::string to_text(const snapshot_id& id) {
 snapshot_id read_snapshot_id(const std::filesystem::path& path) {
     const auto& ops = current_file_ops();
     const std::string name = path.string();
-    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC, 0);
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer forever.
+    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0) {
         if (errno == ENOENT) return {};
         snapshot_io_fail(name, "cannot open for reading", errno);
@@ -123,6 +125,10 @@ snapshot_id read_snapshot_id(const std::filesystem::path& path) {
     std::byte tail[8]{};
     if (ops.fstat(fd, &st) != 0) {
         err = errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        (void)ops.close(fd);
+        detail::snapshot_fail(errc::io, name, std::nullopt,
+                              S_ISDIR(st.st_mode) ? "is a directory, not a snapshot file" : "is not a regular file");
     } else if (static_cast<std::uint64_t>(st.st_size) >= sizeof tail) {
         id.size = static_cast<std::uint64_t>(st.st_size);
         const ssize_t n = ::pread(fd, tail, sizeof tail, static_cast<off_t>(id.size - sizeof tail));
@@ -469,7 +475,7 @@ std::vector<dynamic_table_change> decode_transaction(const record_ref& r, const 
 std::vector<std::byte> read_journal_file(const std::filesystem::path& path) {
     const auto& ops = current_file_ops();
     const std::string name = path.string();
-    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC, 0);
+    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);  // a FIFO: no wait for a writer
     if (fd < 0) io_fail(name, "cannot open for reading", errno);
     struct stat st {};
     if (ops.fstat(fd, &st) != 0) {
@@ -696,6 +702,21 @@ std::set<std::pair<std::uint64_t, std::uint64_t>> held;
 }
 
 }  // namespace
+
+void check_durable_paths(const std::filesystem::path& snapshot, const std::filesystem::path& journal) {
+    std::error_code ec_snapshot, ec_journal;
+    const auto snapshot_at = std::filesystem::weakly_canonical(snapshot, ec_snapshot);
+    const auto journal_at = std::filesystem::weakly_canonical(journal, ec_journal);
+    if (!ec_snapshot && !ec_journal && snapshot_at == journal_at)
+        throw usage_error("relstore: durable store " + quoted_name(journal.string()) +
+                          ": the snapshot and the journal are the same file; give each a path of its own");
+    struct stat st {};
+    if (::stat(snapshot.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        snapshot_fail(errc::io, snapshot.string(), std::nullopt,
+                      S_ISDIR(st.st_mode) ? "is a directory, not a snapshot file" : "is not a regular file");
+    if (::stat(journal.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw_journal_error(errc::io, journal.string(), std::nullopt, std::nullopt, "is not a regular file");
+}
 
 journal_lock::journal_lock(const std::filesystem::path& journal) {
     const std::string name = journal.string() + ".lock";

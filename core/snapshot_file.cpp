@@ -115,7 +115,9 @@ struct xxh3_state_deleter {
 /// Opens name for reading into fd and returns its size, refusing what is
 /// not a regular file.
 std::size_t open_for_reading(const std::string& name, fd_closer& fd) {
-    fd.fd = open_retrying(name, O_RDONLY | O_CLOEXEC, 0);
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer
+    // forever; it then fails the regular-file check below.
+    fd.fd = open_retrying(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd.fd < 0) snapshot_io_fail(name, "cannot open for reading", errno);
     struct stat st {};
     if (current_file_ops().fstat(fd.fd, &st) != 0) snapshot_io_fail(name, "cannot stat", errno);

@@ -747,7 +747,7 @@ public:
     /// the store has a journal already (another durable), or for options out
     /// of range; no file is opened or made then.
     durable(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, durable_options options = {})
-        : db_(checked(db, journal, options)),
+        : db_(checked(db, snapshot, journal, options)),
           snap_(std::move(snapshot)),
           journal_(std::move(journal)),
           options_(options),
@@ -996,12 +996,14 @@ private:
 
     /// The checks made before any file is opened or made (the lock file
     /// included): the options, and a store not already journaled.
-    static Store& checked(Store& db, const std::filesystem::path& journal, const durable_options& options) {
+    static Store& checked(Store& db, const std::filesystem::path& snapshot, const std::filesystem::path& journal,
+                          const durable_options& options) {
         if (options.checkpoint_child_nice < 0 || options.checkpoint_child_nice > 19)
             throw usage_error("durable store " + detail::quoted_name(journal.string()) +
                               ": durable_options::checkpoint_child_nice is " +
                               std::to_string(options.checkpoint_child_nice) +
                               "; it must be 0 to 19 (nice levels below the checkpointing thread's priority)");
+        detail::check_durable_paths(snapshot, journal);
         return db.check_no_journal();
     }
 
@@ -1115,7 +1117,9 @@ private:
     std::uint64_t reload() {
         for (int attempt = 0;; ++attempt) {
             try {
-                int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC);
+                // O_NONBLOCK: a FIFO would wait for a writer forever; it
+                // fails open_journal's regular-file check instead.
+                int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
                 if (fd < 0)
                     detail::throw_journal_error(errc::io, journal_.string(), std::nullopt, std::nullopt,
                                                 std::string("cannot open for reading: ") + std::strerror(errno));
@@ -1237,7 +1241,7 @@ private:
     /// The writer checkpointed: continue in the new journal from the first
     /// record not applied yet, or reload when the new journal starts after it.
     std::uint64_t follow_new_journal() {
-        const int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC);
+        const int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) return 0;  // between a rename and the next: try at the next poll
         fd_guard g{fd};
         // The header's size is in its first 16 bytes; its schema image may be large.

@@ -19,8 +19,11 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -29,6 +32,7 @@
 #include <thread>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -547,6 +551,84 @@ TEST_CASE("a store with a journal refuses a load, a swap of contents and a secon
     bank db;
     rs::durable<bank> d(db, snap, journal, no_auto());
     CHECK(image(db) == committed);
+}
+
+namespace {
+
+/// What call() throws (its what()), or "returned"; the process ends if it
+/// takes more than 10 s (it waits forever: a FIFO opened for reading).
+template <class Call>
+std::string outcome_within_10s(Call&& call) {
+    std::packaged_task<std::string()> task([&]() -> std::string {
+        try {
+            call();
+            return "returned";
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+    });
+    auto result = task.get_future();
+    std::thread worker(std::move(task));
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        std::fprintf(stderr, "FAILED: did not return within 10 s (waiting on a FIFO?)\n");
+        std::_Exit(1);
+    }
+    worker.join();
+    return result.get();
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+    std::vector<std::string> v;
+    for (const auto& e : fs::directory_iterator(dir)) v.push_back(e.path().filename().string());
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is refused before any file is made",
+          "[journal][usage]") {
+    // A FIFO was opened for reading and waited for a writer forever; a
+    // directory was refused after the lock file was made (and left); the
+    // same path for both was taken, snapshot and journal overwriting each other.
+    temp_dir dir;
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    fs::create_directory(dir / "sub");
+    const auto before = names_in(dir.path);
+    struct attempt {
+        fs::path snapshot, journal;
+        const char* refused;
+    };
+    const attempt attempts[] = {
+        {dir / "db.snap", dir / "pipe", "is not a regular file"},
+        {dir / "pipe", dir / "db.journal", "is not a regular file"},
+        {dir / "db.snap", dir / "sub", "is not a regular file"},
+        {dir / "sub", dir / "db.journal", "is a directory, not a snapshot file"},
+        {dir / "db", dir / "db", "the snapshot and the journal are the same file"},
+        {dir / "db", dir / "sub" / ".." / "db", "the snapshot and the journal are the same file"},
+    };
+    for (const auto& a : attempts) {
+        INFO("snapshot " << a.snapshot << ", journal " << a.journal);
+        bank db;
+        CHECK_THAT(outcome_within_10s([&] { rs::durable<bank> d(db, a.snapshot, a.journal, no_auto()); }),
+                   Catch::Contains(a.refused));
+        CHECK(names_in(dir.path) == before);  // no lock file, no snapshot, no journal
+    }
+    SECTION("load and a follower refuse a FIFO instead of waiting for a writer") {
+        bank db;
+        CHECK_THAT(outcome_within_10s([&] { (void)rs::load(db, dir / "pipe"); }),
+                   Catch::Contains("is not a regular file"));
+        {
+            bank writer;
+            rs::durable<bank> d(writer, dir / "w.snap", dir / "w.journal", no_auto());
+            mixed_commit(writer, 0);
+        }
+        CHECK_THAT(outcome_within_10s([&] { rs::follower<bank> f(db, dir / "pipe", dir / "w.journal"); }),
+                   Catch::Contains("is not a regular file"));
+        CHECK_THAT(outcome_within_10s([&] { rs::follower<bank> f(db, dir / "w.snap", dir / "pipe"); }),
+                   Catch::Contains("is not a regular file"));
+        CHECK(fs::is_fifo(dir / "pipe"));
+    }
 }
 
 TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it", "[journal][checkpoint]") {

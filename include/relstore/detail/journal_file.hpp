@@ -319,6 +319,12 @@ void rename_durably(const std::filesystem::path& from, const std::filesystem::pa
 /// @throws snapshot_error (io) when it exists and cannot be removed.
 void remove_if_exists(const std::filesystem::path& path);
 
+/// Refuses a durable pair's paths before any file is made (the lock file
+/// first): the same file for both (usage_error), or a path that exists and
+/// is not a regular file, such as a directory or a FIFO (snapshot_error or
+/// journal_error, as reading it would).
+void check_durable_paths(const std::filesystem::path& snapshot, const std::filesystem::path& journal);
+
 /// Holds an exclusive lock on "<journal>.lock" for its lifetime, so that a
 /// second writer of the same journal is refused instead of interleaving
 /// records. The lock goes with the process, kill -9 included.
