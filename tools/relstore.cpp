@@ -545,7 +545,19 @@ int cmd_schema(const std::string& file, bool dot) {
     }
 }
 
+// True when out names the existing file `in` (a typo that would replace the
+// input with the output, as `cp a a` would; cp refuses it too).
+bool same_file(const std::string& in, const std::string& out) {
+    std::error_code ec;
+    return in != "-" && fs::exists(out, ec) && fs::equivalent(in, out, ec) && !ec;
+}
+
 int cmd_export(const std::string& file, const std::string& out) {
+    if (same_file(file, out)) {
+        std::cerr << "relstore: --sqlite " << relstore::detail::printable_name(out)
+                  << " is the snapshot being exported; write the database to another file\n";
+        return exit_usage;
+    }
     try {
         tool::export_sqlite(open_snapshot(file), out);
         return exit_ok;
@@ -565,6 +577,11 @@ int cmd_import(const std::string& db, const std::string& schema_file, const std:
     std::error_code ec;
     if (fs::is_directory(out, ec)) {
         std::cerr << "relstore: --out " << out << " is a directory\n";
+        return exit_usage;
+    }
+    if (same_file(db, out)) {
+        std::cerr << "relstore: --out " << relstore::detail::printable_name(out)
+                  << " is the SQLite database being imported; write the snapshot to another file\n";
         return exit_usage;
     }
     std::optional<snapshot_reader> schema;

@@ -342,6 +342,13 @@ TEST_CASE("relstore export refuses what SQLite cannot hold, and leaves the outpu
         CHECK(r.status == 2);
         CHECK(r.out == "relstore: --sqlite " + f.dir.string() + " is a directory\n");
     }
+    SECTION("the snapshot itself as the output (it was replaced by the database)") {
+        const std::string before = read_file(f.snap);
+        const auto r = run_cli("export " + f.snap.string() + " --sqlite " + (f.dir / "." / f.snap.filename()).string());
+        CHECK(r.status == 2);
+        CHECK_THAT(r.out, Contains("is the snapshot being exported"));
+        CHECK((read_file(f.snap) == before));
+    }
     CHECK(read_file(f.db) == "old");
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(f.dir)) ++files;
@@ -458,6 +465,13 @@ TEST_CASE("relstore import refuses files that are not what it needs", "[snapshot
         const auto r = run_cli("import " + f.db.string() + " --schema " + f.snap.string() + " --out " + f.dir.string());
         CHECK(r.status == 2);
         CHECK(r.out == "relstore: --out " + f.dir.string() + " is a directory\n");
+    }
+    SECTION("the database itself as the output") {
+        const std::string before = read_file(f.db);
+        const auto r = run_cli("import " + f.db.string() + " --schema " + f.snap.string() + " --out " + f.db.string());
+        CHECK(r.status == 2);
+        CHECK_THAT(r.out, Contains("is the SQLite database being imported"));
+        CHECK((read_file(f.db) == before));
     }
     SECTION("options missing") {
         CHECK(run_cli("import " + f.db.string() + " --out " + out.string()).status == 2);
