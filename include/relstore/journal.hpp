@@ -735,7 +735,7 @@ inline void save_damaged(const std::filesystem::path& journal, std::span<const s
 /// store must outlive the durable object; destroy it on a thread that holds
 /// no scope of the store.
 template <class Store>
-class durable {
+class durable final : private detail::store_attachment {
 public:
     /// Opens (or creates) the pair. When neither file exists and the store
     /// holds rows, they are saved as the first snapshot.
@@ -807,6 +807,7 @@ public:
             db_.attach_journal(nullptr);
             throw;
         }
+        db_.set_attachment(this);
     }
 
     durable(const durable&) = delete;
@@ -816,6 +817,16 @@ public:
     /// every record durable and stops the background thread.
     ~durable() {
         stop_background();
+        if (store_gone_) {
+            // The store went first (store_destroyed): nothing of it to detach.
+            try {
+                writer_->sync_now();
+                writer_->trim();
+            } catch (...) {  // NOLINT(bugprone-empty-catch): as below
+            }
+            return;
+        }
+        db_.set_attachment(nullptr);
         try {
             db_.attach_journal(nullptr);
         } catch (const std::exception& e) {
@@ -839,6 +850,7 @@ public:
     /// @throws snapshot_error (io); the pair on disk stays valid and the
     /// durable store usable. @throws usage_error when this thread holds a scope.
     void checkpoint() {
+        if (store_gone_) throw usage_error(store_gone_text);
         std::lock_guard cp(checkpoint_mu_);
         writer_->refuse_if_broken();
         const std::filesystem::path next = snap_.string() + ".new";
@@ -882,6 +894,7 @@ public:
     /// Makes every commit so far durable now (for sync::interval and none).
     /// @throws snapshot_error (io).
     void sync() {
+        if (store_gone_) return writer_->sync_now();  // no commit can come any more
         auto tx = db_.write();
         writer_->sync_now();
     }
@@ -890,11 +903,13 @@ public:
     [[nodiscard]] const recovery_report& recovery() const noexcept { return report_; }
     /// The sequence number of the last record written (transactions and checkpoint marks).
     [[nodiscard]] std::uint64_t sequence() const {
+        if (store_gone_) return writer_->next_seq() - 1;  // the store (and its lock) went first
         auto q = db_.read();
         return writer_->next_seq() - 1;
     }
     /// Bytes the journal's records take.
     [[nodiscard]] std::uint64_t journal_bytes() const {
+        if (store_gone_) return writer_->record_bytes();
         auto q = db_.read();
         return writer_->record_bytes();
     }
@@ -1007,6 +1022,16 @@ private:
         return db.check_no_journal();
     }
 
+    static constexpr const char* store_gone_text =
+        "relstore: the store of this durable pair was destroyed before it; destroy the durable object first";
+    /// The store was destroyed first: the background thread is stopped, and
+    /// nothing touches the store again.
+    void store_destroyed() noexcept override {
+        stop_background();
+        store_gone_ = true;
+    }
+    std::atomic<bool> store_gone_{false};
+
     Store& db_;
     std::filesystem::path snap_;
     std::filesystem::path journal_;
@@ -1035,9 +1060,10 @@ private:
 /// write transaction of the follower's store, so its readers see whole
 /// transactions and its subscribers are told of each; any other write to
 /// the store, and a load or swap_contents into it, is refused (usage_error). Only complete records whose checksums
-/// match are applied. The store must outlive the follower.
+/// match are applied. A store destroyed before its follower stops it: poll()
+/// then throws usage_error, and its destructor leaves the store alone.
 template <class Store>
-class follower {
+class follower final : private detail::store_attachment {
 public:
     /// @throws snapshot_error as durable's open does (without changing any file);
     /// @throws usage_error when this thread holds a scope of the store, or
@@ -1058,16 +1084,14 @@ public:
                     "the journal's writer");
         });
         if (options_.poll_interval.count() > 0) thread_ = std::thread([this] { run(); });
+        db_.set_attachment(this);
     }
     follower(const follower&) = delete;
     follower& operator=(const follower&) = delete;
     ~follower() {
-        {
-            std::lock_guard l(stop_mu_);
-            stop_ = true;
-        }
-        stop_cv_.notify_one();
-        if (thread_.joinable()) thread_.join();
+        stop_thread();
+        if (store_gone_) return;  // the store went first: nothing of it to unmark
+        db_.set_attachment(nullptr);
         try {
             db_.set_followed(false);
         } catch (const usage_error&) {  // NOLINT(bugprone-empty-catch)
@@ -1081,6 +1105,9 @@ public:
     /// fell behind it). Returns the number of transactions applied.
     /// @throws snapshot_error when the files cannot be read or do not fit.
     std::uint64_t poll() {
+        if (store_gone_)
+            throw usage_error(
+                "relstore: the store of this follower was destroyed before it; destroy the follower first");
         std::lock_guard l(poll_mu_);
         if (rewritten()) return reload();
         std::uint64_t n = read_new();
@@ -1293,6 +1320,22 @@ private:
             if (fd >= 0) ::close(fd);
         }
     };
+
+    void stop_thread() noexcept {
+        {
+            std::lock_guard l(stop_mu_);
+            stop_ = true;
+        }
+        stop_cv_.notify_one();
+        if (thread_.joinable()) thread_.join();
+    }
+    /// The store was destroyed first: the poll thread is stopped, and
+    /// nothing touches the store again.
+    void store_destroyed() noexcept override {
+        stop_thread();
+        store_gone_ = true;
+    }
+    std::atomic<bool> store_gone_{false};
 
     Store& db_;
     std::filesystem::path snap_;

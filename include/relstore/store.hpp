@@ -99,6 +99,9 @@ public:
     }
     store(const store&) = delete;
     store& operator=(const store&) = delete;
+    ~store() {
+        if (attachment_ != nullptr) attachment_->store_destroyed();
+    }
 
     /// Opens a read scope: a shared lock held until the reader is destroyed
     /// (with readers_never_wait, a pin of the last committed copy: no wait).
@@ -305,6 +308,10 @@ public:
         lock_.unlock();
         wake(group);
     }
+
+    /// For relstore::durable and relstore::follower: told if the store is
+    /// destroyed first (null: nobody).
+    void set_attachment(detail::store_attachment* a) noexcept { attachment_ = a; }
 
     /// Throws usage_error when a journal is attached or a follower follows
     /// into this store (relstore::durable checks this before it touches a
@@ -716,6 +723,8 @@ private:
         "relstore: this store follows a journal already (another relstore::follower); a store has one follower at "
         "a time";
 
+    /// The durable pair or follower attached, if any (see set_attachment).
+    detail::store_attachment* attachment_ = nullptr;
     /// A relstore::follower applies records to this store (see set_followed).
     bool followed_ = false;
     tables_type tables_;

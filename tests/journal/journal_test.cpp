@@ -631,6 +631,48 @@ TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is r
     }
 }
 
+TEST_CASE("a store destroyed before its durable pair or follower: they stop and leave it alone",
+          "[journal][usage]") {
+    // Their destructors detached themselves from the destroyed store
+    // (AddressSanitizer: stack-use-after-scope), and a follower's poll
+    // thread kept applying records to it.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    std::string committed;
+    {
+        std::optional<rs::durable<bank>> d;
+        {
+            bank db;
+            d.emplace(db, snap, journal, no_auto());
+            for (int i = 0; i < 3; ++i) mixed_commit(db, i);
+            committed = image(db);
+        }  // the store goes first
+        CHECK_THROWS_WITH(d->checkpoint(), Catch::StartsWith("relstore: the store of this durable pair was destroyed"));
+        CHECK(d->sequence() == 3);
+    }  // and the durable object after it: its records are synced
+    {
+        bank again;
+        rs::durable<bank> d(again, snap, journal, no_auto());
+        CHECK(image(again) == committed);
+        mixed_commit(again, 3);
+    }
+    std::optional<rs::follower<bank>> f;
+    {
+        bank replica;
+        f.emplace(replica, snap, journal, rs::follower_options{.poll_interval = std::chrono::milliseconds(1)});
+        CHECK(f->sequence() == 4);
+    }
+    {
+        bank writer;  // the follower's thread would apply this commit to the destroyed store
+        rs::durable<bank> d(writer, snap, journal, no_auto());
+        mixed_commit(writer, 4);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_THROWS_WITH(f->poll(), Catch::StartsWith("relstore: the store of this follower was destroyed"));
+    CHECK(f->sequence() == 4);
+    f.reset();
+}
+
 TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it", "[journal][checkpoint]") {
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";

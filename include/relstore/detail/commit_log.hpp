@@ -12,6 +12,18 @@
 namespace relstore::detail {
 
 /// A journal, as the commit path sees it.
+/// What a durable pair or a follower attaches to its store. A store
+/// destroyed before it calls store_destroyed(): it stops its threads and
+/// uses the store no more (before, its destructor or its next poll wrote to
+/// the destroyed store).
+class store_attachment {
+public:
+    virtual void store_destroyed() noexcept = 0;
+
+protected:
+    ~store_attachment() = default;
+};
+
 template <class Store>
 class commit_log {
 public:
