@@ -3,6 +3,7 @@
 // that would wait for their own thread, NaN in an indexed column.
 #include "checks.hpp"
 #include "shop.hpp"
+#include "watchdog.hpp"
 
 #include <relstore/snapshot.hpp>
 
@@ -224,7 +225,8 @@ namespace {
 /// or another error's text.
 std::string on_one_thread(shop::store& db, shop::store& other, const std::string& held, const std::string& op,
                           const std::filesystem::path& file) {
-    std::packaged_task<std::string()> task([&]() -> std::string {
+    const std::string what = "holding a " + held + " scope, " + op;
+    return relstore_test::returns_within(std::chrono::seconds(10), what.c_str(), [&]() -> std::string {
         std::optional<relstore::reader<shop::store>> read_scope;
         std::optional<relstore::transaction<shop::store>> write_scope;
         if (held == "read")
@@ -251,15 +253,6 @@ std::string on_one_thread(shop::store& db, shop::store& other, const std::string
             return e.what();
         }
     });
-    auto result = task.get_future();
-    std::thread worker(std::move(task));
-    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-        std::fprintf(stderr, "FAILED: holding a %s scope, %s did not return within 10 s (a deadlock)\n", held.c_str(),
-                     op.c_str());
-        std::_Exit(1);
-    }
-    worker.join();
-    return result.get();
 }
 
 }  // namespace
@@ -310,10 +303,10 @@ TEST_CASE("every operation on a thread that holds a scope returns or throws usag
 
 namespace {
 
-/// What db.write() does on this thread, within 10 s: "ok" (committed a tag),
-/// "usage_error", or the process ends (it waited for itself).
+/// What db.write() does on this thread: "ok" (committed a tag) or the
+/// usage_error's message; the process ends if it waits for itself.
 std::string write_here_within_10s(shop::store& db) {
-    std::packaged_task<std::string()> task([&]() -> std::string {
+    return relstore_test::returns_within(std::chrono::seconds(10), "write()", [&]() -> std::string {
         try {
             auto tx = db.write();
             static std::atomic<int> n{0};
@@ -324,16 +317,6 @@ std::string write_here_within_10s(shop::store& db) {
             return e.what();
         }
     });
-    auto result = task.get_future();
-    std::thread watchdog([&result] {
-        if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-            std::fprintf(stderr, "FAILED: write() did not return within 10 s (a deadlock)\n");
-            std::_Exit(1);
-        }
-    });
-    task();  // on this thread: its own read scopes are what is checked
-    watchdog.join();
-    return result.get();
 }
 
 }  // namespace

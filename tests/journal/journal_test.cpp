@@ -9,6 +9,7 @@
 #include "child_nice_probe.hpp"
 #ifdef RELSTORE_CLI
 #include "cli_run.hpp"
+#include "watchdog.hpp"
 #endif
 
 #include <relstore/detail/snapshot_file_ops.hpp>
@@ -556,10 +557,10 @@ TEST_CASE("a store with a journal refuses a load, a swap of contents and a secon
 namespace {
 
 /// What call() throws (its what()), or "returned"; the process ends if it
-/// takes more than 10 s (it waits forever: a FIFO opened for reading).
+/// does not return (it waits forever: a FIFO opened for reading).
 template <class Call>
 std::string outcome_within_10s(Call&& call) {
-    std::packaged_task<std::string()> task([&]() -> std::string {
+    return relstore_test::returns_within(std::chrono::seconds(10), "opening the files", [&]() -> std::string {
         try {
             call();
             return "returned";
@@ -567,14 +568,6 @@ std::string outcome_within_10s(Call&& call) {
             return e.what();
         }
     });
-    auto result = task.get_future();
-    std::thread worker(std::move(task));
-    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-        std::fprintf(stderr, "FAILED: did not return within 10 s (waiting on a FIFO?)\n");
-        std::_Exit(1);
-    }
-    worker.join();
-    return result.get();
 }
 
 std::vector<std::string> names_in(const fs::path& dir) {
