@@ -7,9 +7,9 @@
 // `relstore journal` tool.
 #include "bank.hpp"
 #include "child_nice_probe.hpp"
+#include "watchdog.hpp"
 #ifdef RELSTORE_CLI
 #include "cli_run.hpp"
-#include "watchdog.hpp"
 #endif
 
 #include <relstore/detail/snapshot_file_ops.hpp>
