@@ -817,23 +817,16 @@ public:
     /// every record durable and stops the background thread.
     ~durable() {
         stop_background();
-        if (store_gone_) {
-            // The store went first (store_destroyed): nothing of it to detach.
+        if (!store_gone_) {  // else the store went first (store_destroyed): nothing of it to detach
+            db_.set_attachment(nullptr);
             try {
-                writer_->sync_now();
-                writer_->trim();
-            } catch (...) {  // NOLINT(bugprone-empty-catch): as below
+                db_.attach_journal(nullptr);
+            } catch (const std::exception& e) {
+                // The store would keep a pointer to this journal: nothing safe remains.
+                std::fprintf(stderr, "relstore: durable destroyed on a thread that holds a scope of its store: %s\n",
+                             e.what());
+                std::abort();
             }
-            return;
-        }
-        db_.set_attachment(nullptr);
-        try {
-            db_.attach_journal(nullptr);
-        } catch (const std::exception& e) {
-            // The store would keep a pointer to this journal: nothing safe remains.
-            std::fprintf(stderr, "relstore: durable destroyed on a thread that holds a scope of its store: %s\n",
-                         e.what());
-            std::abort();
         }
         try {
             writer_->sync_now();
