@@ -958,14 +958,24 @@ TEST_CASE("a journal past its size limit is checkpointed in the background", "[j
     CHECK(reopened(dir / "s", dir / "j") == image(db));
 }
 
-TEST_CASE("a follower's store refuses a load, a swap of contents, a durable pair and a second follower",
-          "[journal][follower][usage]") {
+namespace {
+
+/// The writer a follower test follows: a durable pair, in a directory of
+/// its own, with nothing committed yet.
+struct followed_writer {
+    temp_dir dir;
+    fs::path snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db;
+    rs::durable<bank> d{db, snap, journal, no_auto()};
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(followed_writer,
+                 "a follower's store refuses a load, a swap of contents, a durable pair and a second follower",
+                 "[journal][follower][usage]") {
     // The follower applies records on top of the contents it loaded:
     // contents replaced behind its back made it diverge from the writer.
-    temp_dir dir;
-    const auto snap = dir / "db.snap", journal = dir / "db.journal";
-    bank db;
-    rs::durable<bank> d(db, snap, journal, no_auto());
     for (int i = 0; i < 3; ++i) mixed_commit(db, i);
     bank spare;
     rs::save(spare, dir / "empty.snap");
@@ -992,11 +1002,8 @@ TEST_CASE("a follower's store refuses a load, a swap of contents, a durable pair
     CHECK(image(replica) == image(spare));
 }
 
-TEST_CASE("a follower applies the writer's records, across checkpoints", "[journal][follower]") {
-    temp_dir dir;
-    const auto snap = dir / "db.snap", journal = dir / "db.journal";
-    bank db;
-    rs::durable<bank> d(db, snap, journal, no_auto());
+TEST_CASE_METHOD(followed_writer, "a follower applies the writer's records, across checkpoints",
+                 "[journal][follower]") {
     for (int i = 0; i < 4; ++i) mixed_commit(db, i);
 
     bank replica;
