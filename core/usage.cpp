@@ -1,4 +1,5 @@
 #include <relstore/detail/scopes.hpp>
+#include <relstore/detail/walk.hpp>
 #include <relstore/error.hpp>
 
 #include <unordered_map>
@@ -7,6 +8,15 @@ namespace relstore::detail {
 
 // Out of line so that the hot inline paths that check for misuse stay small.
 [[noreturn]] void throw_usage(const char* what) { throw usage_error(what); }
+
+[[noreturn]] void throw_walk_changed(const walk_stamp& stamp) {
+    throw usage_error("relstore: a range over " + stamp.index +
+                      " was walked on after that index changed under it (a row inserted or erased, a savepoint "
+                      "rolled back, or one of the index's columns written), so the walk would skip or repeat rows, "
+                      "or reach an erased one; collect the rows first (pointers or keys in a std::vector), then "
+                      "write, or use a verb that walks for you (erase with on_delete::cascade, unlink_all, "
+                      "plan_erase)");
+}
 
 namespace {
 

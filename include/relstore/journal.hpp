@@ -383,6 +383,7 @@ struct record_applier {
                 // without a descent of the key index. (A hint that does not
                 // fit costs a plain insert.) A clash leaves the size as it was.
                 const auto before = st.rows.size();
+                st.touch_all();
                 const auto it = st.rows.insert(st.rows.end(), std::move(row));
                 if (st.rows.size() == before)
                     fail<T>(table_state<T>::key_of(row), "inserts a row that clashes with a row of");

@@ -13,6 +13,7 @@
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/store_lock.hpp>
 #include <relstore/detail/table_state.hpp>
+#include <relstore/detail/walk.hpp>
 #include <relstore/erase_plan.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fwd.hpp>
@@ -115,20 +116,20 @@ public:
             auto [first, last] = idx.equal_range(detail::lookup<cols>::make(values...));
             if (detail::any_nan(values...)) [[unlikely]]
                 first = last;
-            return rows<decltype(first)>(first, last);
+            return walk<T, exact>(first, last);
         } else if constexpr (!std::is_void_v<prefix>) {
             const auto& idx = state_of<T>().rows.template get<prefix>();
             auto [first, last] = idx.equal_range(std::make_tuple(detail::lookup_value_for<Members>(values)...));
             if (detail::any_nan(values...)) [[unlikely]]
                 first = last;
-            return rows<decltype(first)>(first, last);
+            return walk<T, prefix>(first, last);
         } else {
             const auto& idx = state_of<T>().key_index();
             auto key = std::make_tuple(detail::column_value_for<Members>(values)...);
             auto pred = [key = std::move(key)](const typename T::row_type& r) {
                 return std::tuple<const typename member_traits<Members>::value_type&...>(r.*Members...) == key;
             };
-            return filtered_rows<decltype(idx.begin()), decltype(pred)>(idx.begin(), idx.end(), std::move(pred));
+            return walk_filtered<T>(idx.begin(), idx.end(), std::move(pred));
         }
     }
 
@@ -152,10 +153,10 @@ public:
         const bool empty = !(l < h) || detail::any_nan(lo, hi);
         if constexpr (spec::columns::size == 1) {
             auto first = idx.lower_bound(l);
-            return rows<decltype(idx.begin())>(first, empty ? first : idx.lower_bound(h));
+            return walk<T, spec>(first, empty ? first : idx.lower_bound(h));
         } else {
             auto first = idx.lower_bound(std::make_tuple(l));
-            return rows<decltype(idx.begin())>(first, empty ? first : idx.lower_bound(std::make_tuple(h)));
+            return walk<T, spec>(first, empty ? first : idx.lower_bound(std::make_tuple(h)));
         }
     }
 
@@ -166,21 +167,21 @@ public:
     [[nodiscard]] auto order_by() const {
         using T = typename Store::template table_of_row<typename member_traits<Member>::row_type>;
         const auto& idx = state_of<T>().rows.template get<ordered_spec<T, Member>>();
-        return rows<decltype(idx.begin())>(idx.begin(), idx.end());
+        return walk<T, ordered_spec<T, Member>>(idx.begin(), idx.end());
     }
 
     /// Every row of T, in key order for an ordered key.
     template <class T>
     [[nodiscard]] auto all() const {
         const auto& idx = state_of<T>().key_index();
-        return rows<decltype(idx.begin())>(idx.begin(), idx.end());
+        return walk<T, typename T::key>(idx.begin(), idx.end());
     }
 
     /// The rows of T for which pred(row) is true: an O(n) scan.
     template <class T, class Pred>
     [[nodiscard]] auto scan(Pred pred) const {
         const auto& idx = state_of<T>().key_index();
-        return filtered_rows<decltype(idx.begin()), Pred>(idx.begin(), idx.end(), std::move(pred));
+        return walk_filtered<T>(idx.begin(), idx.end(), std::move(pred));
     }
 
     /// The number of rows in T: O(1).
@@ -214,7 +215,7 @@ public:
             else
                 return idx.equal_range(lookup_by_parent_key<fk>(parent_key{}));  // refused above
         }();
-        return rows<decltype(first)>(first, last);
+        return walk<Child, fk>(first, last);
     }
 
     /// The number of children of a parent along FkMembers (walks the index
@@ -294,7 +295,7 @@ public:
             else
                 return idx.equal_range(std::make_tuple(fk_value{}));  // refused above
         }();
-        return rows<decltype(first)>(first, last);
+        return walk<child, spec>(first, last);
     }
 
     /// The first association row linking `from` to `to`, or nullptr. An index
@@ -560,6 +561,22 @@ protected:
     /// For transactions: the lock is the transaction's own; it reads the
     /// copy it writes.
     reader(const Store* db, std::defer_lock_t) : db_(db) {}
+
+    /// A range of index S of T: its iterators check the index's stamp at
+    /// each step, so a write to the index during the walk is a usage_error.
+    template <class T, class S, class It>
+    auto walk(It first, It last) const {
+        const auto& stamp = state_of<T>().template stamp<S>();
+        using W = detail::walk_iterator<It>;
+        return rows<W>(W(std::move(first), stamp), W(std::move(last), stamp));
+    }
+    /// A scan of T's key index: rows of it for which pred is true.
+    template <class T, class It, class Pred>
+    auto walk_filtered(It first, It last, Pred pred) const {
+        const auto& stamp = state_of<T>().template stamp<typename T::key>();
+        using W = detail::walk_iterator<It>;
+        return filtered_rows<W, Pred>(W(std::move(first), stamp), W(std::move(last), stamp), std::move(pred));
+    }
 
     const Store* checked() const {
         if (!db_) [[unlikely]]

@@ -98,7 +98,9 @@ inline constexpr bool in_order = std::bidirectional_iterator<It>;
 /// A range of stored rows (const Row&) between two iterators of an index,
 /// with the shortcuts of SQLAlchemy's Query: first(), count(), empty(), and
 /// take(n), drop(n), reverse() for limit, offset and descending order.
-/// Valid until the rows it spans change; read it inside the scope that made it.
+/// Read it inside the scope that made it. Its iterators check their index:
+/// walking on after a write that can move or free a row of that index is a
+/// usage_error (see detail/walk.hpp).
 template <std::forward_iterator It, std::sentinel_for<It> Sentinel = It>
 class rows : public detail::range_base<rows<It, Sentinel>> {
 public:

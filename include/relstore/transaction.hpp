@@ -131,6 +131,7 @@ public:
         check_references<T>(row, nullptr);
         check_nullable_uniques<T>(row, nullptr);
         st.reserve_log(1);
+        st.touch_all();
         auto [it, inserted] = st.rows.insert(std::move(row));
         if (!inserted) throw_unique_clash<T>(row, nullptr);
         st.log_inserted(*it);
@@ -463,6 +464,7 @@ private:
         });
         auto& st = db_mut_->template state<T>();
         st.template reserve_column<field>();
+        st.template touch_field<field>();
         auto& rows = st.rows;
         const auto set_value = [&](Row& r) {
             st.template log_column<field>(r);
@@ -937,6 +939,7 @@ private:
             // unlinks and relinks directly, where modify() would first walk
             // the new key's group to see whether the node is still in place.
             typename T::row_type old = row;
+            st.touch_changed(row, changed);
             if (!st.rows.replace(st.rows.iterator_to(row), std::move(changed)))
                 throw_unique_clash<T>(changed, &row);  // changed is intact on failure
             st.log_replaced(std::move(old));
@@ -948,6 +951,7 @@ private:
     void erase_one(const typename T::row_type& row) {
         auto& st = db_mut_->template state<T>();
         st.reserve_extract();
+        st.touch_all();
         st.log_extracted(st.rows.extract(st.rows.iterator_to(row)));
         touch();
     }

@@ -5,9 +5,9 @@
 // of range must have been refused (the compiler names the instantiation; the
 // patterns read g++'s and clang's wording):
 // expect: relstore: reverse\(\) needs rows in index order
-// expect: relstore::rows<(It, Sentinel>::reverse\(\) const .with It = )?[a-z_:]*hashed_index_iterator
-// expect: relstore::filtered_rows<(It, Pred>::reverse\(\) const .with It = )?[a-z_:]*hashed_index_iterator
-// expect: relstore::mapped_rows<(It, Fn>::reverse\(\) const .with It = )?[a-z_:]*hashed_index_iterator
+// expect: relstore::rows<(It, Sentinel>::reverse\(\) const .with It = )?[a-z_:]*walk_iterator<[a-z_:]*hashed_index_iterator
+// expect: relstore::filtered_rows<(It, Pred>::reverse\(\) const .with It = )?[a-z_:]*walk_iterator<[a-z_:]*hashed_index_iterator
+// expect: relstore::mapped_rows<(It, Fn>::reverse\(\) const .with It = )?[a-z_:]*walk_iterator<[a-z_:]*hashed_index_iterator
 // expect: relstore: take\(n\) and drop\(n\) count rows: give an integer
 // expect: row_count(<double>|\(N, const char\*\) .with N = double)
 // expect: row_count(<bool>|\(N, const char\*\) .with N = bool)

@@ -4,6 +4,7 @@
 // log that makes transactions atomic.
 
 #include <relstore/detail/node_pool.hpp>
+#include <relstore/detail/walk.hpp>
 #include <relstore/schema.hpp>
 
 #include <boost/multi_index/composite_key.hpp>
@@ -14,6 +15,7 @@
 #include <boost/multi_index_container.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -311,16 +313,23 @@ public:
         key_type next_key;
     };
 
-    table_state() : pool_(new_pool()), rows(typename container_type::ctor_args_list(), allocator(pool_.get())) {}
+    table_state() : pool_(new_pool()), rows(typename container_type::ctor_args_list(), allocator(pool_.get())) {
+        for_each_stamp([]<class S>(S, walk_stamp& st) {
+            st.index = std::string(Table::name) + "." + columns_traits<typename S::columns>::names();
+        });
+    }
     // The container's allocator points at pool_: a table's storage is
     // exchanged whole, by swap, never copied or moved apart.
     table_state(const table_state&) = delete;
     table_state& operator=(const table_state&) = delete;
 
     /// Exchanges two tables' rows, pools, next keys and logs (what a load
-    /// does to put a decoded store in place).
+    /// does to put a decoded store in place). Each keeps its stamps, moved
+    /// on: a walk of the rows it held must not go on.
     friend void swap(table_state& a, table_state& b) noexcept {
         using std::swap;
+        a.touch_all();
+        b.touch_all();
         swap(a.pool_, b.pool_);
         a.rows.swap(b.rows);  // and the allocators, which point at the pools
         swap(a.next_key, b.next_key);
@@ -349,6 +358,34 @@ public:
 
     const auto& key_index() const { return rows.template get<key_spec>(); }
     auto& key_index() { return rows.template get<key_spec>(); }
+
+    /// The stamp of index S, which the walks of S check at each step.
+    template <class S>
+    [[nodiscard]] const walk_stamp& stamp() const noexcept {
+        return stamps_[index_position<S>()];
+    }
+    /// A change that may move a row in every index, or free one: an insert
+    /// (even a refused one: the hashed indexes may have grown), an erase,
+    /// a rollback, a reserve.
+    void touch_all() noexcept {
+        for (auto& s : stamps_) ++s.changes;
+    }
+    /// A write to field I, which moves the row only in the indexes over it.
+    template <std::size_t I>
+    void touch_field() noexcept {
+        for_each_stamp([]<class S>(S, walk_stamp& st) {
+            if constexpr (covers_field<I>(S{})) ++st.changes;
+        });
+    }
+    /// An update from a to b: the indexes whose columns differ.
+    void touch_changed(const row_type& a, const row_type& b) noexcept {
+        for_each_stamp([&]<class S>(S, walk_stamp& st) {
+            const bool same = []<auto... Ms>(column_list<Ms...>, const row_type& x, const row_type& y) {
+                return ((x.*Ms == y.*Ms) && ...);
+            }(typename S::columns{}, a, b);
+            if (!same) ++st.changes;
+        });
+    }
 
     [[nodiscard]] mark current_mark() const { return {entries_.size(), inserted_.size(), rows_.size(), next_key}; }
 
@@ -426,6 +463,7 @@ public:
     /// and undo log entries for inserting them, so that inserting n rows
     /// allocates nothing but the rows' own data (strings).
     void reserve(std::size_t n) {
+        touch_all();  // buckets: a hashed walk's order may change
         pool_->reserve(n);
         reserve_buckets(rows.size() + n);
         reserve_log(n);
@@ -451,6 +489,7 @@ public:
 
     /// Undoes every change logged since m, newest first.
     void rollback_to(const mark& m) noexcept {
+        if (entries_.size() > m.entries) touch_all();
         auto& idx = key_index();
         while (entries_.size() > m.entries) {
             const entry e = entries_.back();
@@ -558,6 +597,7 @@ private:
         try {
             auto fresh_pool = new_pool();
             container_type fresh(typename container_type::ctor_args_list(), allocator(fresh_pool.get()));
+            touch_all();
             rows.swap(fresh);
             pool_.swap(fresh_pool);
             // fresh (the old, empty container) goes before fresh_pool (the old pool), its header with it
@@ -636,6 +676,34 @@ private:
         else
             return key_type{};
     }
+
+    template <class S>
+    static constexpr std::size_t index_position() {
+        return []<class... Ss>(std::tuple<Ss...>*) {
+            static_assert((std::is_same_v<S, Ss> || ...), "relstore: this index is not one of the table's");
+            std::size_t i = 0;
+            bool found = false;
+            ((found = found || std::is_same_v<S, Ss>, i += found ? 0 : 1), ...);
+            return i;
+        }(static_cast<typename Table::specs*>(nullptr));
+    }
+    template <class F>
+    void for_each_stamp(F&& f) {
+        std::apply(
+            [&](auto... specs) {
+                std::size_t i = 0;
+                (f(specs, stamps_[i++]), ...);
+            },
+            typename Table::specs{});
+    }
+    template <std::size_t I, class S>
+    static constexpr bool covers_field(S) {
+        return []<auto... Ms>(column_list<Ms...>) { return ((field_index_of<Ms>() == I) || ...); }(
+            typename S::columns{});
+    }
+
+    /// One per index, in the order of Table::specs.
+    std::array<walk_stamp, std::tuple_size_v<typename Table::specs>> stamps_;
 
     struct entry {  // 16 bytes: a bulk load logs one per row
         undo_kind kind;
