@@ -721,6 +721,25 @@ private:
     std::atomic<std::uint64_t> grow_trigger_{~std::uint64_t{0}};
 };
 
+/// A durable's journal and lock, kept by its store (store::retire_journal).
+template <class Store>
+class retired_writer final : public retired_journal {
+public:
+    retired_writer(std::unique_ptr<journal_writer<Store>> writer, journal_lock lock)
+        : lock_(std::move(lock)), writer_(std::move(writer)) {}
+    ~retired_writer() override {
+        try {
+            writer_->sync_now();
+            writer_->trim();
+        } catch (...) {  // the records reached the OS; nothing to report to from a destructor
+        }
+    }
+
+private:
+    journal_lock lock_;  // let go of after the writer's file is closed
+    std::unique_ptr<journal_writer<Store>> writer_;
+};
+
 /// Saves the damaged part of a journal next to it before it is cut off.
 inline void save_damaged(const std::filesystem::path& journal, std::span<const std::byte> bytes) {
     const std::filesystem::path target = journal.string() + ".damaged";
@@ -732,9 +751,11 @@ inline void save_damaged(const std::filesystem::path& journal, std::span<const s
 /// A store made durable by a snapshot and a journal. Opening loads the
 /// snapshot (if the file exists), replays every complete journal record in
 /// order and cuts a torn tail off; from then on every commit of the store
-/// that changes something appends one record before it takes effect. The
-/// store must outlive the durable object; destroy it on a thread that holds
-/// no scope of the store.
+/// that changes something appends one record before it takes effect.
+/// Destroyed on a thread that holds a scope of the store (a read scope, or
+/// the write transaction, whose commit is then still journaled), it leaves
+/// the journal and the pair's lock to the store, which lets go of them at
+/// its next transaction.
 template <class Store>
 class durable final : private detail::store_attachment {
 public:
@@ -820,13 +841,13 @@ public:
         stop_background();
         if (!store_gone_) {  // else the store went first (store_destroyed): nothing of it to detach
             db_.set_attachment(nullptr);
-            try {
-                db_.attach_journal(nullptr);
-            } catch (const std::exception& e) {
-                // The store would keep a pointer to this journal: nothing safe remains.
-                std::fprintf(stderr, "relstore: durable destroyed on a thread that holds a scope of its store: %s\n",
-                             e.what());
-                std::abort();
+            if (!db_.try_detach_journal()) {
+                // This thread holds the store: no other commit can append
+                // until it lets go, so the journal (and the pair's lock) can
+                // go on without this object, which its growth must not call.
+                writer_->on_grow(nullptr);
+                db_.retire_journal(std::make_unique<detail::retired_writer<Store>>(std::move(writer_), std::move(lock_)));
+                return;
             }
         }
         try {
@@ -863,8 +884,9 @@ public:
             std::filesystem::remove(next, ec);
             throw;
         }
-        auto tx = db_.write();  // no commit in between: the switch sees the journal's last record
+        std::optional<transaction<Store>> tx;
         try {
+            tx.emplace(db_.write());  // no commit in between: the switch sees the journal's last record
             writer_->append_mark(mark);
         } catch (...) {
             std::error_code ec;
@@ -967,10 +989,16 @@ private:
             stop_ = true;
         }
         bg_cv_.notify_one();
-        if (bg_.joinable()) bg_.join();
+        if (bg_.joinable()) {
+            // Its checkpoint may wait for the store, held by this thread.
+            cancel_.store(true, std::memory_order_relaxed);
+            db_.wake_waiters();
+            bg_.join();
+        }
     }
 
     void background() {
+        detail::wait_cancel = &cancel_;
         std::unique_lock l(bg_mu_);
         const bool interval = options_.sync == sync::interval;
         while (!stop_) {
@@ -1045,6 +1073,7 @@ private:
     bool stop_ = false;
     bool want_checkpoint_ = false;
     std::string bg_error_;
+    std::atomic<bool> cancel_{false};  // the background thread's waits for the store (detail::wait_cancel)
     std::thread bg_;
 };
 
@@ -1086,12 +1115,7 @@ public:
         stop_thread();
         if (store_gone_) return;  // the store went first: nothing of it to unmark
         db_.set_attachment(nullptr);
-        try {
-            db_.set_followed(false);
-        } catch (const usage_error&) {  // NOLINT(bugprone-empty-catch)
-            // Destroyed on a thread that holds a scope of the store: the
-            // store stays marked, and refuses loads (an error, not a loss).
-        }
+        db_.unfollow();
     }
 
     /// Applies every complete record appended since the last poll, following
@@ -1294,6 +1318,7 @@ private:
     }
 
     void run() {
+        detail::wait_cancel = &cancel_;
         std::unique_lock l(stop_mu_);
         while (!stop_) {
             l.unlock();
@@ -1321,7 +1346,12 @@ private:
             stop_ = true;
         }
         stop_cv_.notify_one();
-        if (thread_.joinable()) thread_.join();
+        if (thread_.joinable()) {
+            // Its poll may wait for the store, held by this thread.
+            cancel_.store(true, std::memory_order_relaxed);
+            db_.wake_waiters();
+            thread_.join();
+        }
     }
     /// The store was destroyed first: the poll thread is stopped, and
     /// nothing touches the store again.
@@ -1352,6 +1382,7 @@ private:
     std::condition_variable stop_cv_;
     bool stop_ = false;
     std::string error_;
+    std::atomic<bool> cancel_{false};  // the poll thread's waits for the store (detail::wait_cancel)
     std::thread thread_;
 };
 

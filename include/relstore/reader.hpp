@@ -554,7 +554,8 @@ protected:
         // reads this store: that writer waits for this thread, so waiting
         // for it would deadlock.
         const bool nested = std::find(held.begin(), held.end(), &db->lock_) != held.end();
-        db->lock_.lock_shared(nested);
+        if (!db->lock_.lock_shared(nested, detail::wait_cancel)) [[unlikely]]
+            Store::throw_wait_cancelled();
         shared_ = &db->lock_;
         held.push_back(shared_);
     }

@@ -309,6 +309,37 @@ public:
         wake(group);
     }
 
+    /// For relstore::durable's destructor, which may neither throw nor wait
+    /// for its own thread: detaches the journal, or returns false when this
+    /// thread keeps every other writer out (it holds the write transaction,
+    /// or a read scope's shared lock), so that the exclusive lock would wait
+    /// for it. No commit but this thread's own can then reach the journal,
+    /// and the caller hands it over with retire_journal().
+    bool try_detach_journal() {
+        if (writers_kept_out_by_this_thread()) return false;
+        with_writers_out([&] { journal_ = nullptr; });
+        return true;
+    }
+    /// For relstore::follower's destructor (see try_detach_journal): the
+    /// store takes loads and journals again.
+    void unfollow() {
+        if (writers_kept_out_by_this_thread())
+            followed_ = false;  // refusal() reads it only under the exclusive lock, which this thread keeps out
+        else
+            with_writers_out([&] { followed_ = false; });
+    }
+    /// Wakes the waits for the store's lock, for a thread's cancel flag
+    /// (detail::wait_cancel) to take effect.
+    void wake_waiters() const noexcept { lock_.wake_waiters(); }
+    [[noreturn]] static void throw_wait_cancelled() {
+        detail::throw_usage("relstore: the wait for the store was cancelled: its durable pair or follower is being "
+                            "destroyed");
+    }
+    /// Keeps the journal attached, owned by the store, until the store's next
+    /// exclusive lock (or its end), which detaches it before anything else:
+    /// before, destroying a durable on a thread that held a scope aborted.
+    void retire_journal(std::unique_ptr<detail::retired_journal> owner) noexcept { retired_ = std::move(owner); }
+
     /// For relstore::durable and relstore::follower: told if the store is
     /// destroyed first (null: nobody).
     void set_attachment(detail::store_attachment* a) noexcept { attachment_ = a; }
@@ -382,6 +413,25 @@ private:
 
     /// True when this thread holds a read scope or the write transaction of
     /// this store (read scopes are recorded by the mutex they lock).
+    /// True when the exclusive lock would wait for this thread: it holds the
+    /// write transaction, or a read scope's shared lock (a pin, with
+    /// readers_never_wait, keeps no writer out).
+    bool writers_kept_out_by_this_thread() const {
+        return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
+               (!readers_never_wait() && detail::this_thread_scopes().holds(&lock_));
+    }
+    /// Runs f() with the exclusive lock, after the commits waiting for their
+    /// fsync (their records are the journal's to sync). Not lock_exclusive():
+    /// its catch-up would wait for this thread's own pins.
+    template <class F>
+    void with_writers_out(F&& f) {
+        lock_.lock();
+        auto group = finish_pending();
+        f();
+        lock_.unlock();
+        wake(group);
+    }
+
     bool held_by_this_thread() const {
         return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
                detail::this_thread_scopes().holds(&lock_);
@@ -399,7 +449,10 @@ private:
     /// Takes the store for a transaction (or a swap): the exclusive lock,
     /// then, when readers never wait, the copy to write brought up to date.
     void lock_exclusive() {
-        lock_.lock();
+        if (!lock_.lock(detail::wait_cancel)) [[unlikely]]
+            throw_wait_cancelled();
+        if (retired_) [[unlikely]]
+            drop_retired_journal();
         try {
             catch_up();
         } catch (...) {
@@ -629,6 +682,14 @@ private:
         wake(group);
     }
 
+    /// Detaches a journal retire_journal() kept; the caller holds the lock.
+    void drop_retired_journal() noexcept {
+        auto group = finish_pending();
+        journal_ = nullptr;
+        wake(group);
+        retired_.reset();  // syncs and trims the journal, then lets go of the pair's lock
+    }
+
     /// Makes the waiting group durable (or rolls it back); the caller holds
     /// the lock, and wakes the group's committers once it has let go of it.
     std::vector<pending_type*> finish_pending() noexcept {
@@ -766,6 +827,8 @@ private:
     std::atomic<std::thread::id> writer_{};
     /// The journal this store's commits are written to, if any (relstore::durable).
     detail::commit_log<store>* journal_ = nullptr;
+    /// Owns journal_ after a durable was destroyed on a thread holding a scope (try_detach_journal).
+    std::unique_ptr<detail::retired_journal> retired_;
     /// Commits whose journal records wait for one fsync (under the exclusive lock).
     std::vector<pending_type*> pending_;
     std::mutex pending_mu_;

@@ -666,6 +666,107 @@ TEST_CASE("a store destroyed before its durable pair or follower: they stop and 
     f.reset();
 }
 
+TEST_CASE("a durable destroyed on a thread that holds its store: the journal goes on until that thread lets go",
+          "[journal][usage]") {
+    // Its destructor needs the store's exclusive lock, which would wait for
+    // this thread: it aborted the process. Now the store keeps the journal
+    // and the pair's lock, and lets go of them at its next exclusive lock.
+    const bool never_wait = GENERATE(false, true);
+    CAPTURE(never_wait);
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db(rs::store_options{.readers_never_wait = never_wait});
+    std::optional<rs::durable<bank>> d(std::in_place, db, snap, journal, no_auto());
+    for (int i = 0; i < 3; ++i) mixed_commit(db, i);
+    std::string journaled;
+    SECTION("a read scope") {
+        journaled = image(db);
+        const auto n = db.read().count<accounts>();
+        {
+            auto q = db.read();
+            d.reset();
+            CHECK(q.count<accounts>() == n);
+            if (!never_wait) {
+                // Writers are kept out by this scope, so the store still holds the
+                // journal and its lock: no other writer may open the pair yet.
+                CHECK_THROWS_WITH(reopened(snap, journal), Catch::Contains("another"));
+            }
+        }
+        mixed_commit(db, 3);  // detaches the journal first: not journaled
+    }
+    SECTION("its own transaction, whose commit is still journaled") {
+        {
+            auto tx = db.write();
+            tx.insert(Account{0, "last", 7, std::nullopt});
+            d.reset();
+            tx.commit();
+        }
+        journaled = image(db);
+        mixed_commit(db, 3);
+    }
+    CHECK(image(db) != journaled);
+    CHECK(reopened(snap, journal) == journaled);
+    // The store takes a new durable pair, which picks up where the old one stopped.
+    bank again;
+    rs::durable<bank> d2(again, snap, journal, no_auto());
+    CHECK(image(again) == journaled);
+}
+
+TEST_CASE("a durable destroyed while its automatic checkpoint waits for this thread's read scope returns",
+          "[journal][usage]") {
+    // The checkpoint's switch of journals waits for the store's exclusive
+    // lock; the destructor joined its thread while holding a read scope.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db;
+    auto o = no_auto();
+    o.checkpoint_bytes = 1;  // every commit asks for one
+    std::optional<rs::durable<bank>> d(std::in_place, db, snap, journal, o);
+    relstore_test::returns_within(std::chrono::seconds(20), "destroying the durable", [&] {
+        {
+            auto tx = db.write();
+            for (int i = 0; i < 100000; ++i) tx.insert(Account{0, "a" + std::to_string(i), i, std::nullopt});
+            tx.commit();  // the checkpoint now saves the store, then waits for q
+        }
+        auto q = db.read();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        d.reset();
+        return q.count<accounts>();
+    });
+    CHECK_FALSE(fs::exists(dir / "db.snap.new"));  // the checkpoint that gave up left no file behind
+    const std::string journaled = image(db);
+    mixed_commit(db, 0);  // the store lets go of the journal first
+    CHECK(reopened(snap, journal) == journaled);
+}
+
+TEST_CASE("a follower destroyed on a thread that holds a read scope of its store returns", "[journal][usage]") {
+    // Its poll thread may be waiting for this scope to end (a record to
+    // apply), and its destructor joined that thread: a wait for itself.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank writer;
+    rs::durable<bank> d(writer, snap, journal, no_auto());
+    mixed_commit(writer, 0);
+    bank replica;
+    std::optional<rs::follower<bank>> f(std::in_place, replica, snap, journal,
+                                         rs::follower_options{.poll_interval = std::chrono::milliseconds(1)});
+    const std::string before = image(replica);
+    const std::string seen = relstore_test::returns_within(std::chrono::seconds(20), "destroying the follower", [&] {
+        auto q = replica.read();
+        mixed_commit(writer, 1);  // the poll thread now waits for this scope
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        f.reset();
+        return image(replica);
+    });
+    CHECK(seen == before);
+    // The store is no longer followed: it takes a load, and a new follower.
+    rs::save(writer, dir / "w.snap");
+    CHECK_NOTHROW(rs::load(replica, dir / "w.snap"));
+    CHECK(image(replica) == image(writer));
+    rs::follower<bank> again(replica, snap, journal);
+    CHECK(image(replica) == image(writer));
+}
+
 TEST_CASE("a checkpoint writes a snapshot and starts an empty journal after it", "[journal][checkpoint]") {
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";

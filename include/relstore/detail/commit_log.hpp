@@ -24,6 +24,16 @@ protected:
     ~store_attachment() = default;
 };
 
+/// What relstore::durable hands its store when its destructor runs on a
+/// thread that keeps every other writer out (its own transaction, or a read
+/// scope's shared lock): the journal and the pair's lock, which the store
+/// lets go of at its next exclusive lock or its end (see
+/// store::retire_journal).
+class retired_journal {
+public:
+    virtual ~retired_journal() = default;
+};
+
 template <class Store>
 class commit_log {
 public:

@@ -332,6 +332,8 @@ class journal_lock {
 public:
     /// @throws snapshot_error (io) when another writer holds it.
     explicit journal_lock(const std::filesystem::path& journal);
+    /// Moved into the store with the journal (durable destroyed on a thread that holds a scope).
+    journal_lock(journal_lock&& o) noexcept : fd_(std::exchange(o.fd_, -1)), id_(o.id_) {}
     journal_lock(const journal_lock&) = delete;
     journal_lock& operator=(const journal_lock&) = delete;
     ~journal_lock();

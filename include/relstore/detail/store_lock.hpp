@@ -15,6 +15,7 @@
 //    (group commit). std::shared_mutex must be unlocked by the thread that
 //    locked it, and unlocking it may let readers in first.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -22,21 +23,35 @@
 
 namespace relstore::detail {
 
+/// The flag that cancels this thread's waits for a store's lock:
+/// set for the threads of relstore::durable and relstore::follower, whose
+/// destructors may run on a thread holding the read scope such a wait is
+/// for, and would otherwise join a thread that waits for them.
+inline thread_local const std::atomic<bool>* wait_cancel = nullptr;
+
 class store_lock {
 public:
     /// Takes the lock shared. `nested`: this thread already holds it shared,
     /// so it must not wait behind a waiting writer (that writer waits for it).
-    void lock_shared(bool nested) {
+    /// Returns false, without the lock, when *cancel is set (and
+    /// wake_waiters() called) while it waits.
+    bool lock_shared(bool nested, const std::atomic<bool>* cancel = nullptr) {
         std::unique_lock l(m_);
         if (writer_ || (!nested && writers_waiting_ != 0)) {
             const std::uint64_t phase = phase_;
             ++readers_waiting_;
-            readers_cv_.wait(l, [&] { return !writer_ && (nested || writers_waiting_ == 0 || phase_ != phase); });
+            const auto admitted = [&] { return !writer_ && (nested || writers_waiting_ == 0 || phase_ != phase); };
+            readers_cv_.wait(l, [&] { return admitted() || (cancel && cancel->load(std::memory_order_relaxed)); });
             --readers_waiting_;
+            if (!admitted()) {
+                if (phase_ != phase && admitting_ != 0) --admitting_;
+                return false;
+            }
             // Admitted by the writer that let go (see unlock): the next writer waits for us.
             if (phase_ != phase && admitting_ != 0) --admitting_;
         }
         ++readers_;
+        return true;
     }
 
     void unlock_shared() noexcept {
@@ -45,12 +60,27 @@ public:
     }
 
     /// Takes the lock exclusive, before any read scope that starts waiting after it.
-    void lock() {
+    void lock() { (void)lock(nullptr); }
+    /// lock(), unless *cancel is set (and wake_waiters() called) while it
+    /// waits: then returns false without the lock.
+    bool lock(const std::atomic<bool>* cancel) {
         std::unique_lock l(m_);
         ++writers_waiting_;
-        writers_cv_.wait(l, [&] { return !writer_ && readers_ == 0 && admitting_ == 0; });
+        const auto free = [&] { return !writer_ && readers_ == 0 && admitting_ == 0; };
+        writers_cv_.wait(l, [&] { return free() || (cancel && cancel->load(std::memory_order_relaxed)); });
         --writers_waiting_;
+        if (!free()) {
+            readers_cv_.notify_all();  // read scopes that waited behind this writer
+            return false;
+        }
         writer_ = true;
+        return true;
+    }
+    /// Wakes every wait, for a cancel (see lock(cancel)) to take effect.
+    void wake_waiters() noexcept {
+        std::lock_guard l(m_);
+        writers_cv_.notify_all();
+        readers_cv_.notify_all();
     }
 
     void unlock() noexcept {
