@@ -314,3 +314,30 @@ TEST_CASE("an association object is a many-to-many and rows of its own", "[relat
         CHECK(tx.count<authors>() == 3);
     }
 }
+
+TEST_CASE("unlinking while walking linked<>() is a usage_error at the walk's next step; collected first, it works",
+          "[relationship][many-to-many][misuse]") {
+    shelf s;
+    auto tx = s.db.write();
+    const Author& a1 = tx.get<authors>(s.a1);
+    rs::link<author_of, book_of>(tx, a1, tx.get<books>(s.b1));
+    rs::link<author_of, book_of>(tx, a1, tx.get<books>(s.b2));
+    int visited = 0;
+    try {
+        for (const Book& b : tx.linked<author_of, book_of>(a1)) {
+            ++visited;
+            REQUIRE(visited < 10);  // unchecked, the walk follows an unlinked node
+            rs::unlink<author_of, book_of>(tx, a1, b);
+        }
+        FAIL("the walk went on after its index changed");
+    } catch (const rs::usage_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("authors_books.author_id"));
+    }
+    CHECK(visited == 1);
+    CHECK(tx.count_links<author_of, book_of>(a1) == 1);
+    // Collected first: every link goes.
+    std::vector<const Book*> linked;
+    for (const Book& b : tx.linked<author_of, book_of>(a1)) linked.push_back(&b);
+    for (const Book* b : linked) rs::unlink<author_of, book_of>(tx, a1, *b);
+    CHECK(tx.count_links<author_of, book_of>(a1) == 0);
+}
