@@ -288,20 +288,32 @@ std::string random_suffix() {
 // whose error matters, does not release it). A temporary file whose lock can
 // be taken therefore belongs to no live save: a killed one's. Each
 // successful save removes those of its target.
+/// What a path that is not a regular file names, for a message.
+std::string file_type_name(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "something other than a regular file";
+}
+
 class temp_file {
 public:
-    explicit temp_file(const std::filesystem::path& target) : ops_(current_file_ops()), name_(target.string()) {
+    /// kind names the file in messages: "snapshot", or what the CLI writes
+    /// through this ("SQLite database", "CSV file").
+    explicit temp_file(const std::filesystem::path& target, std::string_view kind = "snapshot")
+        : ops_(current_file_ops()), name_(target.string()), kind_(kind) {
         if (!target.has_filename())
-            detail::snapshot_fail(errc::io, name_, std::nullopt, "cannot save: the path does not name a file");
+            fail_with("cannot save: the path does not name a file");
         // The rename would replace whatever the name is: refuse to put a
         // snapshot in place of a device, a FIFO or a socket (load refuses to
         // read one), or to try a directory. A symbolic link is followed to
         // what it names, and the link itself replaced, as before.
         if (struct stat st{}; ::stat(name_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-            detail::snapshot_fail(errc::io, name_, std::nullopt,
+            fail_with(
                                   std::string("cannot save: the path names ") +
-                                      (S_ISDIR(st.st_mode) ? "a directory" : "something other than a regular file") +
-                                      ", which a snapshot does not replace; nothing was written");
+                                      file_type_name(st.st_mode) +
+                                      ", which a save does not replace; nothing was written");
         dir_ = target.parent_path();
         if (dir_.empty()) dir_ = ".";
         prefix_ = temp_prefix(target.filename().string());
@@ -313,9 +325,9 @@ public:
                 if (err == EEXIST && attempt < 16) continue;
                 // Nothing was created (or O_EXCL met another file): nothing of ours to unlink.
                 const std::string tmp = std::exchange(tmp_, {});
-                detail::snapshot_fail(errc::io, name_, std::nullopt,
+                fail_with(
                                       "cannot save: open failed on temporary file " + detail::quoted_name(tmp) + ": " +
-                                          std::strerror(err) + "; the previous snapshot is unchanged");
+                                          std::strerror(err) + "; the previous " + kind_ + " is unchanged");
             }
             if (lock()) break;
             // The cleaner of another save took the lock in the moment between
@@ -323,9 +335,9 @@ public:
             (void)ops_.close(std::exchange(fd_, -1));
             const std::string tmp = std::exchange(tmp_, {});
             if (attempt >= 16)
-                detail::snapshot_fail(errc::io, name_, std::nullopt,
+                fail_with(
                                       "cannot save: lock failed on temporary file " + detail::quoted_name(tmp) + ": " +
-                                          std::strerror(EWOULDBLOCK) + "; the previous snapshot is unchanged");
+                                          std::strerror(EWOULDBLOCK) + "; the previous " + kind_ + " is unchanged");
         }
     }
     temp_file(const temp_file&) = delete;
@@ -359,11 +371,15 @@ public:
         return 0;
     }
 
+    [[noreturn]] void fail_with(const std::string& msg) const {
+        detail::file_fail(kind_, errc::io, name_, std::nullopt, msg);
+    }
+
     [[noreturn]] void fail(const char* op, int err) {
         const std::string msg = std::string("cannot save: ") + op + " failed on temporary file " + detail::quoted_name(tmp_) + ": " +
-                                std::strerror(err) + "; the previous snapshot is unchanged";
+                                std::strerror(err) + "; the previous " + kind_ + " is unchanged";
         discard();
-        detail::snapshot_fail(errc::io, name_, std::nullopt, msg);
+        fail_with(msg);
     }
 
     void write_all(std::span<const std::byte> bytes, std::size_t offset = 0) {
@@ -387,9 +403,9 @@ public:
         // Without this the rename itself may not survive a power loss.
         const std::string dir_name = dir_.string();
         const auto not_durable = [&](const char* op, int err) {
-            detail::snapshot_fail(errc::io, name_, std::nullopt,
+            fail_with(
                                   std::string("cannot save: ") + op + " failed on directory " + detail::quoted_name(dir_name) + ": " +
-                                      std::strerror(err) + "; the new snapshot is in place but may not be durable");
+                                      std::strerror(err) + "; the new " + kind_ + " is in place but may not be durable");
         };
         const int dfd = open_retrying(dir_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) not_durable("open", errno);
@@ -454,6 +470,7 @@ private:
 
     const detail::file_ops& ops_;
     std::string name_;
+    std::string kind_;
     std::filesystem::path dir_;
     std::string prefix_;
     std::string tmp_;
@@ -736,8 +753,9 @@ void write_snapshot_file_streamed(const std::filesystem::path& target, std::span
     file.commit();
 }
 
-void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes) {
-    temp_file file(target);
+void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes,
+                         std::string_view kind) {
+    temp_file file(target, kind);
     file.write_all(bytes);
     file.commit();
 }

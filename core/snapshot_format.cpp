@@ -42,7 +42,12 @@ std::string printable_name(const std::string& name) {
 }
 
 void snapshot_fail(errc code, const std::string& name, std::optional<std::uint64_t> offset, const std::string& msg) {
-    std::string what = "snapshot '" + printable_name(name) + "'";
+    file_fail("snapshot", code, name, offset, msg);
+}
+
+void file_fail(std::string_view kind, errc code, const std::string& name, std::optional<std::uint64_t> offset,
+               const std::string& msg) {
+    std::string what = std::string(kind) + " '" + printable_name(name) + "'";
     if (offset) what += " at byte " + std::to_string(*offset);
     what += ": " + msg;
     throw snapshot_error(code, name, offset, what);

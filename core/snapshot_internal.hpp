@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace relstore::detail {
 
+/// Throws snapshot_error with a message "KIND 'NAME' at byte N: MSG".
+[[noreturn]] void file_fail(std::string_view kind, errc code, const std::string& name,
+                            std::optional<std::uint64_t> offset, const std::string& msg);
 /// Throws snapshot_error with a message "snapshot 'NAME' at byte N: MSG".
 [[noreturn]] void snapshot_fail(errc code, const std::string& name, std::optional<std::uint64_t> offset,
                                 const std::string& msg);

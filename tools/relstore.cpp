@@ -442,10 +442,9 @@ void dump_to_directory(const snapshot_reader& r, const std::vector<std::size_t>&
     for (std::size_t k = 0; k < tables.size(); ++k) {
         const auto target = dir / (r.schema().tables[tables[k]].name + ".csv");
         try {
-            write_snapshot_file(target, std::as_bytes(std::span<const char>(csv[k])));
+            write_snapshot_file(target, std::as_bytes(std::span<const char>(csv[k])), "CSV file");
         } catch (const snapshot_error& e) {
-            // The file layer's error names the operation; this one is about the output, not the snapshot.
-            throw tool::data_failure("cannot write " + relstore::detail::printable_name(target.string()) + ": " + e.what());
+            throw tool::data_failure(e.what());
         }
     }
 }

@@ -259,7 +259,8 @@ void export_sqlite(const snapshot_reader& r, const fs::path& out) {
                                                                         &sqlite3_free);
     if (!image) sqlite_fail(db.get(), file, "serializing the database");
     try {
-        write_snapshot_file(out, {reinterpret_cast<const std::byte*>(image.get()), static_cast<std::size_t>(size)});
+        write_snapshot_file(out, {reinterpret_cast<const std::byte*>(image.get()), static_cast<std::size_t>(size)},
+                            "SQLite database");
     } catch (const snapshot_error& e) {
         throw data_failure(e.what());
     }

@@ -667,8 +667,11 @@ struct load_plan {
 /// temporary files that no live save holds (left by killed saves).
 /// On failure before the rename the old target is untouched and the temporary
 /// file is removed.
+/// `kind` names the file in messages ("snapshot 'x': cannot save: ..."), for
+/// other files written this way ("SQLite database").
 /// @throws relstore::snapshot_error (io) naming the operation and the file.
-void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes);
+void write_snapshot_file(const std::filesystem::path& target, std::span<const std::byte> bytes,
+                         std::string_view kind = "snapshot");
 
 /// As write_snapshot_file, for an image being encoded: runs encode() (which
 /// fills w's tables) while a second thread writes the finished part of the

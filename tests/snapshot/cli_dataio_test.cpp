@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 
 using namespace relstore;
 using Catch::Matchers::Contains;
@@ -233,6 +234,15 @@ TEST_CASE("relstore dump --out writes one RFC 4180 file per table", "[snapshot][
         CHECK_THAT(r.out, Contains("checksum mismatch"));
         CHECK(read_text(out / "users.csv") == "old");
         CHECK(!fs::exists(out / "posts.csv"));
+    }
+    SECTION("refused: a FIFO in a table's file's place, named as the CSV file it was to be") {
+        fs::create_directory(out);
+        REQUIRE(::mkfifo((out / "users.csv").c_str(), 0600) == 0);
+        const auto r = run_cli("dump " + f.s() + " -t users --out " + out.string());
+        CHECK(r.status == 1);
+        CHECK_THAT(r.out, Contains("CSV file '" + (out / "users.csv").string() + "': cannot save: the path names"));
+        CHECK_THAT(r.out, !Contains("snapshot '"));
+        CHECK(fs::is_fifo(out / "users.csv"));
     }
     SECTION("refused: a directory that cannot be made") {
         write_text(f.dir / "file", "a file");

@@ -21,6 +21,8 @@
 #include <random>
 #include <sstream>
 #include <string>
+
+#include <sys/stat.h>
 #include <vector>
 
 using namespace relstore;
@@ -341,6 +343,16 @@ TEST_CASE("relstore export refuses what SQLite cannot hold, and leaves the outpu
         const auto r = run_cli("export " + f.snap.string() + " --sqlite " + f.dir.string());
         CHECK(r.status == 2);
         CHECK(r.out == "relstore: --sqlite " + f.dir.string() + " is a directory\n");
+    }
+    SECTION("a FIFO as the output: refused, and named as the database it was to be") {
+        write_snapshot_file(f.snap, exportable_image(0.25));
+        const auto fifo = f.dir / "pipe.db";
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        const auto r = run_cli("export " + f.snap.string() + " --sqlite " + fifo.string());
+        fs::remove(fifo);
+        CHECK(r.status == 1);
+        CHECK_THAT(r.out, Contains("SQLite database '" + fifo.string() + "': cannot save: the path names a FIFO"));
+        CHECK_THAT(r.out, !Contains("snapshot '"));
     }
     SECTION("the snapshot itself as the output (it was replaced by the database)") {
         const std::string before = read_file(f.snap);

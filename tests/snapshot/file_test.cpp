@@ -402,9 +402,9 @@ TEST_CASE("a save does not replace a directory, a FIFO or a link to one; nothing
     const auto link = dir.path / "link-to-pipe";
     fs::create_symlink(fifo, link);
     CHECK_THROWS_WITH(write_snapshot_file(fifo, other_image()),
-                      Contains("cannot save: the path names something other than a regular file"));
+                      Contains("cannot save: the path names a FIFO"));
     CHECK_THROWS_WITH(write_snapshot_file(link, other_image()),
-                      Contains("cannot save: the path names something other than a regular file"));
+                      Contains("cannot save: the path names a FIFO"));
     CHECK_THROWS_WITH(write_snapshot_file(subdir, other_image()), Contains("cannot save: the path names a directory"));
     CHECK(fs::is_fifo(fifo));
     CHECK(fs::is_symlink(link));
