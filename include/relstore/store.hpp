@@ -411,8 +411,6 @@ private:
         }(Fk{}, Pk{});
     }
 
-    /// True when this thread holds a read scope or the write transaction of
-    /// this store (read scopes are recorded by the mutex they lock).
     /// True when the exclusive lock would wait for this thread: it holds the
     /// write transaction, or a read scope's shared lock (a pin, with
     /// readers_never_wait, keeps no writer out).
@@ -432,6 +430,8 @@ private:
         wake(group);
     }
 
+    /// True when this thread holds a read scope or the write transaction of
+    /// this store (read scopes are recorded by the mutex they lock).
     bool held_by_this_thread() const {
         return writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() ||
                detail::this_thread_scopes().holds(&lock_);

@@ -99,3 +99,52 @@ TEST_CASE("store_lock: a writer committing back to back lets a waiting reader in
     stop = true;
     writer.join();
 }
+
+TEST_CASE("store_lock: a cancelled wait returns without the lock, and the waits behind it go on", "[store_lock]") {
+    // What a durable's or follower's destructor does to its thread's wait
+    // when the destructor's own thread holds the lock.
+    store_lock lock;
+    std::atomic<bool> cancel{false};
+    SECTION("a writer's wait, behind this thread's shared hold, with a reader waiting behind the writer") {
+        lock.lock_shared(false);
+        std::atomic<int> writer_got{-1};
+        std::atomic<bool> reader_in{false};
+        std::thread writer([&] {
+            writer_got = lock.lock(&cancel) ? 1 : 0;
+            if (writer_got == 1) lock.unlock();
+        });
+        eventually([&] { return lock.writers_waiting() == 1; });
+        std::thread reader([&] {  // no cancel flag: waits behind the writer, then gets in
+            lock.lock_shared(false);
+            reader_in = true;
+            lock.unlock_shared();
+        });
+        eventually([&] { return lock.readers_waiting() == 1; });
+        CHECK_FALSE(reader_in);
+        cancel = true;
+        lock.wake_waiters();
+        writer.join();
+        reader.join();
+        CHECK(writer_got == 0);
+        CHECK(reader_in);
+        lock.unlock_shared();
+    }
+    SECTION("a reader's wait, behind this thread's exclusive hold") {
+        lock.lock();
+        std::atomic<int> reader_got{-1};
+        std::thread reader([&] {
+            reader_got = lock.lock_shared(false, &cancel) ? 1 : 0;
+            if (reader_got == 1) lock.unlock_shared();
+        });
+        eventually([&] { return lock.readers_waiting() == 1; });
+        cancel = true;
+        lock.wake_waiters();
+        reader.join();
+        CHECK(reader_got == 0);
+        lock.unlock();
+    }
+    CHECK(lock.writers_waiting() == 0);
+    CHECK(lock.readers_waiting() == 0);
+    CHECK(lock.lock(&cancel));  // a free lock is taken even with the flag set
+    lock.unlock();
+}

@@ -44,7 +44,8 @@ public:
             readers_cv_.wait(l, [&] { return admitted() || (cancel && cancel->load(std::memory_order_relaxed)); });
             --readers_waiting_;
             if (!admitted()) {
-                if (phase_ != phase && admitting_ != 0) --admitting_;
+                // Cancelled: a writer may be waiting for this reader's turn to pass.
+                if (phase_ != phase && admitting_ != 0 && --admitting_ == 0 && readers_ == 0) writers_cv_.notify_all();
                 return false;
             }
             // Admitted by the writer that let go (see unlock): the next writer waits for us.
