@@ -925,7 +925,7 @@ private:
     void replace_logged(const typename T::row_type& row, typename T::row_type changed) {
         auto& st = db_mut_->template state<T>();
         st.reserve_update();
-        if (detail::same_index_keys<T>(row, changed)) {
+        if (!st.touch_changed(row, changed)) {
             // No indexed column changed: the node keeps its place in every
             // index, so swap the values in place and skip Boost's re-check
             // of every index (which walks the FK index's group of equal keys,
@@ -939,7 +939,6 @@ private:
             // unlinks and relinks directly, where modify() would first walk
             // the new key's group to see whether the node is still in place.
             typename T::row_type old = row;
-            st.touch_changed(row, changed);
             if (!st.rows.replace(st.rows.iterator_to(row), std::move(changed)))
                 throw_unique_clash<T>(changed, &row);  // changed is intact on failure
             st.log_replaced(std::move(old));

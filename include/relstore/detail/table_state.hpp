@@ -377,14 +377,20 @@ public:
             if constexpr (covers_field<I>(S{})) ++st.changes;
         });
     }
-    /// An update from a to b: the indexes whose columns differ.
-    void touch_changed(const row_type& a, const row_type& b) noexcept {
+    /// An update from a to b: bumps the indexes whose columns differ;
+    /// returns whether any did (false: the row keeps its place in every index).
+    bool touch_changed(const row_type& a, const row_type& b) noexcept {
+        bool any = false;
         for_each_stamp([&]<class S>(S, walk_stamp& st) {
             const bool same = []<auto... Ms>(column_list<Ms...>, const row_type& x, const row_type& y) {
                 return ((x.*Ms == y.*Ms) && ...);
             }(typename S::columns{}, a, b);
-            if (!same) ++st.changes;
+            if (!same) {
+                ++st.changes;
+                any = true;
+            }
         });
+        return any;
     }
 
     [[nodiscard]] mark current_mark() const { return {entries_.size(), inserted_.size(), rows_.size(), next_key}; }
