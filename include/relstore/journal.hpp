@@ -740,6 +740,23 @@ private:
     std::unique_ptr<journal_writer<Store>> writer_;
 };
 
+/// Stops the thread of a durable pair (checkpoints) or a follower (polls):
+/// sets its stop flag and wakes it, cancels its waits for the store (the
+/// caller may hold the store: see wait_cancel), and joins it.
+template <class Store>
+void stop_store_thread(std::thread& thread, std::mutex& mu, std::condition_variable& cv, bool& stop,
+                       std::atomic<bool>& cancel, const Store& db) noexcept {
+    {
+        std::lock_guard l(mu);
+        stop = true;
+    }
+    cv.notify_one();
+    if (!thread.joinable()) return;
+    cancel.store(true, std::memory_order_relaxed);
+    db.wake_waiters();
+    thread.join();
+}
+
 /// Saves the damaged part of a journal next to it before it is cut off.
 inline void save_damaged(const std::filesystem::path& journal, std::span<const std::byte> bytes) {
     const std::filesystem::path target = journal.string() + ".damaged";
@@ -983,19 +1000,7 @@ private:
         bg_ = std::thread([this] { background(); });
     }
 
-    void stop_background() noexcept {
-        {
-            std::lock_guard l(bg_mu_);
-            stop_ = true;
-        }
-        bg_cv_.notify_one();
-        if (bg_.joinable()) {
-            // Its checkpoint may wait for the store, held by this thread.
-            cancel_.store(true, std::memory_order_relaxed);
-            db_.wake_waiters();
-            bg_.join();
-        }
-    }
+    void stop_background() noexcept { detail::stop_store_thread(bg_, bg_mu_, bg_cv_, stop_, cancel_, db_); }
 
     void background() {
         detail::wait_cancel = &cancel_;
@@ -1340,19 +1345,7 @@ private:
         }
     };
 
-    void stop_thread() noexcept {
-        {
-            std::lock_guard l(stop_mu_);
-            stop_ = true;
-        }
-        stop_cv_.notify_one();
-        if (thread_.joinable()) {
-            // Its poll may wait for the store, held by this thread.
-            cancel_.store(true, std::memory_order_relaxed);
-            db_.wake_waiters();
-            thread_.join();
-        }
-    }
+    void stop_thread() noexcept { detail::stop_store_thread(thread_, stop_mu_, stop_cv_, stop_, cancel_, db_); }
     /// The store was destroyed first: the poll thread is stopped, and
     /// nothing touches the store again.
     void store_destroyed() noexcept override {
