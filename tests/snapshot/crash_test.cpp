@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +138,27 @@ std::size_t count_temporaries(const fs::path& dir) {
     return n;
 }
 
+/// Waits (at most 10 s) until no process holds the flock of a temporary
+/// file in dir. A save in a child process dies with its killed parent, but
+/// asynchronously (PR_SET_PDEATHSIG): until it is gone its file is a live
+/// save's, which the next save rightly leaves alone.
+bool wait_for_killed_savers(const fs::path& dir) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        bool held = false;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            if (!e.path().filename().string().starts_with(".db.snap.tmp-")) continue;
+            const int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;  // removed meanwhile
+            held = held || ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+            ::close(fd);
+        }
+        if (!held) return true;
+        if (std::chrono::steady_clock::now() > until) return false;
+        ::usleep(1000);
+    }
+}
+
 }  // namespace crash
 
 TEST_CASE("relstore::save killed at any moment leaves the old or the new snapshot, and the next save "
@@ -199,6 +222,7 @@ TEST_CASE("relstore::save killed at any moment leaves the old or the new snapsho
         // Left as they are: killed saves' files pile up until a save succeeds.
         most_left = std::max(most_left, crash::count_temporaries(dir));
     }
+    REQUIRE(crash::wait_for_killed_savers(dir));
     relstore::save(a, target);
     const std::size_t left = crash::count_temporaries(dir);
     fs::remove_all(dir);
