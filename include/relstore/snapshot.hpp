@@ -886,9 +886,11 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
 
 /// As for_each_loaded_row, for rows that insert(row, at) puts into st: each
 /// row is decoded `lead` rows before its insert, and its buckets in st's
-/// hashed indexes are prefetched meanwhile (bucket_prefetch.hpp). A row that
-/// fails to decode fails the load only once every row before it went in, so
-/// the error is still the first of the file.
+/// hashed indexes are prefetched meanwhile, then, `heads_lead` rows before,
+/// the first node of each bucket (bucket_prefetch.hpp; a grouped decode does
+/// only the first: there the second made the posts' decode slower, 72 to
+/// 78 ms). A row that fails to decode fails the load only once every row
+/// before it went in, so the error is still the first of the file.
 template <class T, class Insert>
 void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan::table& plan,
                                       const table_state<T>& st, Insert&& insert) {
@@ -897,7 +899,7 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
     const row_decoder<Row> decoder(r.schema().tables[fi], plan);
     auto cur = r.rows(fi);
     const std::uint64_t n = r.table(fi).row_count;
-    constexpr std::size_t lead = 8;
+    constexpr std::size_t lead = 16, heads_lead = 8;
     struct decoded_row {
         Row row;
         std::uint64_t at = 0;
@@ -925,6 +927,8 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
         if (d.failed) std::rethrow_exception(d.failed);
         insert(d.row, d.at);
         buckets.learn(st);
+        if (i + heads_lead < decoded && !ring[(i + heads_lead) % lead].failed)
+            buckets.prefetch_heads(st, ring[(i + heads_lead) % lead].row);
         if (!stopped && decoded < n) decode_next();
     }
     cur.finish();

@@ -332,8 +332,14 @@ void check_bucket_slots(const rs::detail::table_state<T>& st, const rs::detail::
         REQUIRE(slot != nullptr);
         const void* first = &*idx.begin(n).get_node()->impl();
         CHECK(*static_cast<const void* const*>(slot) == first);
+        // ...and from that node, the row a file-order load prefetches.
+        CHECK(pf.head_row(k, n) == static_cast<const void*>(&*idx.begin(n)));
     }
     CHECK(checked == std::min<std::size_t>(500, idx.size()));
+    std::size_t empty = 0;
+    while (empty < idx.bucket_count() && idx.bucket_size(empty) != 0) ++empty;
+    REQUIRE(empty < idx.bucket_count());
+    CHECK(pf.head_row(k, empty) == nullptr);
 }
 
 TEST_CASE("a load learns where each hashed index keeps its buckets", "[snapshot][load][grouped]") {
@@ -344,6 +350,7 @@ TEST_CASE("a load learns where each hashed index keeps its buckets", "[snapshot]
     pf.learn(db.state<posts>());
     CHECK(pf.slot(0, 0) == nullptr);  // an empty table has nothing to learn from
     CHECK(pf.slot(1, 0) == nullptr);
+    CHECK(pf.head_row(0, 0) == nullptr);
     fill(db, 3000, 200);
     auto& st = db.state<posts>();
     pf.learn(st);
