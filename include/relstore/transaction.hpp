@@ -4,6 +4,7 @@
 /// savepoints, commit, rollback). Begun with store::write().
 
 #include <relstore/changes.hpp>
+#include <relstore/detail/bucket_prefetch.hpp>
 #include <relstore/detail/scopes.hpp>
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/table_state.hpp>
@@ -14,6 +15,7 @@
 #include <relstore/savepoint.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <exception>
 #include <limits>
@@ -160,21 +162,53 @@ public:
 
     /// Inserts every row of a range, all or nothing; returns how many. A
     /// range that knows its size reserves room for it first (see reserve).
+    /// Rows the range yields by reference are copied; rows it yields as
+    /// values (a transform view) are moved in. The range is read up to 16
+    /// rows ahead of the inserts: a view that computes its rows from this
+    /// store sees it as of up to 16 rows earlier.
     template <std::ranges::input_range R>
     std::size_t insert_many(R&& rows) {
-        if constexpr (std::ranges::sized_range<R>) {
-            using Row = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
-            constexpr bool one_table = []<class... Ts>(std::tuple<Ts...>*) {
-                return (std::size_t{std::is_same_v<Row, typename Ts::row_type>} + ... + 0) == 1;
-            }(static_cast<typename Store::tables*>(nullptr));
-            if constexpr (one_table)
-                reserve<typename Store::template table_of_row<Row>>(static_cast<std::size_t>(std::ranges::size(rows)));
-        }
+        using Ref = std::ranges::range_reference_t<R>;
+        using Row = std::remove_cvref_t<Ref>;
+        constexpr bool one_table = []<class... Ts>(std::tuple<Ts...>*) {
+            return (std::size_t{std::is_same_v<Row, typename Ts::row_type>} + ... + 0) == 1;
+        }(static_cast<typename Store::tables*>(nullptr));
+        if constexpr (std::ranges::sized_range<R> && one_table)
+            reserve<typename Store::template table_of_row<Row>>(static_cast<std::size_t>(std::ranges::size(rows)));
         auto sp = savepoint();
         std::size_t n = 0;
-        for (auto&& r : rows) {
-            insert(r);
-            ++n;
+        if constexpr (one_table && std::is_default_constructible_v<Row> && std::is_move_assignable_v<Row>) {
+            // Each row is taken into a small ring a few rows before its
+            // turn, and its buckets, then its buckets' first nodes, are
+            // prefetched meanwhile (detail/bucket_prefetch.hpp): a bulk
+            // insert's index links otherwise wait on a cache miss each.
+            using T = typename Store::template table_of_row<Row>;
+            const auto& st = mut()->template state<T>();
+            detail::bucket_prefetch<T> buckets;
+            buckets.learn(st);
+            constexpr std::size_t lead = 16, heads_lead = 8;
+            std::array<Row, lead> ring;
+            std::size_t taken = 0;
+            auto it = std::ranges::begin(rows);
+            const auto last = std::ranges::end(rows);
+            const auto take = [&] {
+                Row& r = ring[taken++ % lead];
+                r = *it;
+                ++it;
+                buckets.prefetch(st, r);
+            };
+            while (taken < lead && it != last) take();
+            for (; n < taken; ++n) {
+                insert<T>(std::move(ring[n % lead]));
+                buckets.learn(st);
+                if (n + heads_lead < taken) buckets.prefetch_heads(st, ring[(n + heads_lead) % lead]);
+                if (it != last) take();
+            }
+        } else {
+            for (auto&& r : rows) {
+                insert(std::forward<decltype(r)>(r));
+                ++n;
+            }
         }
         sp.release();
         return n;

@@ -52,6 +52,9 @@ TEST_CASE_METHOD(filled, "insert_many inserts every row of a range and returns h
         CHECK(tx.insert_many(batch) == 3);
         CHECK(tx.count<customers>() == 7);
         CHECK(tx.get<customers>(7).first == "C");
+        // Rows given by reference are copied, never moved from.
+        CHECK(batch[0].email == "A@x.org");
+        CHECK(batch[2].first == "C");
     }
     SECTION("from a list and from a view") {
         std::list<Tag> tags_in{{0, "x"}, {0, "y"}};
@@ -76,6 +79,77 @@ TEST_CASE_METHOD(filled, "insert_many inserts every row of a range and returns h
         std::vector<Line> batch{{200, 1, 2, "P-2", 1}, {200, 2, 2, "P-2", 2}};
         CHECK(tx.insert_many(batch) == 2);
         CHECK(tx.where<&Line::customer_id>(2).count() == 2);
+    }
+    tx.commit();
+    CHECK(check_consistent(capture(db.read())) == "");
+}
+
+namespace {
+
+// A single-pass range of tags that does not know its size, so that
+// insert_many neither reserves nor can go back: "label 0", "label 1", ...,
+// with "sale" (a stored tag's label) at position clash_at, if given.
+class tag_source {
+public:
+    explicit tag_source(int n, int clash_at = -1) : n_(n), clash_at_(clash_at) {}
+    struct iterator {
+        using value_type = Tag;
+        using difference_type = std::ptrdiff_t;
+        tag_source* src;
+        Tag operator*() const {
+            ++src->reads;
+            return Tag{0, src->i_ == src->clash_at_ ? std::string("sale") : "label " + std::to_string(src->i_)};
+        }
+        iterator& operator++() {
+            ++src->i_;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        bool operator==(std::default_sentinel_t) const { return src->i_ == src->n_; }
+    };
+    iterator begin() { return {this}; }
+    std::default_sentinel_t end() { return {}; }
+    int reads = 0;
+
+private:
+    int i_ = 0;
+    int n_;
+    int clash_at_;
+};
+static_assert(std::ranges::input_range<tag_source> && !std::ranges::forward_range<tag_source> &&
+              !std::ranges::sized_range<tag_source>);
+
+}  // namespace
+
+// insert_many reads a range a few rows ahead of its inserts (to prefetch
+// where each row goes); every row still goes in once, in the range's order.
+TEST_CASE_METHOD(filled, "insert_many of a long single-pass range inserts each row once, in order",
+                 "[core][write][insert]") {
+    auto tx = db.write();
+    const std::int64_t first_id = tx.insert(Tag{0, "before"}).id + 1;
+    const std::size_t stored = tx.count<tags>();
+    SECTION("rows beyond the read-ahead, the indexes growing meanwhile") {
+        tag_source src(3000);
+        CHECK(tx.insert_many(src) == 3000);
+        CHECK(src.reads == 3000);
+        for (int i = 0; i < 3000; ++i) {
+            const Tag* t = tx.find<&Tag::label>("label " + std::to_string(i));
+            REQUIRE(t != nullptr);
+            CHECK(t->id == first_id + i);
+        }
+        CHECK(tx.count<tags>() == stored + 3000);
+    }
+    SECTION("fewer rows than the read-ahead") {
+        tag_source src(3);
+        CHECK(tx.insert_many(src) == 3);
+        CHECK(tx.get<tags>(first_id + 2).label == "label 2");
+        CHECK(tx.count<tags>() == stored + 3);
+    }
+    SECTION("a clash far into the range refuses all of it") {
+        tag_source src(3000, 1500);
+        refused_with(tx, errc::unique_violation, "tags", "label", R"(tags.label = "sale" already exists)",
+                     [&] { tx.insert_many(src); });
+        CHECK(tx.insert(Tag{0, "after"}).id == first_id);
     }
     tx.commit();
     CHECK(check_consistent(capture(db.read())) == "");
