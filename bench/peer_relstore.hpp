@@ -13,10 +13,12 @@
 #define RELSTORE_BENCH_HAVE_SNAPSHOT 0
 #endif
 
+#include <cstddef>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace bench::rsx {
 
@@ -63,8 +65,43 @@ struct text_schema {
     using db_t = compact::db_t;
 };
 
+/// make(e) for each e of src, as a sized range of values: what
+/// `src | std::views::transform(make)` is, which clang 14 cannot compile
+/// with libstdc++ 12. insert_many moves the values in.
+template <class Src, class Make>
+class made_rows {
+public:
+    made_rows(const Src& src, Make make) : src_(&src), make_(make) {}
+    class iterator {
+    public:
+        using value_type = std::invoke_result_t<const Make&, const typename Src::value_type&>;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        iterator(const made_rows* m, typename Src::const_iterator it) : m_(m), it_(it) {}
+        value_type operator*() const { return m_->make_(*it_); }
+        iterator& operator++() {
+            ++it_;
+            return *this;
+        }
+        void operator++(int) { ++it_; }
+        bool operator==(const iterator& o) const { return it_ == o.it_; }
+
+    private:
+        const made_rows* m_ = nullptr;
+        typename Src::const_iterator it_{};
+    };
+    iterator begin() const { return {this, src_->begin()}; }
+    iterator end() const { return {this, src_->end()}; }
+    std::size_t size() const { return src_->size(); }
+
+private:
+    const Src* src_;
+    Make make_;
+};
+
 /// W1: every row of the data set in one transaction (the relstore peer's
-/// load, and the latency bench's, which needs stores of other options).
+/// load, and the latency bench's, which needs stores of other options),
+/// each table by insert_many, the bulk insert an application would use.
 template <class S = string_schema>
 void load_dataset(typename S::db_t& db, const dataset& d) {
     using User = typename S::User;
@@ -79,11 +116,11 @@ void load_dataset(typename S::db_t& db, const dataset& d) {
     tx.template reserve<typename S::authors>(d.authors.size());
     tx.template reserve<typename S::books>(d.books.size());
     tx.template reserve<typename S::authors_books>(d.links.size());
-    for (const auto& u : d.users) tx.insert(User{u.id, u.name, u.email});
-    for (const auto& p : d.posts) tx.insert(Post{p.id, p.author_id, p.title, p.content});
-    for (const auto& a : d.authors) tx.insert(Author{a.id, a.name});
-    for (const auto& b : d.books) tx.insert(Book{b.id, b.title});
-    for (const auto& l : d.links) tx.insert(AuthorBook{l.author_id, l.book_id});
+    tx.insert_many(made_rows(d.users, [](const auto& u) { return User{u.id, u.name, u.email}; }));
+    tx.insert_many(made_rows(d.posts, [](const auto& p) { return Post{p.id, p.author_id, p.title, p.content}; }));
+    tx.insert_many(made_rows(d.authors, [](const auto& a) { return Author{a.id, a.name}; }));
+    tx.insert_many(made_rows(d.books, [](const auto& b) { return Book{b.id, b.title}; }));
+    tx.insert_many(made_rows(d.links, [](const auto& l) { return AuthorBook{l.author_id, l.book_id}; }));
     tx.commit();
 }
 
