@@ -722,12 +722,18 @@ private:
 };
 
 /// A durable's journal and lock, kept by its store (store::retire_journal).
+/// Made empty when the durable opens, so that its destructor, which fills
+/// it, allocates nothing: out of memory there would terminate the process.
 template <class Store>
 class retired_writer final : public retired_journal {
 public:
-    retired_writer(std::unique_ptr<journal_writer<Store>> writer, journal_lock lock)
-        : lock_(std::move(lock)), writer_(std::move(writer)) {}
+    retired_writer() = default;
+    void hold(std::unique_ptr<journal_writer<Store>> writer, journal_lock lock) noexcept {
+        lock_.emplace(std::move(lock));
+        writer_ = std::move(writer);
+    }
     ~retired_writer() override {
+        if (!writer_) return;
         try {
             writer_->sync_now();
             writer_->trim();
@@ -736,7 +742,7 @@ public:
     }
 
 private:
-    journal_lock lock_;  // let go of after the writer's file is closed
+    std::optional<journal_lock> lock_;  // let go of after the writer's file is closed
     std::unique_ptr<journal_writer<Store>> writer_;
 };
 
@@ -790,7 +796,8 @@ public:
           snap_(std::move(snapshot)),
           journal_(std::move(journal)),
           options_(options),
-          lock_(journal_) {
+          lock_(journal_),
+          retired_(std::make_unique<detail::retired_writer<Store>>()) {
         detail::remove_if_exists(snap_.string() + ".new");
         detail::remove_if_exists(journal_.string() + ".new");
         auto o = detail::open_journal<Store>(snap_, journal_, options_.load, true, options_.recover_to_last_good);
@@ -863,7 +870,8 @@ public:
                 // until it lets go, so the journal (and the pair's lock) can
                 // go on without this object, which its growth must not call.
                 writer_->on_grow(nullptr);
-                db_.retire_journal(std::make_unique<detail::retired_writer<Store>>(std::move(writer_), std::move(lock_)));
+                retired_->hold(std::move(writer_), std::move(lock_));
+                db_.retire_journal(std::move(retired_));
                 return;
             }
         }
@@ -1068,6 +1076,7 @@ private:
         return {.child_nice = options_.checkpoint_child_nice};
     }
     detail::journal_lock lock_;
+    std::unique_ptr<detail::retired_writer<Store>> retired_;  // empty: see retired_writer
     std::unique_ptr<detail::journal_writer<Store>> writer_;
     recovery_report report_;
     std::atomic<std::uint64_t> snapshot_size_{0};

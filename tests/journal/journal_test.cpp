@@ -5,6 +5,7 @@
 // injected write/fsync/fdatasync/fallocate failures through
 // detail::file_ops, sync policies, followers across checkpoints, and the
 // `relstore journal` tool.
+#include "alloc_counter.hpp"
 #include "bank.hpp"
 #include "child_nice_probe.hpp"
 #include "watchdog.hpp"
@@ -710,6 +711,25 @@ TEST_CASE("a durable destroyed on a thread that holds its store: the journal goe
     bank again;
     rs::durable<bank> d2(again, snap, journal, no_auto());
     CHECK(image(again) == journaled);
+}
+
+TEST_CASE("a durable destroyed on a thread that holds its store allocates nothing", "[journal][usage][memory]") {
+    // Out of memory in the destructor would terminate the process: the
+    // holder the store keeps the journal in is made when the pair opens.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank db;
+    std::optional<rs::durable<bank>> d(std::in_place, db, snap, journal, no_auto());
+    mixed_commit(db, 0);
+    const std::string journaled = image(db);
+    {
+        auto q = db.read();
+        relstore_test::fail_allocation_after(0);
+        d.reset();
+        CHECK_FALSE(relstore_test::disarm_allocation_failure());
+    }
+    mixed_commit(db, 1);  // the store lets go of the journal first
+    CHECK(reopened(snap, journal) == journaled);
 }
 
 TEST_CASE("a durable destroyed while its automatic checkpoint waits for this thread's read scope returns",
