@@ -62,7 +62,7 @@ public:
     /// non-unique index, the head of a group it may join). Its address is
     /// read from the bucket, so this pays once prefetch() brought the bucket
     /// in, a few rows earlier: a load of a link table, whose second foreign
-    /// key comes in random order, took 45-75 ms instead of 65-110 for
+    /// key comes in random order, took 43-75 ms instead of 64-109 for
     /// 300,000 rows (docs/bench.md).
     void prefetch_heads(const table_state<T>& st, const typename T::row_type& row) const noexcept {
         std::size_t k = 0;
