@@ -43,17 +43,12 @@ public:
 
     /// Prefetches the bucket of row in every hashed index whose buckets are known.
     void prefetch(const table_state<T>& st, const typename T::row_type& row) const noexcept {
-        std::size_t k = 0;
-        for_each_spec<T>([&]<class S>(S*) {
-            if constexpr (S::is_hashed) {
-                const auto& idx = st.rows.template get<S>();
-                const slots& s = slots_[k++];
-                if (s.base != nullptr && s.count == idx.bucket_count()) {
+        for_each_known_bucket(st, row, [](const slots& s, std::size_t n) {
 #if defined(__GNUC__)
-                    __builtin_prefetch(s.base + idx.bucket(idx.key_extractor()(row)) * s.stride, 1);
+            __builtin_prefetch(s.base + n * s.stride, 1);
+#else
+            (void)s, (void)n;
 #endif
-                }
-            }
         });
     }
 
@@ -65,19 +60,12 @@ public:
     /// key comes in random order, took 43-75 ms instead of 64-109 for
     /// 300,000 rows (docs/bench.md).
     void prefetch_heads(const table_state<T>& st, const typename T::row_type& row) const noexcept {
-        std::size_t k = 0;
-        for_each_spec<T>([&]<class S>(S*) {
-            if constexpr (S::is_hashed) {
-                const auto& idx = st.rows.template get<S>();
-                const slots& s = slots_[k++];
-                if (s.base != nullptr && s.count == idx.bucket_count()) {
-                    if (const char* link = head_link(s, idx.bucket(idx.key_extractor()(row)))) {
+        for_each_known_bucket(st, row, [](const slots& s, std::size_t n) {
+            if (const char* link = head_link(s, n)) {
 #if defined(__GNUC__)
-                        __builtin_prefetch(link, 1);
-                        __builtin_prefetch(link - s.link_offset);
+                __builtin_prefetch(link, 1);
+                __builtin_prefetch(link - s.link_offset);
 #endif
-                    }
-                }
             }
         });
     }
@@ -106,6 +94,19 @@ private:
         std::size_t stride = 0;
         std::ptrdiff_t link_offset = 0;  // from a node's row to its link in this index
     };
+
+    // Calls f(slots, bucket of row) for each hashed index whose buckets are known.
+    template <class F>
+    void for_each_known_bucket(const table_state<T>& st, const typename T::row_type& row, F&& f) const noexcept {
+        std::size_t k = 0;
+        for_each_spec<T>([&]<class S>(S*) {
+            if constexpr (S::is_hashed) {
+                const auto& idx = st.rows.template get<S>();
+                const slots& s = slots_[k++];
+                if (s.base != nullptr && s.count == idx.bucket_count()) f(s, idx.bucket(idx.key_extractor()(row)));
+            }
+        });
+    }
 
     // A bucket holds one pointer: its first node's link (nullptr when empty).
     static const char* head_link(const slots& s, std::size_t n) noexcept {
