@@ -32,6 +32,15 @@
 namespace relstore {
 
 namespace detail {
+/// How many rows insert_many reads ahead of its inserts, into a ring on the stack.
+inline constexpr std::size_t insert_many_lead = 16;
+/// Whether insert_many reads rows of this type ahead: only rows it can hold
+/// in the ring, and small enough that the ring stays within 8 KiB of stack
+/// (a row with a large inline member is inserted as it comes).
+template <class Row>
+inline constexpr bool insert_many_reads_ahead = std::is_default_constructible_v<Row> &&
+                                                std::is_move_assignable_v<Row> &&
+                                                sizeof(Row) * insert_many_lead <= 8192;
 
 template <class Tuple>
 struct marks_of;
@@ -164,8 +173,8 @@ public:
     /// range that knows its size reserves room for it first (see reserve).
     /// Rows the range yields by reference are copied; rows it yields as
     /// values (a transform view) are moved in. The range is read up to 16
-    /// rows ahead of the inserts: a view that computes its rows from this
-    /// store sees it as of up to 16 rows earlier.
+    /// rows ahead of the inserts (rows of up to 512 bytes): a view that
+    /// computes its rows from this store sees it as of up to 16 rows earlier.
     template <std::ranges::input_range R>
     std::size_t insert_many(R&& rows) {
         using Ref = std::ranges::range_reference_t<R>;
@@ -177,7 +186,7 @@ public:
             reserve<typename Store::template table_of_row<Row>>(static_cast<std::size_t>(std::ranges::size(rows)));
         auto sp = savepoint();
         std::size_t n = 0;
-        if constexpr (one_table && std::is_default_constructible_v<Row> && std::is_move_assignable_v<Row>) {
+        if constexpr (one_table && detail::insert_many_reads_ahead<Row>) {
             // Each row is taken into a small ring a few rows before its
             // turn, and its buckets, then its buckets' first nodes, are
             // prefetched meanwhile (detail/bucket_prefetch.hpp): a bulk
@@ -186,7 +195,7 @@ public:
             const auto& st = mut()->template state<T>();
             detail::bucket_prefetch<T> buckets;
             buckets.learn(st);
-            constexpr std::size_t lead = 16, heads_lead = 8;
+            constexpr std::size_t lead = detail::insert_many_lead, heads_lead = lead / 2;
             std::array<Row, lead> ring;
             std::size_t taken = 0;
             auto it = std::ranges::begin(rows);

@@ -3,6 +3,7 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
+#include <array>
 #include <list>
 #include <ranges>
 #include <vector>
@@ -118,6 +119,14 @@ private:
 };
 static_assert(std::ranges::input_range<tag_source> && !std::ranges::forward_range<tag_source> &&
               !std::ranges::sized_range<tag_source>);
+
+// The read-ahead holds 16 rows on the stack: only rows small enough for it.
+struct large_row {
+    std::int64_t id{};
+    std::array<char, 4096> inline_bytes{};
+};
+static_assert(relstore::detail::insert_many_reads_ahead<Customer> && relstore::detail::insert_many_reads_ahead<Tag>);
+static_assert(!relstore::detail::insert_many_reads_ahead<large_row>);
 
 }  // namespace
 
