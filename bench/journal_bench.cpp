@@ -9,6 +9,9 @@
 // - recovery of a journal of N row changes against loading a snapshot of the
 //   same rows (N = RELSTORE_JOURNAL_BENCH_ROWS, default 1,000,000).
 // Rates are counters (rows/s, commits/s); report them as ratios of the pairs.
+// Every benchmark checks its result (rows stored, replayed, loaded, the last
+// title set); a wrong one fails the run (exit status 1). --smoke runs each
+// for 3 iterations over small stores, for CI, which never looks at times.
 
 #include <relstore/journal.hpp>
 #include <relstore/relstore.hpp>
@@ -18,6 +21,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -53,9 +58,22 @@ fs::path bench_dir() {
     return t;
 }
 
+/// --smoke: 3 iterations of each benchmark over small stores (CI).
+bool smoke = false;
+
 std::uint64_t env_rows() {
     const char* v = std::getenv("RELSTORE_JOURNAL_BENCH_ROWS");
-    return v ? std::strtoull(v, nullptr, 10) : 1'000'000;
+    return v ? std::strtoull(v, nullptr, 10) : (smoke ? 3'000 : 1'000'000);
+}
+
+/// Set by check() when a benchmark's result is wrong: main's exit status.
+bool failed = false;
+
+/// Fails the benchmark (and the run) when its result is not what it must be.
+void check(benchmark::State& state, bool ok, const char* what) {
+    if (ok) return;
+    failed = true;
+    state.SkipWithError(what);
 }
 
 rs::durable_options options(rs::sync s) {
@@ -111,10 +129,9 @@ void one_row_commits_relstore(benchmark::State& state) {
         tx.insert(Post{0, ++i % 1000, "title " + std::to_string(i), content});
         tx.commit();
     }
+    check(state, s.db.read().count<posts>() == static_cast<std::size_t>(state.iterations()), "a commit's row is missing");
     state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore")->Arg(-1)->UseRealTime()->MinTime(2.0);
-BENCHMARK(one_row_commits_relstore)->Name("every_commit_1row/relstore_no_prealloc")->Arg(0)->UseRealTime()->MinTime(2.0);
 
 void one_row_commits_sqlite(benchmark::State& state) {
     const auto dir = bench_dir();
@@ -140,12 +157,16 @@ void one_row_commits_sqlite(benchmark::State& state) {
         sqlite3_reset(ins);
         exec("COMMIT");
     }
+    sqlite3_stmt* count = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM posts", -1, &count, nullptr);
+    check(state, sqlite3_step(count) == SQLITE_ROW && sqlite3_column_int64(count, 0) == state.iterations(),
+          "a commit's row is missing");
+    sqlite3_finalize(count);
     sqlite3_finalize(ins);
     sqlite3_close(db);
     fs::remove_all(dir);
     state.counters["commits/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(one_row_commits_sqlite)->Name("every_commit_1row/sqlite_wal_full")->UseRealTime()->MinTime(2.0);
 
 /// W1: inserts, 1,000 rows per transaction.
 void w1_insert(benchmark::State& state) {
@@ -160,13 +181,10 @@ void w1_insert(benchmark::State& state) {
         }
         tx.commit();
     }
+    check(state, s.db.read().count<posts>() == static_cast<std::size_t>(state.iterations()) * 1000, "an inserted row is missing");
     state.counters["rows/s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * 1000), benchmark::Counter::kIsRate);
 }
-// A fixed count: each run loads the same 500,000 rows into a store that
-// grows the same way. Timed runs (the faster peer did more transactions
-// and grew a bigger store, in another heap state) swung 0.55-0.89x.
-BENCHMARK(w1_insert)->Name("W1_insert_1000")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Iterations(500);
 
 /// W8: a new title for 1,000 posts per transaction, over 100,000 rows.
 /// Arg 1: random posts (WORKLOADS.md), drawn before the loop, the same for
@@ -176,7 +194,7 @@ void w8_update(benchmark::State& state) {
     const bool random_posts = state.range(1) != 0;
     subject s(policy_of(static_cast<int>(state.range(0))));
     state.SetLabel(policy_name(static_cast<int>(state.range(0))));
-    constexpr std::int64_t rows = 100'000;
+    const std::int64_t rows = smoke ? 2'000 : 100'000;
     {
         auto tx = s.db.write();
         for (std::int64_t i = 1; i <= rows; ++i) tx.insert(Post{0, i % 10000, "title " + std::to_string(i), content});
@@ -198,15 +216,12 @@ void w8_update(benchmark::State& state) {
         }
         tx.commit();
     }
+    const std::int64_t last = keys[(next + keys.size() - 1) % keys.size()];
+    check(state, round == 0 || s.db.read().get<posts>(last).title == "retitled " + std::to_string(round),
+          "the last title set is not the stored one");
     state.counters["rows/s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * 1000), benchmark::Counter::kIsRate);
 }
-BENCHMARK(w8_update)->Name("W8_update_title_1000")->ArgsProduct({{0, 1, 2}, {1}})->UseRealTime()->MinTime(1.0);
-BENCHMARK(w8_update)
-    ->Name("W8_update_title_1000_in_key_order")
-    ->ArgsProduct({{0, 1, 2}, {0}})
-    ->UseRealTime()
-    ->MinTime(1.0);
 
 /// The same N rows as a journal (1,000 per record, sync::none) and as a snapshot.
 struct recovery_files {
@@ -238,25 +253,64 @@ void recover_journal(benchmark::State& state) {
         store db;
         rs::durable<store> d(db, f.dir / "j.snap", f.dir / "j.journal", options(rs::sync::none));
         benchmark::DoNotOptimize(d.recovery().rows_replayed);
-        if (d.recovery().rows_replayed != f.rows) state.SkipWithError("the journal did not replay every row");
+        check(state, d.recovery().rows_replayed == f.rows && db.read().count<posts>() == f.rows,
+              "the journal did not replay every row");
     }
     state.counters["rows/s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * f.rows), benchmark::Counter::kIsRate);
 }
-BENCHMARK(recover_journal)->Name("recover/journal")->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 void load_snapshot(benchmark::State& state) {
     auto& f = files();
     for (auto _ : state) {
         store db;
         rs::load(db, f.dir / "s.snap");
-        benchmark::DoNotOptimize(db.read().count<posts>());
+        check(state, db.read().count<posts>() == f.rows, "the snapshot did not load every row");
     }
     state.counters["rows/s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * f.rows), benchmark::Counter::kIsRate);
 }
-BENCHMARK(load_snapshot)->Name("recover/snapshot_load")->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+/// Registered here, not with BENCHMARK(), so that --smoke can replace each
+/// one's running time (a MinTime set in code wins over the command line).
+void register_benchmarks() {
+    using benchmark::RegisterBenchmark;
+    const auto timed = [](benchmark::internal::Benchmark* b, double seconds) {
+        b->UseRealTime();
+        if (smoke)
+            b->Iterations(3);
+        else
+            b->MinTime(seconds);
+    };
+    timed(RegisterBenchmark("every_commit_1row/relstore", one_row_commits_relstore)->Arg(-1), 2.0);
+    timed(RegisterBenchmark("every_commit_1row/relstore_no_prealloc", one_row_commits_relstore)->Arg(0), 2.0);
+    timed(RegisterBenchmark("every_commit_1row/sqlite_wal_full", one_row_commits_sqlite), 2.0);
+    // A fixed count: each run loads the same 500,000 rows into a store that
+    // grows the same way. Timed runs (the faster peer did more transactions
+    // and grew a bigger store, in another heap state) swung 0.55-0.89x.
+    RegisterBenchmark("W1_insert_1000", w1_insert)->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Iterations(smoke ? 3 : 500);
+    timed(RegisterBenchmark("W8_update_title_1000", w8_update)->ArgsProduct({{0, 1, 2}, {1}}), 1.0);
+    timed(RegisterBenchmark("W8_update_title_1000_in_key_order", w8_update)->ArgsProduct({{0, 1, 2}, {0}}), 1.0);
+    timed(RegisterBenchmark("recover/journal", recover_journal)->Unit(benchmark::kMillisecond), 2.0);
+    timed(RegisterBenchmark("recover/snapshot_load", load_snapshot)->Unit(benchmark::kMillisecond), 2.0);
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--smoke") == 0)
+            smoke = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    register_benchmarks();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (failed) std::fprintf(stderr, "relstore_journal_bench: a benchmark's result was wrong (see its error above)\n");
+    return failed ? 1 : 0;
+}
