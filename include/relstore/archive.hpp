@@ -1,7 +1,8 @@
 #pragma once
 /// @file archive.hpp
 /// A whole store through Boost.Serialization archives (opt-in: not part of
-/// relstore.hpp; link Boost::serialization, or its library file):
+/// relstore.hpp; link Boost::serialization, or its library file). Include
+/// the archive classes you use (<boost/archive/text_oarchive.hpp>, ...):
 ///
 ///     boost::archive::text_oarchive oa(out);   oa << db;    // or binary_oarchive
 ///     boost::archive::text_iarchive ia(in);    ia >> db;    // all or nothing
