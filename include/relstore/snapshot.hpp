@@ -337,7 +337,13 @@ void group_rows_as_loaded(ordered_rows<T>& out) {
         std::vector<K> values;  // of the rows with a key, in key order
         std::vector<std::uint32_t> nulls;  // positions of the others
         values.reserve(out.rows.size());
+        // The rows are in key order, each a miss somewhere in the table: fetched
+        // 16 ahead (1 M posts: 12-13 ms without, 10-11 ms with).
+        constexpr std::size_t ahead = 16;
         for (std::size_t i = 0; i < out.rows.size(); ++i) {
+#if defined(__GNUC__)
+            if (i + ahead < out.rows.size()) __builtin_prefetch(out.rows[i + ahead]);
+#endif
             const V v = traits::get(*out.rows[i]);
             if (traits::has_null(v)) {
                 nulls.push_back(static_cast<std::uint32_t>(i));
