@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <map>
 #include <mutex>
 #include <set>
 #include <cstring>
@@ -692,13 +693,112 @@ namespace {
 // loaded machine) leaves the journal free at once. Record locks do not
 // exclude a second open in the same process, hence this list of the locks
 // this process holds (by device and inode).
+using file_id = std::pair<std::uint64_t, std::uint64_t>;
 std::mutex held_mu;
-std::set<std::pair<std::uint64_t, std::uint64_t>> held;
+std::set<file_id> held;
+// Closing any descriptor of a file drops every record lock this process
+// holds on it, so a held lock file opened a second time (its path was
+// renamed over between the check and the open) keeps that descriptor open
+// until the holder lets go.
+std::multimap<file_id, int> parked;
 
 [[noreturn]] void another_writer(const std::filesystem::path& journal, const std::string& name) {
     throw_journal_error(errc::usage, journal.string(), std::nullopt, std::nullopt,
                         "another writer has it open (it holds " + quoted_name(name) +
                             "); a journal has one writer, other processes can follow it");
+}
+
+[[noreturn]] void another_pair(const std::filesystem::path& snapshot, const std::string& name) {
+    snapshot_fail(errc::usage, snapshot.string(), std::nullopt,
+                  "another durable pair (this process or another) has it open (it holds " + quoted_name(name) +
+                      "); a snapshot has one journal and one writer, other processes can follow the pair");
+}
+
+[[noreturn]] void refuse_lock(const std::filesystem::path& guarded, const std::string& name, bool is_journal) {
+    if (is_journal) another_writer(guarded, name);
+    another_pair(guarded, name);
+}
+
+[[noreturn]] void lock_io_fail(const std::filesystem::path& guarded, bool is_journal, const std::string& what,
+                               int err) {
+    if (is_journal) io_fail(guarded.string(), what, err);
+    snapshot_io_fail(guarded.string(), what, err);
+}
+
+// The lock file of guarded (the journal, or the snapshot), locked. Made when
+// missing, and then removed again by a refused open (journal_lock's
+// destructor): it is removed while locked, so a process that opened it
+// before the removal gets its lock only after it, and the check that the
+// path still names the file locked sends that process round to make a new one.
+journal_lock::held_file lock_file(const std::filesystem::path& guarded, bool is_journal) {
+    const auto& ops = current_file_ops();
+    const std::string name = guarded.string() + ".lock";
+    const auto refuse = [&] { refuse_lock(guarded, name, is_journal); };
+    const auto fail = [&](const std::string& what, int err) { lock_io_fail(guarded, is_journal, what, err); };
+    const auto same = [](const struct stat& a, const struct stat& b) {
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    };
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::lock_guard l(held_mu);
+        struct stat st {};
+        if (::stat(name.c_str(), &st) == 0 && held.count({st.st_dev, st.st_ino}) != 0) refuse();
+        journal_lock::held_file f;
+        f.name = name;
+        f.fd = open_retrying(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        f.made = f.fd >= 0;
+        if (f.fd < 0 && errno == EEXIST) {
+            f.fd = open_retrying(name, O_RDWR | O_CLOEXEC, 0);
+            if (f.fd < 0 && errno == ENOENT) continue;  // removed in between: make it
+        }
+        if (f.fd < 0) fail("cannot open the lock file " + quoted_name(name), errno);
+        if (::fstat(f.fd, &st) != 0) {
+            const int err = errno;
+            (void)ops.close(f.fd);
+            if (f.made) (void)ops.unlink(name.c_str());  // nobody has locked a file just made
+            fail("cannot stat the lock file " + quoted_name(name), err);
+        }
+        f.id = {st.st_dev, st.st_ino};
+        if (held.count(f.id) != 0) {
+            parked.emplace(f.id, f.fd);
+            refuse();
+        }
+        struct flock lk {};
+        lk.l_type = F_WRLCK;
+        lk.l_whence = SEEK_SET;
+        if (::fcntl(f.fd, F_SETLK, &lk) != 0) {
+            // Not removed even when made here: the holder may be a process
+            // that opened it since, and only a holder may remove it.
+            const int err = errno;
+            (void)ops.close(f.fd);
+            if (err == EAGAIN || err == EACCES) refuse();
+            fail("cannot lock " + quoted_name(name), err);
+        }
+        struct stat now {};
+        if (::stat(name.c_str(), &now) != 0 || !same(now, st)) {
+            (void)ops.close(f.fd);  // a lock on a file no path names any more: try again
+            continue;
+        }
+        held.insert(f.id);
+        return f;
+    }
+    lock_io_fail(guarded, is_journal,
+                 "cannot lock " + quoted_name(name) + ": it was removed or replaced each time it was locked", EAGAIN);
+}
+
+void unlock_file(journal_lock::held_file& f, bool remove) noexcept {
+    if (f.fd < 0) return;
+    const auto& ops = current_file_ops();
+    std::lock_guard l(held_mu);
+    struct stat now {};
+    // Removed while still locked (see lock_file), and only when the path
+    // still names it.
+    if (remove && ::stat(f.name.c_str(), &now) == 0 && file_id{now.st_dev, now.st_ino} == f.id)
+        (void)ops.unlink(f.name.c_str());
+    (void)ops.close(std::exchange(f.fd, -1));  // releases the record lock
+    const auto [first, last] = parked.equal_range(f.id);
+    for (auto it = first; it != last; ++it) (void)ops.close(it->second);
+    parked.erase(first, last);
+    held.erase(f.id);
 }
 
 }  // namespace
@@ -718,40 +818,20 @@ void check_durable_paths(const std::filesystem::path& snapshot, const std::files
         throw_journal_error(errc::io, journal.string(), std::nullopt, std::nullopt, "is not a regular file");
 }
 
-journal_lock::journal_lock(const std::filesystem::path& journal) {
-    const std::string name = journal.string() + ".lock";
-    fd_ = open_retrying(name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) io_fail(journal.string(), "cannot open the lock file " + quoted_name(name), errno);
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) {
-        const int err = errno;
-        (void)current_file_ops().close(std::exchange(fd_, -1));
-        io_fail(journal.string(), "cannot stat the lock file " + quoted_name(name), err);
+journal_lock::journal_lock(const std::filesystem::path& snapshot, const std::filesystem::path& journal)
+    : journal_(lock_file(journal, true)) {
+    try {
+        snapshot_ = lock_file(snapshot, false);
+    } catch (...) {
+        unlock_file(journal_, journal_.made);
+        throw;
     }
-    std::lock_guard l(held_mu);
-    if (held.count({st.st_dev, st.st_ino}) != 0) {
-        // Closing this second descriptor would drop the holder's record lock.
-        (void)current_file_ops().close(std::exchange(fd_, -1));
-        another_writer(journal, name);
-    }
-    struct flock lk {};
-    lk.l_type = F_WRLCK;
-    lk.l_whence = SEEK_SET;
-    if (::fcntl(fd_, F_SETLK, &lk) != 0) {
-        const int err = errno;
-        (void)current_file_ops().close(std::exchange(fd_, -1));
-        if (err == EAGAIN || err == EACCES) another_writer(journal, name);
-        io_fail(journal.string(), "cannot lock " + quoted_name(name), err);
-    }
-    held.insert({st.st_dev, st.st_ino});
-    id_ = {st.st_dev, st.st_ino};
 }
 
 journal_lock::~journal_lock() {
-    if (fd_ < 0) return;
-    std::lock_guard l(held_mu);
-    (void)current_file_ops().close(fd_);  // releases the record lock
-    held.erase(id_);
+    // The snapshot's first: the journal's lock, taken first, is let go of last.
+    unlock_file(snapshot_, snapshot_.made && !keep_);
+    unlock_file(journal_, journal_.made && !keep_);
 }
 
 }  // namespace relstore::detail

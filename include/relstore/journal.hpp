@@ -786,8 +786,9 @@ public:
     /// holds rows, they are saved as the first snapshot.
     /// @throws snapshot_error: a damaged snapshot or journal (naming the
     /// file, record and byte offset), a journal of another snapshot or
-    /// schema, an I/O failure, another writer holding the journal (usage);
-    /// the store and the files are then as they were.
+    /// schema, an I/O failure, another pair (in this process or another)
+    /// holding the journal or the snapshot (usage); when refused, the store
+    /// and the files are as they were.
     /// @throws usage_error when this thread holds a scope of the store, when
     /// the store has a journal already (another durable), or for options out
     /// of range; no file is opened or made then.
@@ -796,7 +797,7 @@ public:
           snap_(std::move(snapshot)),
           journal_(std::move(journal)),
           options_(options),
-          lock_(journal_),
+          lock_(snap_, journal_),
           retired_(std::make_unique<detail::retired_writer<Store>>()) {
         detail::remove_if_exists(snap_.string() + ".new");
         detail::remove_if_exists(journal_.string() + ".new");
@@ -854,6 +855,7 @@ public:
             throw;
         }
         db_.set_attachment(this);
+        lock_.keep();
     }
 
     durable(const durable&) = delete;

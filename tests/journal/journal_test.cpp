@@ -33,6 +33,7 @@
 #include <vector>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -492,6 +493,43 @@ TEST_CASE("a journal of another snapshot or another schema is refused, naming bo
     }
 }
 
+namespace {
+
+/// Whether another process is kept from locking path (a lock file): a forked
+/// child asks with F_GETLK, which does not see this process's own locks, and
+/// does not go through relstore, whose list of held locks the child inherits.
+bool locked_for_other_processes(const fs::path& path) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) ::_exit(2);
+        struct flock lk {};
+        lk.l_type = F_WRLCK;
+        lk.l_whence = SEEK_SET;
+        if (::fcntl(fd, F_GETLK, &lk) != 0) ::_exit(2);
+        ::_exit(lk.l_type == F_UNLCK ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) != 2);
+    return WEXITSTATUS(status) == 1;
+}
+
+/// Every file of a directory (not recursing) and its bytes; a lock file's
+/// size only, as closing a descriptor of it would drop this process's lock.
+std::vector<std::pair<std::string, std::string>> contents_of(const fs::path& dir) {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (const auto& e : fs::directory_iterator(dir))
+        v.emplace_back(e.path().filename().string(), e.path().extension() == ".lock"
+                                                          ? std::to_string(fs::file_size(e.path())) + " bytes"
+                                                          : slurp(e.path()));
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
 TEST_CASE("a second writer of the same journal is refused", "[journal]") {
     temp_dir dir;
     bank a, b;
@@ -517,9 +555,68 @@ TEST_CASE("a second writer of the same journal is refused", "[journal]") {
         return WEXITSTATUS(status);
     };
     CHECK(other_process_opens() == 1);
+    // The child above refuses by the list of locks it inherited; the kernel's
+    // lock is what keeps out a process that did not fork from this one (the
+    // refused open closed a descriptor of the lock file, which dropped it).
+    CHECK(locked_for_other_processes(dir / "j.lock"));
+    CHECK(locked_for_other_processes(dir / "s.lock"));
     d.reset();
     CHECK(other_process_opens() == 0);
 }
+
+TEST_CASE("a second durable pair on the same snapshot file is refused, naming the snapshot", "[journal][usage]") {
+    // Both pairs opened (the lock covered the journal only); a checkpoint of
+    // one replaced the snapshot the other's journal follows, and that pair
+    // could not be opened again: its acknowledged commits were lost.
+    temp_dir dir;
+    const auto snap = dir / "s.snap";
+    bank a, b;
+    std::optional<rs::durable<bank>> d;
+    d.emplace(a, snap, dir / "a.journal", no_auto());
+    mixed_commit(a, 0);
+    const auto refused = [&] {
+        const auto before = contents_of(dir.path);
+        try {
+            rs::durable<bank> second(b, snap, dir / "b.journal", no_auto());
+            FAIL("a second pair opened the snapshot");
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::errc::usage);
+            CHECK(e.path() == snap.string());
+            CHECK_THAT(e.what(), Catch::StartsWith("snapshot '" + snap.string() + "': another durable pair"));
+            CHECK_THAT(e.what(), Catch::Contains("(this process or another)"));
+            CHECK_THAT(e.what(), Catch::Contains("'" + snap.string() + ".lock'"));
+        }
+        CHECK(contents_of(dir.path) == before);  // no b.journal, no lock file of its own
+        CHECK(image(b) == image(bank{}));
+    };
+    refused();
+    CHECK(locked_for_other_processes(dir / "s.snap.lock"));
+    // A checkpoint replaces the snapshot by a rename: the lock, on a file of
+    // its own, still holds.
+    d->checkpoint();
+    mixed_commit(a, 1);
+    refused();
+    CHECK(locked_for_other_processes(dir / "s.snap.lock"));
+    {
+        // Followers take no lock: one follows the pair while it is open.
+        bank replica;
+        rs::follower<bank> f(replica, snap, dir / "a.journal", rs::follower_options{.poll_interval = {}});
+        CHECK(image(replica) == image(a));
+        mixed_commit(a, 2);
+        CHECK(f.poll() == 1);
+        CHECK(image(replica) == image(a));
+    }
+    const std::string committed = image(a);
+    d.reset();
+    CHECK(reopened(snap, dir / "a.journal") == committed);
+    // Once the pair is closed, the snapshot may start another journal.
+    bank c, snapshot_only;
+    rs::durable<bank> other(c, snap, dir / "b.journal", no_auto());
+    (void)rs::load(snapshot_only, snap);
+    CHECK(image(c) == image(snapshot_only));
+}
+
+
 
 TEST_CASE("a store with a journal refuses a load, a swap of contents and a second durable pair", "[journal][usage]") {
     // The journal records transactions: contents replaced wholesale went
@@ -624,6 +721,7 @@ TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is r
         CHECK(fs::is_fifo(dir / "pipe"));
     }
 }
+
 
 TEST_CASE("a store destroyed before its durable pair or follower: they stop and leave it alone",
           "[journal][usage]") {

@@ -325,22 +325,46 @@ void remove_if_exists(const std::filesystem::path& path);
 /// journal_error, as reading it would).
 void check_durable_paths(const std::filesystem::path& snapshot, const std::filesystem::path& journal);
 
-/// Holds an exclusive lock on "<journal>.lock" for its lifetime, so that a
-/// second writer of the same journal is refused instead of interleaving
-/// records. The lock goes with the process, kill -9 included.
+/// Holds a durable pair's exclusive locks for its lifetime: "<journal>.lock",
+/// so that a second writer of the journal is refused instead of
+/// interleaving records, and "<snapshot>.lock", so that a second pair on the
+/// snapshot is refused instead of replacing, at its checkpoints, the snapshot
+/// the first pair's journal follows. Files of their own, not the snapshot:
+/// a checkpoint replaces the snapshot by a rename, which would leave a lock
+/// on the snapshot's inode behind. The locks go with the process, kill -9
+/// included; followers take none.
 class journal_lock {
 public:
-    /// @throws snapshot_error (io) when another writer holds it.
-    explicit journal_lock(const std::filesystem::path& journal);
+    /// Takes the journal's lock, then the snapshot's. When either is
+    /// refused, the lock taken is let go of and the lock files this call
+    /// made are removed: nothing on disk changed.
+    /// @throws snapshot_error (usage) naming the journal or the snapshot when
+    /// another pair, in this process or another, holds its lock; (io) when a
+    /// lock file cannot be made or locked.
+    journal_lock(const std::filesystem::path& snapshot, const std::filesystem::path& journal);
     /// Moved into the store with the journal (durable destroyed on a thread that holds a scope).
-    journal_lock(journal_lock&& o) noexcept : fd_(std::exchange(o.fd_, -1)), id_(o.id_) {}
+    journal_lock(journal_lock&& o) noexcept
+        : journal_(std::exchange(o.journal_, {})), snapshot_(std::exchange(o.snapshot_, {})), keep_(o.keep_) {}
     journal_lock(const journal_lock&) = delete;
     journal_lock& operator=(const journal_lock&) = delete;
+    /// Lets go of the locks; removes the lock files this object made unless keep() was called.
     ~journal_lock();
+    /// The pair opened: its lock files stay when the locks are let go of, as
+    /// they do when the process is killed (docs/journal.md, Files).
+    void keep() noexcept { keep_ = true; }
+
+    /// One locked lock file.
+    struct held_file {
+        int fd = -1;
+        std::pair<std::uint64_t, std::uint64_t> id{};  // device and inode
+        std::string name;
+        bool made = false;  // this object created it
+    };
 
 private:
-    int fd_ = -1;
-    std::pair<std::uint64_t, std::uint64_t> id_{};  // device and inode of the lock file
+    held_file journal_;
+    held_file snapshot_;
+    bool keep_ = false;
 };
 
 }  // namespace detail
