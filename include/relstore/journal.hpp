@@ -799,8 +799,6 @@ public:
           options_(options),
           lock_(snap_, journal_),
           retired_(std::make_unique<detail::retired_writer<Store>>()) {
-        detail::remove_if_exists(snap_.string() + ".new");
-        detail::remove_if_exists(journal_.string() + ".new");
         auto o = detail::open_journal<Store>(snap_, journal_, options_.load, true, options_.recover_to_last_good);
         report_ = o.report;
         const schema_info schema = describe<Store>();
@@ -808,6 +806,10 @@ public:
         const bool fresh = !o.snapshot.present && !o.journal_exists;
         if (!fresh) db_.swap_contents(*o.state);  // throws usage_error before anything changed
         try {
+            // An interrupted checkpoint's files, which recovery never reads:
+            // removed only now that nothing can refuse the open.
+            detail::remove_if_exists(snap_.string() + ".new");
+            detail::remove_if_exists(journal_.string() + ".new");
             if (fresh) {
                 // Nothing on disk: the store's contents so far are the start.
                 bool empty = true;

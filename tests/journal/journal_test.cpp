@@ -616,6 +616,36 @@ TEST_CASE("a second durable pair on the same snapshot file is refused, naming th
     CHECK(image(c) == image(snapshot_only));
 }
 
+TEST_CASE("an open refused by the files it finds leaves the directory exactly as it was", "[journal][usage]") {
+    // The open removed the leftovers of an interrupted checkpoint and made
+    // the lock file before it read the snapshot and refused it.
+    temp_dir dir;
+    const auto snap = dir / "s.snap", journal = dir / "j.journal";
+    spit(dir / "s.snap.new", "the snapshot of a checkpoint that did not finish");
+    spit(dir / "j.journal.new", "the journal of a checkpoint that did not finish");
+    SECTION("a snapshot that is no snapshot") {
+        spit(snap, "these bytes are text, not a relstore snapshot");
+    }
+    SECTION("a journal that is no journal") {
+        spit(journal, "these bytes are text, not a relstore journal");
+    }
+    SECTION("a journal of another snapshot") {
+        {
+            bank db;
+            mixed_commit(db, 0);
+            rs::durable<bank> d(db, dir / "x.snap", journal, no_auto());
+            mixed_commit(db, 1);
+        }
+        bank other;
+        rs::save(other, snap);
+        fs::remove(dir / "j.journal.lock");
+    }
+    const auto before = contents_of(dir.path);
+    bank db;
+    CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal, no_auto())), rs::snapshot_error);
+    CHECK(contents_of(dir.path) == before);
+    CHECK(image(db) == image(bank{}));
+}
 
 
 TEST_CASE("a store with a journal refuses a load, a swap of contents and a second durable pair", "[journal][usage]") {
@@ -722,6 +752,24 @@ TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is r
     }
 }
 
+TEST_CASE("an open that succeeds removes an interrupted checkpoint's files, and keeps its lock files",
+          "[journal][checkpoint]") {
+    temp_dir dir;
+    const auto snap = dir / "s.snap", journal = dir / "j.journal";
+    std::string committed;
+    {
+        bank db;
+        rs::durable<bank> d(db, snap, journal, no_auto());
+        mixed_commit(db, 0);
+        d.checkpoint();
+        mixed_commit(db, 1);
+        committed = image(db);
+    }
+    spit(dir / "s.snap.new", "the snapshot of a checkpoint that did not finish");
+    spit(dir / "j.journal.new", "the journal of a checkpoint that did not finish");
+    CHECK(reopened(snap, journal) == committed);
+    CHECK(names_in(dir.path) == std::vector<std::string>{"j.journal", "j.journal.lock", "s.snap", "s.snap.lock"});
+}
 
 TEST_CASE("a store destroyed before its durable pair or follower: they stop and leave it alone",
           "[journal][usage]") {
