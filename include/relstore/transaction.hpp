@@ -371,13 +371,14 @@ private:
 
     /// True when set<Member> on T can re-index the row in place: indexes
     /// cover the column, none of them the key or an acyclic self-reference
-    /// (whose check walks rows), no check reads the column, and its values
-    /// move without throwing (the log takes the old one out).
+    /// (whose check walks rows), no check reads the column, its values move
+    /// without throwing (the log takes the old one out), and no index on it
+    /// runs the user's code (index_may_throw).
     template <class T, auto M>
     static constexpr bool settable_in_place() {
         using V = typename member_traits<M>::value_type;
         if constexpr (!column_indexed<T, M>() || column_checked<T, M>() || !std::is_nothrow_move_constructible_v<V> ||
-                      !std::is_nothrow_move_assignable_v<V>) {
+                      !std::is_nothrow_move_assignable_v<V> || index_may_throw<T, M>()) {
             return false;
         } else {
             bool ok = true;
@@ -434,6 +435,24 @@ private:
         bool any = false;
         detail::for_each_spec<T>([&]<class S>(S*) {
             if constexpr (covers<S, M>()) any = any || detail::index_for_spec<S>::enforced_by_container;
+        });
+        return any;
+    }
+
+    /// True when hashing or comparing the values of an index that covers
+    /// column M of T runs the user's code, which may throw: a column_traits
+    /// type's to_stored() or comparison. Such a set() goes through update()'s
+    /// replace(), which leaves the row as it was when that code throws:
+    /// modify() erases a row whose re-indexing throws, even with a rollback
+    /// (Boost 1.74 rethrows inside the try that erases it).
+    template <class T, auto M>
+    static constexpr bool index_may_throw() {
+        bool any = false;
+        detail::for_each_spec<T>([&]<class S>(S*) {
+            if constexpr (covers<S, M>())
+                any = any || []<auto... Ms>(detail::column_list<Ms...>) {
+                    return (detail::user_column<detail::unwrap_optional_t<typename member_traits<Ms>::value_type>> || ...);
+                }(typename S::columns{});
         });
         return any;
     }
@@ -517,9 +536,10 @@ private:
             // Only non-unique indexes cover the column, and a unique index
             // whose key is unchanged keeps the row where it is: nothing can
             // refuse it (hashes and comparisons of column values do not
-            // throw), so modify() without a rollback, which would erase a
-            // refused row, cannot erase this one. It skips recording how to
-            // relink the row: 5% of the instructions of W8's re-parent.
+            // throw: settable_in_place), so modify() without a rollback,
+            // which would erase a refused row, cannot erase this one. It
+            // skips recording how to relink the row: 5% of the instructions
+            // of W8's re-parent.
             if constexpr (relink_beats_modify<T, Member>()) {
                 if (relink_cannot_allocate<T>(rows)) {
                     // Nothing can refuse the node (as above) nor make the
