@@ -227,7 +227,11 @@ public:
 
     /// The parent of a child row along the foreign key FkMembers (the
     /// many-to-one direction). A reference when the key cannot be null,
-    /// else a pointer that is null when the key is null.
+    /// else a pointer that is null when the key is null. `child` may be any
+    /// row (a copy, one built by hand): its foreign-key value is looked up.
+    /// @throws not_found_error naming the parent table when the key is not
+    /// null and names no row, e.g. "posts.author_id = 999 references no row
+    /// in users". Only a row the store does not hold can do that.
     template <auto... FkMembers, class ChildRow>
     [[nodiscard]] decltype(auto) parent(const ChildRow& child) const {
         using fk = child_fk<FkMembers...>;
@@ -236,15 +240,19 @@ public:
         using traits = detail::columns_traits<typename fk::columns>;
         using parent_key = typename detail::table_state<Parent>::key_type;
         const auto& idx = state_of<Parent>().key_index();
-        if constexpr (traits::nullable) {
+        if constexpr (traits::nullable)
             if (traits::has_null(traits::get(child))) return static_cast<const typename Parent::row_type*>(nullptr);
-            auto it = idx.find(detail::fk_value_as_parent_key<fk, parent_key>(child));
-            return it == idx.end() ? nullptr : &*it;
-        } else {
-            auto it = idx.find(detail::fk_value_as_parent_key<fk, parent_key>(child));
-            // Integrity is enforced on every write, so a non-null key always resolves.
+        auto it = idx.find(detail::fk_value_as_parent_key<fk, parent_key>(child));
+        // Writes keep every stored row's key resolving, but a read takes any
+        // row. A throw rather than a null for an optional key too: null
+        // means "the key is null", and the same row must not have a parent
+        // along one key kind and none along the other.
+        if (it == idx.end()) [[unlikely]]
+            throw_dangling<fk, Child, Parent>(child);
+        if constexpr (traits::nullable)
+            return &*it;
+        else
             return static_cast<const typename Parent::row_type&>(*it);
-        }
     }
 
     /// Many-to-many through an association table: the rows that `from` is
@@ -397,10 +405,22 @@ public:
     /// The ancestors of `row` along the self-reference Fk, nearest first:
     /// ancestors<&Employee::manager_id>(emp) is emp's manager, theirs, and so
     /// on (SQLAlchemy's recursive CTE up a tree). Lazy; see ancestor_range for
-    /// the cost and for cycles.
+    /// the cost and for cycles. `row` may be a copy: its key value is
+    /// followed. @throws not_found_error as parent() when that key names no row.
     template <auto... Fk>
     [[nodiscard]] ancestor_range<Store, Fk...> ancestors(
         const typename detail::self_reference<Store, Fk...>::row& row) const {
+        using info = detail::self_reference<Store, Fk...>;
+        if constexpr (!info::acyclic) {
+            // The cycle check compares addresses: started from a copy, it
+            // would not know the stored row when the cycle comes back to it
+            // and would yield it as its own ancestor. A copy naming another
+            // parent than its twin is a row of its own, and starts as itself.
+            using traits = detail::columns_traits<typename info::spec::columns>;
+            const auto* twin = stored_twin(row);
+            if (twin && twin != &row && traits::get(*twin) == traits::get(row))
+                return ancestor_range<Store, Fk...>(*this, *twin);
+        }
         return ancestor_range<Store, Fk...>(*this, row);
     }
 
@@ -409,15 +429,21 @@ public:
     /// (all_depths: all). Each level is in the foreign key's index order. Each
     /// row has one parent, so no row is reached twice unless a cycle leads
     /// back to `row`, which is then skipped: no visited set is needed.
+    /// `row` may be a copy: the walk starts from the stored row with its key
+    /// (none: no descendants).
     /// O(k log n) for k descendants; collects them in one vector of k pointers.
     template <auto... Fk>
     [[nodiscard]] collected_rows<typename detail::self_reference<Store, Fk...>::row> descendants(
         const typename detail::self_reference<Store, Fk...>::row& row, std::size_t max_depth = all_depths) const {
         using row_t = typename detail::self_reference<Store, Fk...>::row;
         std::vector<const row_t*> out;
+        // The skip compares addresses: a copy would not match the stored row
+        // a cycle leads back to, and the walk would go round for ever.
+        const row_t* self = stored_twin(row);
+        if (!self) return collected_rows<row_t>(std::move(out));  // a stored row's key names a stored row
         auto expand = [&](const row_t& parent) {
             for (const row_t& c : children<Fk...>(parent))
-                if (&c != &row) out.push_back(&c);
+                if (&c != self) out.push_back(&c);
         };
         std::size_t level_begin = 0;
         for (std::size_t depth = 1; depth <= max_depth; ++depth) {
@@ -438,15 +464,21 @@ public:
     /// first: reachable<&Follow::follower_id, &Follow::followee_id>(m) is whom
     /// m follows, whom they follow, ... down to max_depth links. Swap the
     /// members to walk the other way (followers of followers). Each row comes
-    /// once; `start` never does. O((k + links) log n); collects the k rows in
-    /// a vector, with a visited set of k pointers.
+    /// once; `start` never does. `start` may be a copy: the walk starts from
+    /// the stored row with its key (none: nothing is reachable).
+    /// O((k + links) log n); collects the k rows in a vector, with a visited
+    /// set of k pointers.
     template <auto FromFk, auto ToFk>
     [[nodiscard]] collected_rows<typename detail::self_association<Store, FromFk, ToFk>::row> reachable(
         const typename detail::self_association<Store, FromFk, ToFk>::row& start,
         std::size_t max_depth = all_depths) const {
         using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
         std::vector<const row_t*> out;
-        std::unordered_set<const row_t*> visited{&start};
+        // Visited rows are known by address: a copy of `start` would let the
+        // stored one in.
+        const row_t* self = stored_twin(start);
+        if (!self) return collected_rows<row_t>(std::move(out));  // links name stored rows only
+        std::unordered_set<const row_t*> visited{self};
         auto expand = [&](const row_t& from) {
             for (const row_t& to : linked<FromFk, ToFk>(from))
                 if (visited.insert(&to).second) out.push_back(&to);
@@ -455,7 +487,7 @@ public:
         for (std::size_t depth = 1; depth <= max_depth; ++depth) {
             const std::size_t level_end = out.size();
             if (depth == 1) {
-                expand(start);
+                expand(*self);
             } else {
                 for (std::size_t i = level_begin; i < level_end; ++i) expand(*out[i]);
             }
@@ -468,20 +500,25 @@ public:
     /// True when a path of one or more links leads from `from` to `to` along
     /// a self many-to-many (is_reachable(m, m) is true when m is on a cycle).
     /// Breadth first, stops at the first path found; never loops. Two
-    /// frontier vectors and a visited set.
+    /// frontier vectors and a visited set. Either row may be a copy: the
+    /// stored rows with their keys are meant (none: false).
     template <auto FromFk, auto ToFk>
     [[nodiscard]] bool is_reachable(const typename detail::self_association<Store, FromFk, ToFk>::row& from,
                                     const typename detail::self_association<Store, FromFk, ToFk>::row& to,
                                     std::size_t max_depth = all_depths) const {
         using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
-        std::vector<const row_t*> frontier{&from};
+        // Rows are matched by address: a copy of `to` would never be found.
+        const row_t* source = stored_twin(from);
+        const row_t* target = stored_twin(to);
+        if (!source || !target) return false;  // links name stored rows only
+        std::vector<const row_t*> frontier{source};
         std::vector<const row_t*> next;
-        std::unordered_set<const row_t*> visited{&from};
+        std::unordered_set<const row_t*> visited{source};
         for (std::size_t depth = 1; depth <= max_depth && !frontier.empty(); ++depth) {
             next.clear();
             for (const row_t* r : frontier)
                 for (const row_t& n : linked<FromFk, ToFk>(*r)) {
-                    if (&n == &to) return true;
+                    if (&n == target) return true;
                     if (visited.insert(&n).second) next.push_back(&n);
                 }
             frontier.swap(next);
@@ -641,6 +678,27 @@ protected:
         } else {
             return k;
         }
+    }
+
+    /// A foreign key of a row the store does not hold that names no row:
+    /// the message of the constraint that refuses it on a write.
+    template <class Fk, class Child, class Parent>
+    [[noreturn]] static void throw_dangling(const typename Child::row_type& child) {
+        using traits = detail::columns_traits<typename Fk::columns>;
+        throw not_found_error(std::string(Parent::name), std::string(Child::name) + "." + traits::names() + " = " +
+                                                             detail::display(traits::get(child)) +
+                                                             " references no row in " + std::string(Parent::name));
+    }
+
+    /// The stored row with row's key (row itself when it is stored), or
+    /// nullptr. The walks compare rows by address, so a copy given as the
+    /// start is swapped for its stored twin: one key lookup per walk.
+    template <class Row>
+    const Row* stored_twin(const Row& row) const {
+        using T = typename Store::template table_of_row<Row>;
+        const auto& idx = state_of<T>().key_index();
+        const auto it = idx.find(detail::table_state<T>::key_of(row));
+        return it == idx.end() ? nullptr : &*it;
     }
 
     template <class P>

@@ -7,7 +7,9 @@
 #include "expect.hpp"
 #include "schemas.hpp"
 
+#include <optional>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -270,4 +272,109 @@ TEST_CASE("navigating relationships allocates nothing and copies no row", "[rela
     CHECK(after == before);
     // parents, created, count, first two by date, with, without, has, co-authors, links, linked x2, position
     CHECK(sum == 3 + (30 + 10 + 20) + 3 + (10 + 20) + 2 + 1 + 1 + (1 + 2) + 2 + 1 + 1 + 1);
+}
+
+namespace {
+
+template <class F>
+rs::not_found_error not_found_from(F&& f) {
+    try {
+        f();
+    } catch (const rs::not_found_error& e) {
+        return e;
+    }
+    FAIL("expected a relstore::not_found_error");
+    throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+// Reads take any row and use its values: a copy or a row built by hand may
+// hold a foreign key the store never saw, where a stored row's always resolves.
+TEST_CASE("a row the store does not hold, whose foreign key names no row, has no parent: not_found_error",
+          "[relationship][query][misuse]") {
+    posts_fixture f;
+    auto q = f.db.read();
+    const Post stray{.id = 77, .title = "stray", .author_id = 999, .editor_id = 998};
+
+    SECTION("parent along a key that cannot be null") {
+        const auto e = not_found_from([&] { (void)q.parent<&Post::author_id>(stray); });
+        CHECK(std::string(e.what()) == "posts.author_id = 999 references no row in users");
+        CHECK(e.table() == "users");
+        CHECK(e.code() == rs::errc::not_found);
+    }
+    SECTION("parent along an optional key: null is no parent, a key naming nothing is an error") {
+        const auto e = not_found_from([&] { (void)q.parent<&Post::editor_id>(stray); });
+        CHECK(std::string(e.what()) == "posts.editor_id = 998 references no row in users");
+        Post unedited = stray;
+        unedited.editor_id = std::nullopt;
+        CHECK(q.parent<&Post::editor_id>(unedited) == nullptr);
+    }
+    SECTION("a copy whose key resolves reaches the stored parent") {
+        const Post copy = *q.where<&Post::title>(std::string("Rasengan")).first();
+        CHECK(&q.parent<&Post::author_id>(copy) == &q.get<users>(f.naruto));
+    }
+    CHECK(q.count<users>() == 3);
+    CHECK(q.count<posts>() == 4);
+    CHECK(q.find<posts>(std::int64_t{77}) == nullptr);
+}
+
+TEST_CASE("the walks over a self-reference take a copy of a row as the row itself",
+          "[relationship][query][self][misuse]") {
+    constexpr auto manager_of = &Employee::manager_id;
+    social db;
+    auto tx = db.write();
+    const Employee& boss = tx.insert(Employee{.name = "boss"});
+    const Employee& mid = tx.insert(Employee{.name = "mid", .manager_id = boss.id});
+    const Employee& dev = tx.insert(Employee{.name = "dev", .manager_id = mid.id});
+    tx.update(boss, [&](Employee& e) { e.manager_id = dev.id; });  // boss -> dev -> mid -> boss
+
+    SECTION("ancestors of a row whose key names no row") {
+        const Employee stray{.id = 50, .name = "stray", .manager_id = 999};
+        const auto e = not_found_from([&] { (void)tx.ancestors<manager_of>(stray); });
+        CHECK(std::string(e.what()) == "employees.manager_id = 999 references no row in employees");
+    }
+    SECTION("ancestors of a copy on a cycle: the stored row is the start, not an ancestor") {
+        const Employee copy = dev;
+        CHECK(names(tx.ancestors<manager_of>(copy)) == strings{"mid", "boss"});
+        CHECK(tx.ancestors<manager_of>(copy).cyclic());
+    }
+    SECTION("descendants of a copy on a cycle end") {
+        const Employee copy = boss;
+        // Bounded first: a walk that takes the stored boss for another row never ends.
+        REQUIRE(names(tx.descendants<manager_of>(copy, 10)) == strings{"mid", "dev"});
+        CHECK(names(tx.descendants<manager_of>(copy)) == strings{"mid", "dev"});
+    }
+    SECTION("descendants of a row the store has never seen") {
+        const Employee stray{.id = 50, .name = "stray"};
+        CHECK(tx.descendants<manager_of>(stray).empty());
+    }
+    CHECK(tx.count<employees>() == 3);
+    CHECK(boss.manager_id == dev.id);
+}
+
+TEST_CASE("reachability from and to copies of rows uses their keys", "[relationship][query][self][misuse]") {
+    constexpr auto follower = &Follow::follower_id;
+    constexpr auto followee = &Follow::followee_id;
+    social db;
+    auto tx = db.write();
+    const Member& a = tx.insert(Member{.name = "a"});
+    const Member& b = tx.insert(Member{.name = "b"});
+    const Member& c = tx.insert(Member{.name = "c"});
+    rs::link<follower, followee>(tx, a, b);
+    rs::link<follower, followee>(tx, b, a);  // a cycle a -> b -> a
+    rs::link<follower, followee>(tx, b, c);
+    const Member copy_a = a;
+    const Member copy_c = c;
+    const Member stranger{.id = 99, .name = "stranger"};
+
+    CHECK(names(tx.reachable<follower, followee>(copy_a)) == strings{"b", "c"});
+    CHECK(tx.is_reachable<follower, followee>(copy_a, copy_c));
+    CHECK(tx.is_reachable<follower, followee>(copy_a, copy_a));  // on a cycle
+    CHECK(tx.is_reachable<follower, followee>(a, copy_a));
+    CHECK_FALSE(tx.is_reachable<follower, followee>(copy_c, copy_a));
+    CHECK(tx.reachable<follower, followee>(stranger).empty());
+    CHECK_FALSE(tx.is_reachable<follower, followee>(copy_a, stranger));
+    CHECK_FALSE(tx.is_reachable<follower, followee>(stranger, copy_a));
+    CHECK(tx.count<follows>() == 3);
 }
