@@ -33,6 +33,33 @@
 #include <vector>
 
 namespace relstore {
+namespace detail {
+
+/// What linked<>() maps a link to: the row its ToFk names. A reference when
+/// ToFk cannot be null; else a pointer, null for a link to nothing, which
+/// mapped_rows then skips (testing the key, not looking the row up).
+template <class Store, auto FromFk, auto ToFk>
+struct link_target {
+    const reader<Store>* q = nullptr;
+
+    decltype(auto) operator()(const typename association<Store, FromFk, ToFk>::row& link) const {
+        return q->template parent<ToFk>(link);
+    }
+    bool reaches(const typename association<Store, FromFk, ToFk>::row& link) const {
+        if constexpr (is_optional_v<std::remove_cvref_t<decltype(link.*ToFk)>>)
+            return (link.*ToFk).has_value();
+        else
+            return true;
+    }
+    [[noreturn]] void maps_to_nothing(const typename association<Store, FromFk, ToFk>::row&) const {
+        using assoc = association<Store, FromFk, ToFk>;
+        throw usage_error("relstore: a linked<>() walk read the link it stood on after " +
+                          std::string(assoc::table::name) + "." + columns_traits<column_list<ToFk>>::names() +
+                          " was set to null (the row it named was erased); read linked<>() again after writing");
+    }
+};
+
+}  // namespace detail
 
 /// The read operations, shared by read scopes and transactions.
 /// Verbs: get = exactly one row or throws; find = pointer or null;
@@ -260,15 +287,14 @@ public:
     /// to the other side; e.g. linked<&AuthorBook::author_id, &AuthorBook::book_id>(author)
     /// gives the author's books; `from` may also be the key of from's row.
     /// Two index walks per row, no copy.
+    /// A link whose ToFk is null (an optional key that on_delete::set_null
+    /// cleared) links to nothing and is skipped, as SQL's join drops it; a
+    /// link whose FromFk is null is no row's link.
     template <auto FromFk, auto ToFk, class FromRow>
     [[nodiscard]] auto linked(const FromRow& from) const {
         auto links = children<FromFk>(from);
-        // this->: clang 14 does not see the call through a generic lambda and
-        // warns that the capture is unused.
-        auto to = [this](const auto& link) -> decltype(auto) {
-            return deref(this->template parent<ToFk>(link));
-        };
-        return mapped_rows<decltype(links.begin()), decltype(to)>(links.begin(), links.end(), std::move(to));
+        using target = detail::link_target<Store, FromFk, ToFk>;
+        return mapped_rows<decltype(links.begin()), target>(links.begin(), links.end(), target{this});
     }
 
     /// The children of `parent` (a row, or its key) along the foreign key Fk
@@ -341,12 +367,13 @@ public:
     }
 
     /// The number of links from `from` (a row, or its key): association rows
-    /// whose FromFk holds its key. Walks the index group, copies nothing;
-    /// count_links<A, B>(a) is linked<A, B>(a).count().
+    /// whose FromFk holds its key and whose ToFk is not null. Walks the index
+    /// group, reads no linked row, copies nothing; count_links<A, B>(a) is
+    /// linked<A, B>(a).count().
     template <auto FromFk, auto ToFk, class FromRow>
     [[nodiscard]] std::size_t count_links(const FromRow& from) const {
         (void)sizeof(detail::association<Store, FromFk, ToFk>);  // checks that both keys are the association's
-        return count_children<FromFk>(from);
+        return linked<FromFk, ToFk>(from).count();
     }
 
     /// The parent rows that have at least one child along the foreign key Fk
@@ -699,15 +726,6 @@ protected:
         const auto& idx = state_of<T>().key_index();
         const auto it = idx.find(detail::table_state<T>::key_of(row));
         return it == idx.end() ? nullptr : &*it;
-    }
-
-    template <class P>
-    static const P& deref(const P& p) {
-        return p;
-    }
-    template <class P>
-    static const P& deref(const P* p) {
-        return *p;
     }
 
     template <class... K>

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <compare>
+#include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <limits>
@@ -320,36 +321,99 @@ private:
 
 namespace detail {
 
+/// What a mapping gives for a row: a reference when every row maps to a
+/// stored row, a pointer when some map to none (a link whose key is null).
+template <class It, class Fn>
+using mapped_t = decltype(std::declval<const Fn&>()(*std::declval<const It&>()));
+
+/// True when Fn maps some rows to nothing (returns a pointer): the range then
+/// skips them. Decided by the type, so a mapping that always reaches a row
+/// pays nothing for the test.
+template <class It, class Fn>
+inline constexpr bool maps_to_pointer = std::is_pointer_v<mapped_t<It, Fn>>;
+
+/// Whether row maps to a stored row. A mapping may answer without its lookup
+/// (reaches(row): is the key null?); otherwise it is called.
+template <class Fn, class Row>
+bool reaches(const Fn& fn, const Row& row) {
+    if constexpr (requires { { fn.reaches(row) } -> std::convertible_to<bool>; })
+        return fn.reaches(row);
+    else
+        return fn(row) != nullptr;
+}
+
+[[noreturn]] inline void throw_maps_to_nothing() {
+    throw usage_error(
+        "relstore: a mapped range's iterator was read after a write made its row map to no row (a link whose "
+        "key was set to null while a walk stood on it); read the range again after writing");
+}
+
 /// A forward iterator that maps each row of an index to another stored row
-/// (an association row to the row it links to).
+/// (an association row to the row it links to). When the mapping gives a
+/// pointer it passes by the rows that map to null, as a join drops a link
+/// whose key is null; it then holds the end of the walk as well.
 template <class It, class Fn>
 class map_iterator {
+    static constexpr bool skips = maps_to_pointer<It, Fn>;
+    struct no_end {
+        friend bool operator==(no_end, no_end) = default;
+    };
+
 public:
     using iterator_category = std::forward_iterator_tag;
     using iterator_concept = std::forward_iterator_tag;
-    using reference = decltype(std::declval<const Fn&>()(*std::declval<const It&>()));
-    using value_type = std::remove_cvref_t<reference>;
+    using value_type = std::remove_cvref_t<std::remove_pointer_t<mapped_t<It, Fn>>>;
+    using reference = std::conditional_t<skips, const value_type&, mapped_t<It, Fn>>;
     using difference_type = std::ptrdiff_t;
     using pointer = const value_type*;
 
     map_iterator() = default;
-    map_iterator(It it, const Fn* fn) : it_(it), fn_(fn) {}
+    map_iterator(It it, It last, const Fn* fn) : it_(it), fn_(fn) {
+        if constexpr (skips) {
+            last_ = last;
+            skip();
+        }
+    }
 
-    reference operator*() const { return (*fn_)(*it_); }
+    reference operator*() const {
+        if constexpr (skips) {
+            // skip() saw a row here; a write since (set_null on the link's
+            // key) can leave none, and the walk's own check does not see a
+            // write to a column its index does not cover.
+            const auto* p = (*fn_)(*it_);
+            if (!p) [[unlikely]] {
+                if constexpr (requires { fn_->maps_to_nothing(*it_); })
+                    fn_->maps_to_nothing(*it_);
+                throw_maps_to_nothing();
+            }
+            return *p;
+        } else {
+            return (*fn_)(*it_);
+        }
+    }
     pointer operator->() const { return std::addressof(**this); }
     map_iterator& operator++() {
         ++it_;
+        if constexpr (skips) skip();
         return *this;
     }
     map_iterator operator++(int) {
         auto old = *this;
-        ++it_;
+        ++*this;
         return old;
     }
     friend bool operator==(const map_iterator& a, const map_iterator& b) { return a.it_ == b.it_; }
 
+    /// The index position: the current row, or the end.
+    [[nodiscard]] const It& base() const noexcept { return it_; }
+
 private:
+    void skip() {
+        while (it_ != last_ && !detail::reaches(*fn_, *it_)) ++it_;
+    }
+
     It it_{};
+    [[no_unique_address]] std::conditional_t<skips, It, no_end> last_{};
     const Fn* fn_ = nullptr;
 };
 
@@ -359,35 +423,46 @@ private:
 /// through the association rows). Our own instead of std::views::transform,
 /// which clang 14 cannot compile with libstdc++ 12. One row per row of the
 /// index walked, so take(n), drop(n) and reverse() work on that walk and
-/// call the mapping for no row they skip. Holds the mapping; iterate it while
-/// it lives.
+/// call the mapping for no row they skip. When the mapping returns a pointer
+/// (links over an optional key), rows it maps to null are left out: count(),
+/// take(n) and drop(n) then test each link they pass (reaches(), a null
+/// check for links), still without reading the rows linked. Holds the
+/// mapping; iterate it while it lives.
 template <class It, class Fn>
 class mapped_rows : public detail::range_base<mapped_rows<It, Fn>> {
+    static constexpr bool skips = detail::maps_to_pointer<It, Fn>;
+
 public:
     using iterator = detail::map_iterator<It, Fn>;
     using value_type = typename iterator::value_type;
 
     mapped_rows(It first, It last, Fn fn) : first_(first), last_(last), fn_(std::move(fn)) {}
 
-    [[nodiscard]] iterator begin() const { return iterator(first_, &fn_.get()); }
-    [[nodiscard]] iterator end() const { return iterator(last_, &fn_.get()); }
+    [[nodiscard]] iterator begin() const { return iterator(first_, last_, &fn_.get()); }
+    [[nodiscard]] iterator end() const { return iterator(last_, last_, &fn_.get()); }
 
     /// The first row, or nullptr.
     [[nodiscard]] const value_type* first() const {
-        return first_ == last_ ? nullptr : std::addressof(*begin());
+        auto it = begin();
+        return it == end() ? nullptr : std::addressof(*it);
     }
     /// The number of rows; walks the links (no row is copied).
-    [[nodiscard]] std::size_t count() const { return static_cast<std::size_t>(std::ranges::distance(first_, last_)); }
+    [[nodiscard]] std::size_t count() const {
+        if constexpr (skips)
+            return static_cast<std::size_t>(std::ranges::distance(begin(), end()));
+        else
+            return static_cast<std::size_t>(std::ranges::distance(first_, last_));
+    }
 
     /// The first n rows: walks up to n links. @throws usage_error when n is negative.
     template <class N>
     [[nodiscard]] mapped_rows take(N n) const {
-        return mapped_rows(first_, detail::advance_up_to(first_, detail::row_count(n, "take"), last_), fn_.get());
+        return mapped_rows(first_, past(detail::row_count(n, "take")), fn_.get());
     }
     /// The rows after the first n: walks n links. @throws usage_error when n is negative.
     template <class N>
     [[nodiscard]] mapped_rows drop(N n) const {
-        return mapped_rows(detail::advance_up_to(first_, detail::row_count(n, "drop"), last_), last_, fn_.get());
+        return mapped_rows(past(detail::row_count(n, "drop")), last_, fn_.get());
     }
     /// The same rows, last first: O(1). Needs links kept in an ordered index
     /// (references<>, not hashed_references<>).
@@ -402,6 +477,18 @@ public:
     }
 
 private:
+    // The walk position just past the first k rows, or last_.
+    It past(std::size_t k) const {
+        if constexpr (skips) {
+            It it = first_;
+            for (; k != 0 && it != last_; ++it)
+                if (detail::reaches(fn_.get(), *it)) --k;
+            return it;
+        } else {
+            return detail::advance_up_to(first_, k, last_);
+        }
+    }
+
     It first_;
     It last_;
     detail::predicate_box<Fn> fn_;

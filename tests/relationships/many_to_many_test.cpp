@@ -341,3 +341,113 @@ TEST_CASE("unlinking while walking linked<>() is a usage_error at the walk's nex
     for (const Book* b : linked) rs::unlink<author_of, book_of>(tx, a1, *b);
     CHECK(tx.count_links<author_of, book_of>(a1) == 0);
 }
+
+TEST_CASE("a link whose key was set to null links to nothing: linked() and count_links() skip it, as a join would",
+          "[relationship][many-to-many][null]") {
+    shelf s;
+    auto tx = s.db.write();
+    constexpr auto praiser = &Blurb::author_id;
+    constexpr auto praised = &Blurb::book_id;
+    const Author& a1 = tx.get<authors>(s.a1);
+    const Author& a3 = tx.get<authors>(s.a3);
+    const Book& b2 = tx.get<books>(s.b2);
+    const Book& b3 = tx.insert(Book{.title = "Rasengan"});
+    // a1's links in key order: to b1, b2, b1, b3; the b1 ones will point nowhere,
+    // so the walk meets a null first, between rows and (reversed) last.
+    rs::link<praiser, praised>(tx, a1, tx.get<books>(s.b1));
+    rs::link<praiser, praised>(tx, a1, b2);
+    rs::link<praiser, praised>(tx, a1, tx.get<books>(s.b1));
+    rs::link<praiser, praised>(tx, a1, b3);
+    rs::link<praiser, praised>(tx, a3, tx.get<books>(s.b1));
+    rs::link<praiser, praised>(tx, a3, b2);
+    REQUIRE(tx.erase(tx.get<books>(s.b1)) == 1);  // three blurbs now praise no book
+    REQUIRE(tx.where<praised>(std::nullopt).count() == 3);
+
+    SECTION("the \"to\" key null: the link is skipped every way the range is read") {
+        const auto r = tx.linked<praiser, praised>(a1);
+        CHECK(names(r) == std::vector<std::string>{"Sharingan", "Rasengan"});
+        CHECK(r.count() == 2);
+        CHECK(tx.count_links<praiser, praised>(a1) == 2);
+        CHECK(std::ranges::distance(r) == 2);
+        CHECK(r.first() == &b2);
+        CHECK(&r.front() == &b2);
+        CHECK_FALSE(r.empty());
+        CHECK(names(r.reverse()) == std::vector<std::string>{"Rasengan", "Sharingan"});
+        CHECK(names(r.take(1)) == std::vector<std::string>{"Sharingan"});
+        CHECK(r.take(1).count() == 1);
+        CHECK(names(r.drop(1)) == std::vector<std::string>{"Rasengan"});
+        CHECK(r.drop(2).empty());
+        CHECK(r.drop(2).first() == nullptr);
+        CHECK(names(r.take(1).reverse()) == std::vector<std::string>{"Sharingan"});
+        CHECK(names(r.reverse().take(1)) == std::vector<std::string>{"Rasengan"});
+        CHECK(names(r.reverse().drop(1)) == std::vector<std::string>{"Sharingan"});
+        CHECK(names(r.reverse().reverse()) == std::vector<std::string>{"Sharingan", "Rasengan"});
+
+        const auto only_nulls = tx.linked<praiser, praised>(tx.get<authors>(s.a2));
+        CHECK(only_nulls.empty());
+        CHECK(tx.count_links<praiser, praised>(s.a2) == 0);
+
+        CHECK(names(tx.linked<praiser, praised>(a3)) == std::vector<std::string>{"Sharingan"});
+        CHECK(tx.count_links<praiser, praised>(a3) == 1);
+
+        // Reading changed nothing: the links to nothing are still stored.
+        CHECK(tx.count<blurbs>() == 6);
+        CHECK(tx.where<praised>(std::nullopt).count() == 3);
+    }
+    SECTION("a link with nothing but a null \"to\" key is an empty range, not a crash") {
+        const Author& a2 = tx.get<authors>(s.a2);
+        rs::link<praiser, praised>(tx, a2, b3);
+        tx.erase(b3);
+        const auto r = tx.linked<praiser, praised>(a2);
+        CHECK(r.empty());
+        CHECK_FALSE(r);
+        CHECK(r.first() == nullptr);
+        CHECK(r.count() == 0);
+        CHECK(r.reverse().empty());
+        CHECK(r.take(1).empty());
+        CHECK(tx.count_links<praiser, praised>(a2) == 0);
+    }
+    SECTION("the \"from\" key null: the link is in no row's walk, and the other side skips it") {
+        tx.erase(a3);  // its blurbs now have no author: one praises b2, one nothing at all
+        CHECK(names(tx.linked<praised, praiser>(b2)) == std::vector<std::string>{"Naruto Uzumaki"});
+        CHECK(tx.count_links<praised, praiser>(b2) == 1);
+        CHECK(names(tx.linked<praised, praiser>(b2).reverse()) == std::vector<std::string>{"Naruto Uzumaki"});
+        CHECK(tx.count_links<praised, praiser>(b3) == 1);
+        CHECK(tx.count<blurbs>() == 6);
+    }
+    SECTION("the other verbs pass the null links by") {
+        CHECK(tx.is_linked<praiser, praised>(a1, b2));
+        CHECK(rs::unlink<praiser, praised>(tx, a1, b2) == 1);
+        CHECK(names(tx.linked<praiser, praised>(a1)) == std::vector<std::string>{"Rasengan"});
+        CHECK(rs::set_links<praiser, praised>(tx, a1, {&b2}) == rs::link_changes{1, 1});
+        CHECK(names(tx.linked<praiser, praised>(a1)) == std::vector<std::string>{"Sharingan"});
+        CHECK(tx.where<praised>(std::nullopt).count() == 3);  // set_links leaves links to nothing alone
+        CHECK(rs::unlink_all<praiser, praised>(tx, a1) == 3);  // every blurb of a1's, the two to nothing too
+        CHECK(tx.linked<praiser, praised>(a1).empty());
+    }
+}
+
+TEST_CASE("a walk standing on a link whose target is then erased is a usage_error, not a read of nothing",
+          "[relationship][many-to-many][null][misuse]") {
+    shelf s;
+    auto tx = s.db.write();
+    const Author& a1 = tx.get<authors>(s.a1);
+    rs::link<&Blurb::author_id, &Blurb::book_id>(tx, a1, tx.get<books>(s.b1));
+    rs::link<&Blurb::author_id, &Blurb::book_id>(tx, a1, tx.get<books>(s.b2));
+    const auto r = tx.linked<&Blurb::author_id, &Blurb::book_id>(a1);
+    auto it = r.begin();
+    REQUIRE(it->title == "Secret Scroll");
+    // set_null writes only book_id: the walk over author_id has not moved, but
+    // the link it stands on leads nowhere now.
+    tx.erase(tx.get<books>(s.b1));
+    try {
+        (void)*it;
+        FAIL("read a link that leads nowhere");
+    } catch (const rs::usage_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("blurbs.book_id"));
+    }
+    ++it;
+    REQUIRE(it != r.end());
+    CHECK(it->title == "Sharingan");
+    CHECK(++it == r.end());
+}

@@ -114,6 +114,13 @@ struct Credit {  // an association object: who did what on a book, in which posi
 };
 RELSTORE_FIELDS(Credit, id, author_id, book_id, role, position)
 
+struct Blurb {  // an author praising a book: the praise stays when either side goes
+    std::int64_t id{};
+    std::optional<std::int64_t> author_id{};
+    std::optional<std::int64_t> book_id{};
+};
+RELSTORE_FIELDS(Blurb, id, author_id, book_id)
+
 using authors = rs::table<"authors", Author, rs::auto_key<&Author::id>, rs::unique<&Author::name>>;
 using books = rs::table<"books", Book, rs::auto_key<&Book::id>>;
 using authors_books = rs::table<"authors_books", AuthorBook, rs::primary_key<&AuthorBook::author_id, &AuthorBook::book_id>,
@@ -124,7 +131,10 @@ using credits = rs::table<"credits", Credit, rs::auto_key<&Credit::id>,
                           rs::references<&Credit::book_id, books, rs::on_delete::cascade>,
                           rs::unique<&Credit::author_id, &Credit::book_id, &Credit::role>,
                           rs::ordered<&Credit::book_id, &Credit::position>>;
-using library = rs::store<authors, books, authors_books, credits>;
+using blurbs = rs::table<"blurbs", Blurb, rs::auto_key<&Blurb::id>,
+                         rs::references<&Blurb::author_id, authors, rs::on_delete::set_null>,
+                         rs::references<&Blurb::book_id, books, rs::on_delete::set_null>>;
+using library = rs::store<authors, books, authors_books, credits, blurbs>;
 
 // --- social: self-references, one-to-many (trees) and many-to-many ----------
 
@@ -154,6 +164,13 @@ struct Follow {  // members following members
 };
 RELSTORE_FIELDS(Follow, follower_id, followee_id)
 
+struct Referral {  // members inviting members: the invitation stays when a member goes
+    std::int64_t id{};
+    std::optional<std::int64_t> referrer_id{};
+    std::optional<std::int64_t> referee_id{};
+};
+RELSTORE_FIELDS(Referral, id, referrer_id, referee_id)
+
 using categories = rs::table<"categories", Category, rs::auto_key<&Category::id>,
                              rs::acyclic_references<&Category::parent_id, rs::on_delete::cascade>>;
 using employees = rs::table<"employees", Employee, rs::auto_key<&Employee::id>,
@@ -162,6 +179,9 @@ using members = rs::table<"members", Member, rs::auto_key<&Member::id>, rs::uniq
 using follows = rs::table<"follows", Follow, rs::primary_key<&Follow::follower_id, &Follow::followee_id>,
                           rs::references<&Follow::follower_id, members, rs::on_delete::cascade>,
                           rs::references<&Follow::followee_id, members, rs::on_delete::cascade>>;
-using social = rs::store<categories, employees, members, follows>;
+using referrals = rs::table<"referrals", Referral, rs::auto_key<&Referral::id>,
+                            rs::references<&Referral::referrer_id, members, rs::on_delete::set_null>,
+                            rs::references<&Referral::referee_id, members, rs::on_delete::set_null>>;
+using social = rs::store<categories, employees, members, follows, referrals>;
 
 }  // namespace rel

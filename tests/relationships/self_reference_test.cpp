@@ -288,3 +288,31 @@ TEST_CASE("members following members: reachability both ways, cycles included", 
         CHECK(names(tx.reachable<follower, followee>(a)) == strings{"b"});
     }
 }
+
+TEST_CASE("walks over a self many-to-many pass by the links whose key was set to null", "[relationship][self][many-to-many][null]") {
+    constexpr auto referrer = &Referral::referrer_id;
+    constexpr auto referee = &Referral::referee_id;
+    social db;
+    auto tx = db.write();
+    const Member& a = tx.insert(Member{.name = "a"});
+    const Member& b = tx.insert(Member{.name = "b"});
+    const Member& c = tx.insert(Member{.name = "c"});
+    const Member& d = tx.insert(Member{.name = "d"});
+    rs::link<referrer, referee>(tx, a, c);
+    rs::link<referrer, referee>(tx, a, b);
+    rs::link<referrer, referee>(tx, b, c);
+    rs::link<referrer, referee>(tx, c, d);
+    rs::link<referrer, referee>(tx, d, b);
+    tx.erase(c);  // a -> null, b -> null, null -> d: the referrals stay, leading nowhere
+    REQUIRE(tx.count<referrals>() == 5);
+
+    CHECK(names(tx.reachable<referrer, referee>(a)) == strings{"b"});
+    CHECK(tx.reachable<referrer, referee>(b).empty());
+    CHECK(tx.is_reachable<referrer, referee>(a, b));
+    CHECK_FALSE(tx.is_reachable<referrer, referee>(a, d));
+    CHECK_FALSE(tx.is_reachable<referrer, referee>(b, b));
+    CHECK(names(tx.reachable<referee, referrer>(b)) == strings{"a", "d"});  // who referred b, transitively
+    CHECK(tx.reachable<referee, referrer>(d).empty());                     // its referrer is gone
+    CHECK_FALSE(tx.is_reachable<referee, referrer>(d, a));
+    CHECK(tx.count<referrals>() == 5);
+}
