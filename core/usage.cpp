@@ -2,12 +2,20 @@
 #include <relstore/detail/walk.hpp>
 #include <relstore/error.hpp>
 
+#include <cstdio>
+#include <exception>
 #include <unordered_map>
 
 namespace relstore::detail {
 
 // Out of line so that the hot inline paths that check for misuse stay small.
 [[noreturn]] void throw_usage(const char* what) { throw usage_error(what); }
+
+[[noreturn]] void terminate_usage(const char* what) noexcept {
+    std::fprintf(stderr, "%s\n", what);
+    std::fflush(stderr);
+    std::terminate();
+}
 
 [[noreturn]] void throw_walk_changed(const walk_stamp& stamp) {
     throw usage_error("relstore: a range over " + stamp.index +

@@ -21,6 +21,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <ranges>
 #include <string>
 #include <thread>
@@ -59,8 +60,11 @@ class transaction : public reader<Store> {
     using base = reader<Store>;
 
 public:
-    transaction(transaction&& o) noexcept
-        : base(std::exchange(o.db_, nullptr), std::defer_lock),
+    /// @throws usage_error inside the user's code that runs on this
+    /// transaction's behalf (see busy_scope): that code's caller goes on
+    /// with this object once it returns.
+    transaction(transaction&& o)
+        : base((o.refuse_if_busy(), std::exchange(o.db_, nullptr)), std::defer_lock),
           db_mut_(std::exchange(o.db_mut_, nullptr)),
           marks_(std::move(o.marks_)),
           savepoints_(std::move(o.savepoints_)) {
@@ -69,6 +73,8 @@ public:
     }
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
+        if (busy_ != nullptr) [[unlikely]]
+            detail::terminate_usage(busy_text().c_str());  // its caller would go on with a destroyed object
         if (db_mut_) rollback();
     }
 
@@ -89,7 +95,12 @@ public:
     }
 
     /// Undoes every change of the transaction and releases the lock.
-    void rollback() noexcept {
+    /// @throws usage_error only inside the user's code that runs on this
+    /// transaction's behalf (update()'s function, a before_commit hook, a
+    /// subscriber, insert_many's range): the code that called it goes on
+    /// with the transaction once it returns.
+    void rollback() {
+        refuse_if_busy();
         if (!db_mut_) return;
         rollback_to_depth(0);
         end();
@@ -182,10 +193,33 @@ public:
         constexpr bool one_table = []<class... Ts>(std::tuple<Ts...>*) {
             return (std::size_t{std::is_same_v<Row, typename Ts::row_type>} + ... + 0) == 1;
         }(static_cast<typename Store::tables*>(nullptr));
-        if constexpr (std::ranges::sized_range<R> && one_table)
-            reserve<typename Store::template table_of_row<Row>>(static_cast<std::size_t>(std::ranges::size(rows)));
+        // The range is the user's code: while it runs, the transaction can
+        // be read but not written (busy_scope); a range that wrote it would
+        // slip rows past the savepoint that makes this all or nothing.
+        constexpr const char* in_range = "insert_many's range";
+        if constexpr (std::ranges::sized_range<R> && one_table) {
+            std::size_t size = 0;
+            {
+                const busy_scope busy(*this, in_range);
+                size = static_cast<std::size_t>(std::ranges::size(rows));
+            }
+            reserve<typename Store::template table_of_row<Row>>(size);
+        }
         auto sp = savepoint();
         std::size_t n = 0;
+        const auto start = [&] {
+            const busy_scope busy(*this, in_range);
+            return std::ranges::begin(rows);
+        };
+        auto it = start();
+        const auto last = [&] {
+            const busy_scope busy(*this, in_range);
+            return std::ranges::end(rows);
+        }();
+        const auto more = [&] {
+            const busy_scope busy(*this, in_range);
+            return it != last;
+        };
         if constexpr (one_table && detail::insert_many_reads_ahead<Row>) {
             // Each row is taken into a small ring a few rows before its
             // turn, and its buckets, then its buckets' first nodes, are
@@ -198,25 +232,35 @@ public:
             constexpr std::size_t lead = detail::insert_many_lead, heads_lead = lead / 2;
             std::array<Row, lead> ring;
             std::size_t taken = 0;
-            auto it = std::ranges::begin(rows);
-            const auto last = std::ranges::end(rows);
             const auto take = [&] {
                 Row& r = ring[taken++ % lead];
-                r = *it;
-                ++it;
+                {
+                    const busy_scope busy(*this, in_range);
+                    r = *it;
+                    ++it;
+                }
                 buckets.prefetch(st, r);
             };
-            while (taken < lead && it != last) take();
+            while (taken < lead && more()) take();
             for (; n < taken; ++n) {
                 insert<T>(std::move(ring[n % lead]));
                 buckets.learn(st);
                 if (n + heads_lead < taken) buckets.prefetch_heads(st, ring[(n + heads_lead) % lead]);
-                if (it != last) take();
+                if (more()) take();
             }
         } else {
-            for (auto&& r : rows) {
-                insert(std::forward<decltype(r)>(r));
+            while (more()) {
+                {
+                    // The row as the range yields it: a reference is copied
+                    // by insert(), a value moved in.
+                    std::optional<busy_scope> busy(std::in_place, *this, in_range);
+                    decltype(auto) r = *it;
+                    busy.reset();
+                    insert(std::forward<decltype(r)>(r));
+                }
                 ++n;
+                const busy_scope busy(*this, in_range);
+                ++it;
             }
         }
         sp.release();
@@ -347,7 +391,10 @@ private:
         using Row = typename T::row_type;
         using state = detail::table_state<T>;
         Row changed = row;
-        std::forward<F>(fn)(changed);
+        {
+            const busy_scope busy(*this, "update()'s function", T::name);
+            std::forward<F>(fn)(changed);
+        }
         if (!(state::key_of(changed) == state::key_of(row)))
             throw constraint_error(errc::key_changed, std::string(T::name),
                                    detail::columns_traits<typename T::key::columns>::names(),
@@ -634,7 +681,10 @@ private:
                 if (listening || db->journal_)
                     c.emplace(detail::built_by_library{}, *db, *this, marks_.front(), listening);
                 if (c && !c->empty()) {
-                    db->listeners_->run_before(*c);
+                    {
+                        const busy_scope busy(*this, "a before_commit hook");
+                        db->listeners_->run_before(*c);
+                    }
                     if (db->journal_) {
                         begin = db->journal_->end_position();
                         end_pos = db->journal_->append(*c);
@@ -657,7 +707,10 @@ private:
                 rollback();
                 throw;
             }
-            if (c && !c->empty()) failed = db->listeners_->run_after(*c);
+            if (c && !c->empty()) {
+                const busy_scope busy(*this, "a subscriber (the transaction has committed)");
+                failed = db->listeners_->run_after(*c);
+            }
         }
         std::apply([](auto&... st) { (st.clear_log(), ...); }, db->side(this->side_));
         end();
@@ -730,12 +783,49 @@ private:
 
     using marks_type = typename detail::marks_of<typename Store::tables>::type;
 
+    /// Marks the time the user's code runs on this transaction's behalf, in
+    /// the middle of one of its verbs: update()'s function, the before_commit
+    /// hooks and subscribers of its commit, insert_many's range. There the
+    /// transaction can be read through, but a write, commit, rollback,
+    /// savepoint or move would change what the verb is working on (erase the
+    /// row being updated, commit what the hooks have not seen, slip a row
+    /// past the change set and the journal): each throws usage_error.
+    struct busy_scope {
+        busy_scope(const transaction& tx, const char* what, std::string_view table = {}) noexcept
+            : tx_(tx), was_(std::exchange(tx.busy_, what)), was_table_(std::exchange(tx.busy_table_, table)) {}
+        ~busy_scope() {
+            tx_.busy_ = was_;
+            tx_.busy_table_ = was_table_;
+        }
+        busy_scope(const busy_scope&) = delete;
+        busy_scope& operator=(const busy_scope&) = delete;
+
+    private:
+        const transaction& tx_;
+        const char* was_;
+        std::string_view was_table_;
+    };
+
+    std::string busy_text() const {
+        std::string t = "relstore: inside ";
+        t += busy_;
+        if (!busy_table_.empty()) t.append(" (table '").append(busy_table_).append("')");
+        t += ", the transaction that runs it can be read but not written, committed, rolled back, moved or given a "
+             "savepoint: its verb goes on with it once this code returns";
+        return t;
+    }
+    void refuse_if_busy() const {
+        if (busy_ != nullptr) [[unlikely]]
+            throw usage_error(busy_text());
+    }
+
     /// The store, for a verb that writes or ends the transaction. The
     /// store's lock is held for the thread that began it (a read scope or a
     /// second write() there is refused because of it): used from another
     /// thread, a transaction would let that thread's own read() wait for it
     /// forever, and race with the thread that began it.
     Store* mut() const {
+        refuse_if_busy();
         if (!db_mut_) [[unlikely]]
             detail::throw_usage("relstore: this transaction has ended (committed, rolled back or moved from)");
         if (db_mut_->writer_.load(std::memory_order_relaxed) != std::this_thread::get_id()) [[unlikely]]
@@ -1065,6 +1155,8 @@ private:
     }
 
     Store* db_mut_;
+    mutable const char* busy_ = nullptr;  // what runs the user's code now (busy_scope)
+    mutable std::string_view busy_table_;
     std::vector<marks_type> marks_;
     /// The live savepoints, in the order taken (see end_savepoints_from).
     std::vector<relstore::savepoint<Store>*> savepoints_;

@@ -12,12 +12,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <future>
+#include <iterator>
 #include <optional>
 #include <limits>
 #include <string>
 #include <thread>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace shop;
@@ -418,4 +423,182 @@ TEST_CASE("NaN cannot be stored in an indexed floating-point column, and a NaN l
         CHECK(tx.where<&Reading::value>(3.5).count() == 1);
     }
     CHECK(tx.range<&Reading::value>(0.0, 100.0).count() >= 23);
+}
+
+// The user's code that runs inside one of a transaction's verbs -- update()'s
+// function, the before_commit hooks and subscribers of its commit,
+// insert_many's range -- may read through the transaction, but a write,
+// commit, rollback, savepoint or move there would pull the row or the state
+// out from under the verb: each is a usage_error naming where it ran.
+TEST_CASE_METHOD(filled, "inside update()'s function the transaction can be read but not written or ended",
+                 "[core][misuse][reentrant]") {
+    auto tx = db.write();
+    const Customer& ada = tx.get<customers>(1);
+    const auto inside_update = [&](auto&& verb) {
+        return usage_message(tx, [&] {
+            tx.update(ada, [&](Customer& c) {
+                c.note = "changed";
+                verb();
+            });
+        });
+    };
+    std::string what;
+    SECTION("erase the row being updated") { what = inside_update([&] { tx.erase(ada); }); }
+    SECTION("insert") {
+        what = inside_update([&] { tx.insert(Tag{0, "inside"}); });
+        CHECK(tx.where<&Tag::label>("inside").empty());
+    }
+    SECTION("set another row") { what = inside_update([&] { tx.set<&Customer::note>(tx.get<customers>(2), "x"); }); }
+    SECTION("commit") { what = inside_update([&] { tx.commit(); }); }
+    SECTION("rollback") { what = inside_update([&] { tx.rollback(); }); }
+    SECTION("take a savepoint") { what = inside_update([&] { (void)tx.savepoint(); }); }
+    SECTION("roll back a savepoint taken before") {
+        auto sp = tx.savepoint();
+        tx.set<&Customer::note>(ada, "before");
+        what = usage_message(tx, [&] { tx.update(ada, [&](Customer&) { sp.rollback(); }); });
+        CHECK(sp.active());
+        CHECK(ada.note == "before");
+        sp.rollback();
+    }
+    SECTION("move the transaction") {
+        what = inside_update([&] { auto moved = std::move(tx); });
+    }
+    CHECK_THAT(what, Catch::StartsWith("relstore: inside update()'s function (table 'customers'), the transaction"));
+    // Reads are allowed there, and the transaction goes on afterwards.
+    tx.update(ada, [&](Customer& c) { c.note = tx.get<customers>(2).city; });
+    CHECK(ada.note == "Wilmslow");
+    tx.commit();
+    CHECK(db.read().get<customers>(1).note == "Wilmslow");
+}
+
+TEST_CASE_METHOD(filled, "a before_commit hook and a subscriber cannot write, commit, roll back or move the "
+                         "transaction they run for",
+                 "[core][misuse][reentrant]") {
+    const std::size_t tags_before = db.read().count<tags>();
+    std::optional<relstore::transaction<shop::store>> tx_slot;
+    tx_slot.emplace(db.write());
+    auto& tx = *tx_slot;
+    std::string what;
+    std::function<void()> verb;
+    const auto attempt = [&] {
+        try {
+            verb();
+        } catch (const relstore::usage_error& e) {
+            what = e.what();
+            throw;
+        }
+    };
+    SECTION("in a subscriber: the commit stays, the write is refused") {
+        auto sub = db.subscribe([&](const relstore::changes<shop::store>&) { attempt(); });
+        SECTION("insert") { verb = [&] { tx.insert(Tag{0, "late"}); }; }
+        SECTION("commit") { verb = [&] { tx.commit(); }; }
+        SECTION("rollback") { verb = [&] { tx.rollback(); }; }
+        SECTION("savepoint") { verb = [&] { (void)tx.savepoint(); }; }
+        SECTION("move") { verb = [&] { auto moved = std::move(tx); }; }
+        tx.insert(Tag{0, "committed"});
+        CHECK_THROWS_AS(tx.commit(), relstore::usage_error);
+        CHECK_THAT(what, Catch::StartsWith("relstore: inside a subscriber (the transaction has committed)"));
+        auto q = db.read();
+        CHECK(q.count<tags>() == tags_before + 1);
+        CHECK(q.where<&Tag::label>("committed").count() == 1);
+        CHECK(q.where<&Tag::label>("late").empty());
+    }
+    SECTION("in a before_commit hook: the hook's error rolls the transaction back") {
+        auto hook = db.before_commit([&](const relstore::changes<shop::store>&) { attempt(); });
+        SECTION("insert") { verb = [&] { tx.insert(Tag{0, "late"}); }; }
+        SECTION("commit") { verb = [&] { tx.commit(); }; }
+        SECTION("rollback") { verb = [&] { tx.rollback(); }; }
+        SECTION("move") { verb = [&] { auto moved = std::move(tx); }; }
+        tx.insert(Tag{0, "vetoed"});
+        CHECK_THROWS_AS(tx.commit(), relstore::usage_error);
+        CHECK_THAT(what, Catch::StartsWith("relstore: inside a before_commit hook, the transaction"));
+        CHECK(db.read().count<tags>() == tags_before);
+    }
+    tx_slot.reset();
+    auto tx2 = db.write();  // the store was let go of
+    tx2.rollback();
+}
+
+TEST_CASE_METHOD(filled, "insert_many's range cannot write or end the transaction that reads it",
+                 "[core][misuse][reentrant]") {
+    const auto before = relstore_test::capture(db.read());
+    auto tx = db.write();
+    auto outer = tx.savepoint();
+    std::string what;
+    // A single-pass range whose reads run a verb at its 20th row (past the
+    // 16 rows insert_many reads ahead).
+    struct verb_source {
+        std::function<void()> verb;
+        int i = 0;
+        struct iterator {
+            verb_source* s;
+            using value_type = Tag;
+            using difference_type = std::ptrdiff_t;
+            Tag operator*() const {
+                if (s->i == 20) s->verb();
+                return Tag{0, "row " + std::to_string(s->i)};
+            }
+            iterator& operator++() {
+                ++s->i;
+                return *this;
+            }
+            void operator++(int) { ++*this; }
+            bool operator==(std::default_sentinel_t) const { return s->i == 40; }
+        };
+        iterator begin() { return {this}; }
+        std::default_sentinel_t end() { return {}; }
+    };
+    verb_source src;
+    SECTION("insert") { src.verb = [&] { tx.insert(Tag{0, "inside"}); }; }
+    SECTION("commit") { src.verb = [&] { tx.commit(); }; }
+    SECTION("roll back an enclosing savepoint") { src.verb = [&] { outer.rollback(); }; }
+    SECTION("a read is fine") {
+        src.verb = [&] { CHECK(tx.where<&Tag::label>("row 0").count() == 1); };
+        CHECK(tx.insert_many(src) == 40);
+        return;
+    }
+    try {
+        tx.insert_many(src);
+        FAIL("insert_many took a range that wrote its transaction");
+    } catch (const relstore::usage_error& e) {
+        what = e.what();
+    }
+    CHECK_THAT(what, Catch::StartsWith("relstore: inside insert_many's range, the transaction"));
+    CHECK(outer.active());
+    CHECK(tx.count<tags>() == 2);  // all or nothing
+    outer.release();
+    tx.commit();
+    CHECK(relstore_test::diff(before, relstore_test::capture(db.read())) == "");
+}
+
+TEST_CASE("a transaction destroyed inside its own subscriber stops the program with a message instead of going on "
+          "with a destroyed object",
+          "[core][misuse][reentrant]") {
+    const std::filesystem::path err =
+        std::filesystem::temp_directory_path() / ("relstore-misuse-" + std::to_string(::getpid()) + ".err");
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // Nothing here may reach Catch: the child ends by _exit or the signal.
+        if (std::freopen(err.c_str(), "w", stderr) == nullptr) ::_exit(2);
+        shop::store db;
+        shop::fill(db);
+        std::optional<relstore::transaction<shop::store>> tx;
+        tx.emplace(db.write());
+        auto sub = db.subscribe([&](const relstore::changes<shop::store>&) { tx.reset(); });
+        tx->insert(Tag{0, "last"});
+        try {
+            tx->commit();
+        } catch (...) {
+        }
+        ::_exit(0);  // not reached: the destructor terminates
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    std::ifstream in(err);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(err);
+    CHECK(WIFSIGNALED(status));
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
+    CHECK_THAT(said, Catch::Contains("relstore: inside a subscriber (the transaction has committed)"));
 }

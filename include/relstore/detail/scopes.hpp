@@ -11,6 +11,9 @@
 namespace relstore::detail {
 
 [[noreturn]] void throw_usage(const char* what);
+/// For misuse found where nothing can be thrown (a destructor) and going on
+/// would use a destroyed object: prints what and calls std::terminate.
+[[noreturn]] void terminate_usage(const char* what) noexcept;
 
 /// The read scopes one thread holds, recorded by their store's lock (one
 /// entry per scope). A scope ended on another thread is reported to the
