@@ -732,7 +732,13 @@ private:
             journal_->discard(group.front()->begin);
             for (auto* p : group) p->result = failed;
         } else {
+            // The subscribers run on this thread, which holds the store: to
+            // them it is the writer, so that their read(), write(), save or
+            // checkpoint is refused as in a commit without a journal, where
+            // it waited for this very thread.
+            const auto was = writer_.exchange(std::this_thread::get_id(), std::memory_order_relaxed);
             for (auto* p : group) p->result = listeners_->run_after(*p->set);
+            writer_.store(was, std::memory_order_relaxed);
         }
         std::apply([](auto&... st) { (st.clear_log(), ...); }, side(mirror_ && !failed ? 1 - writer_side_ : writer_side_));
         bump_changes();

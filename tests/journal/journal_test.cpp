@@ -1790,3 +1790,45 @@ TEST_CASE("relstore journal info and dump read a version-1 journal: its version,
     CHECK_THAT(dout, Catch::Contains("~ accounts {\"id\": 1, \"name\": \"acct0\", \"balance\": 1, \"note\": \"n1\"}"));
 }
 #endif
+
+// As without the fsync: a usage_error, never a wait for itself.
+TEST_CASE("a subscriber of an every_commit commit cannot read, write, save or checkpoint its store",
+          "[journal][usage][subscribe]") {
+    temp_dir dir;
+    bank db;
+    std::optional<rs::durable<bank>> d;
+    d.emplace(db, dir / "s", dir / "j", no_auto(rs::sync::every_commit));
+    std::function<void()> verb;
+    std::string what;
+    int calls = 0;
+    auto sub = db.subscribe([&](const rs::changes<bank>&) {
+        if (++calls != 1) return;
+        try {
+            verb();
+        } catch (const rs::usage_error& e) {
+            what = e.what();
+            throw;
+        }
+    });
+    SECTION("read") { verb = [&] { (void)db.read(); }; }
+    SECTION("write") { verb = [&] { auto tx = db.write(); }; }
+    SECTION("save") { verb = [&] { rs::save(db, dir / "other"); }; }
+    SECTION("checkpoint") { verb = [&] { d->checkpoint(); }; }
+    relstore_test::returns_within(std::chrono::seconds(60), "a commit whose subscriber reads the store", [&] {
+        auto tx = db.write();
+        tx.insert(Account{0, "a", 1, std::nullopt});
+        CHECK_THROWS_AS(tx.commit(), rs::usage_error);
+    });
+    CHECK_THAT(what, Catch::Contains("holds the store"));
+    CHECK(calls == 1);
+    // The commit stays, durably: the next one goes on, and both are in the journal.
+    {
+        auto tx = db.write();
+        tx.insert(Account{0, "b", 2, std::nullopt});
+        tx.commit();
+    }
+    const std::string now = image(db);
+    d.reset();
+    CHECK(reopened(dir / "s", dir / "j") == now);
+    CHECK(db.read().count<accounts>() == 2);
+}
