@@ -99,7 +99,16 @@ public:
     }
     store(const store&) = delete;
     store& operator=(const store&) = delete;
+    /// Destroying a store that a transaction or a read scope still uses
+    /// (from one of its subscribers or hooks, or while another thread holds
+    /// it) cannot throw, and going on would have them use freed memory: it
+    /// prints what happened and calls std::terminate.
     ~store() {
+        if (writer_.load(std::memory_order_relaxed) != std::thread::id{} || lock_.held() || pinned()) [[unlikely]]
+            detail::terminate_usage(
+                "relstore: a store was destroyed while a write transaction or a read scope still used it (in one "
+                "of its subscribers or before_commit hooks, or with a transaction or scope open on some thread); "
+                "end every transaction and scope of a store before destroying it");
         if (attachment_ != nullptr) attachment_->store_destroyed();
     }
 
@@ -486,6 +495,14 @@ private:
     }
     void unpin(int s) const noexcept {
         pins_[static_cast<std::size_t>(s)][my_stripe()].n.fetch_sub(1, std::memory_order_release);
+    }
+
+    /// True while a read scope pins either copy (readers_never_wait).
+    bool pinned() const noexcept {
+        std::int64_t n = 0;
+        for (const auto& side_pins : pins_)
+            for (const auto& p : side_pins) n += p.n.load(std::memory_order_seq_cst);
+        return n != 0;
     }
 
     /// Waits until no read scope reads copy s (only scopes opened before the

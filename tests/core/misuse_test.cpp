@@ -571,34 +571,82 @@ TEST_CASE_METHOD(filled, "insert_many's range cannot write or end the transactio
     CHECK(relstore_test::diff(before, relstore_test::capture(db.read())) == "");
 }
 
-TEST_CASE("a transaction destroyed inside its own subscriber stops the program with a message instead of going on "
-          "with a destroyed object",
-          "[core][misuse][reentrant]") {
+namespace {
+
+/// Runs fn in a child process with its standard error in a file; returns
+/// the signal that ended the child (0 if it exited) and what it printed.
+template <class Fn>
+std::pair<int, std::string> dies_with(Fn&& fn) {
     const std::filesystem::path err =
         std::filesystem::temp_directory_path() / ("relstore-misuse-" + std::to_string(::getpid()) + ".err");
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        // Nothing here may reach Catch: the child ends by _exit or the signal.
+        // Nothing here may reach Catch: the child ends by _exit or a signal.
         if (std::freopen(err.c_str(), "w", stderr) == nullptr) ::_exit(2);
-        shop::store db;
-        shop::fill(db);
-        std::optional<relstore::transaction<shop::store>> tx;
-        tx.emplace(db.write());
-        auto sub = db.subscribe([&](const relstore::changes<shop::store>&) { tx.reset(); });
-        tx->insert(Tag{0, "last"});
         try {
-            tx->commit();
+            fn();
         } catch (...) {
         }
-        ::_exit(0);  // not reached: the destructor terminates
+        ::_exit(0);
     }
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
     std::ifstream in(err);
-    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::filesystem::remove(err);
-    CHECK(WIFSIGNALED(status));
-    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT));
-    CHECK_THAT(said, Catch::Contains("relstore: inside a subscriber (the transaction has committed)"));
+    return {WIFSIGNALED(status) ? WTERMSIG(status) : 0, said};
+}
+
+}  // namespace
+
+TEST_CASE("a transaction or store destroyed while in use stops the program with a message instead of going on "
+          "with a destroyed object",
+          "[core][misuse][reentrant]") {
+    std::pair<int, std::string> end;
+    std::string expected;
+    SECTION("the transaction, by its own subscriber") {
+        end = dies_with([] {
+            shop::store db;
+            shop::fill(db);
+            std::optional<relstore::transaction<shop::store>> tx;
+            tx.emplace(db.write());
+            auto sub = db.subscribe([&](const relstore::changes<shop::store>&) { tx.reset(); });
+            tx->insert(Tag{0, "last"});
+            tx->commit();
+        });
+        expected = "relstore: inside a subscriber (the transaction has committed)";
+    }
+    SECTION("the store, by a subscriber of its commit") {
+        end = dies_with([] {
+            std::optional<shop::store> db;
+            db.emplace();
+            shop::fill(*db);
+            auto sub = db->subscribe([&](const relstore::changes<shop::store>&) { db.reset(); });
+            auto tx = db->write();
+            tx.insert(Tag{0, "last"});
+            tx.commit();
+        });
+        expected = "relstore: a store was destroyed while a write transaction or a read scope still used it";
+    }
+    SECTION("the store, under an open read scope") {
+        end = dies_with([] {
+            std::optional<shop::store> db;
+            db.emplace();
+            auto q = db->read();
+            db.reset();
+        });
+        expected = "relstore: a store was destroyed while a write transaction or a read scope still used it";
+    }
+    SECTION("the store, under an open read scope that never waits") {
+        end = dies_with([] {
+            std::optional<shop::store> db;
+            db.emplace(relstore::store_options{.readers_never_wait = true});
+            auto q = db->read();
+            db.reset();
+        });
+        expected = "relstore: a store was destroyed while a write transaction or a read scope still used it";
+    }
+    CHECK(end.first == SIGABRT);
+    CHECK_THAT(end.second, Catch::Contains(expected));
 }

@@ -77,6 +77,13 @@ public:
         writer_ = true;
         return true;
     }
+    /// True while a writer or a reader holds the lock (for the store's
+    /// destructor, which must not free what they use).
+    [[nodiscard]] bool held() const noexcept {
+        std::lock_guard l(m_);
+        return writer_ || readers_ != 0;
+    }
+
     /// Wakes every wait, for a cancel (see lock(cancel)) to take effect.
     void wake_waiters() noexcept {
         std::lock_guard l(m_);
