@@ -810,6 +810,30 @@ void check_durable_paths(const std::filesystem::path& snapshot, const std::files
     if (!ec_snapshot && !ec_journal && snapshot_at == journal_at)
         throw usage_error("relstore: durable store " + quoted_name(journal.string()) +
                           ": the snapshot and the journal are the same file; give each a path of its own");
+    // Each file of the pair has a lock file beside it (NAME.lock) and, during
+    // a checkpoint, its next version (NAME.new): either being the other file
+    // of the pair, the lock would be taken on it, or the checkpoint write
+    // over it.
+    const auto aux_clash = [](const std::filesystem::path& of, const std::filesystem::path& other_at,
+                              const char* role) -> std::optional<std::string> {
+        for (const char* suffix : {".lock", ".new"}) {
+            std::error_code ec;
+            const auto at = std::filesystem::weakly_canonical(of.string() + suffix, ec);
+            if (!ec && at == other_at)
+                return std::string("is the ") + role + "'s " + (suffix[1] == 'l' ? "lock file" : "checkpoint file") +
+                       " (" + quoted_name(of.string() + suffix) + ")";
+        }
+        return std::nullopt;
+    };
+    if (!ec_snapshot && !ec_journal) {
+        const char* which = "journal";
+        auto clash = aux_clash(snapshot, journal_at, "snapshot");
+        if (!clash && (clash = aux_clash(journal, snapshot_at, "journal"))) which = "snapshot";
+        if (clash)
+            throw usage_error("relstore: durable store " + quoted_name(journal.string()) + ": the " + which + " " +
+                              *clash + "; give each file of the pair a path whose .lock and .new files are not "
+                                       "the other");
+    }
     struct stat st {};
     if (::stat(snapshot.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
         snapshot_fail(errc::io, snapshot.string(), std::nullopt,

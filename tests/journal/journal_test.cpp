@@ -707,7 +707,8 @@ std::vector<std::string> names_in(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is refused before any file is made",
+TEST_CASE("a durable pair's paths: one file for both, one the other's lock or checkpoint file, a directory or a FIFO "
+          "is refused before any file is made",
           "[journal][usage]") {
     // A FIFO was opened for reading and waited for a writer forever; a
     // directory was refused after the lock file was made (and left); the
@@ -727,6 +728,11 @@ TEST_CASE("a durable pair's paths: one file for both, a directory or a FIFO is r
         {dir / "sub", dir / "db.journal", "is a directory, not a snapshot file"},
         {dir / "db", dir / "db", "the snapshot and the journal are the same file"},
         {dir / "db", dir / "sub" / ".." / "db", "the snapshot and the journal are the same file"},
+        // The lock taken on, or the checkpoint written over, the other file.
+        {dir / "db.snap", dir / "db.snap.lock", "the journal is the snapshot's lock file"},
+        {dir / "db.journal.lock", dir / "db.journal", "the snapshot is the journal's lock file"},
+        {dir / "db.snap", dir / "sub" / ".." / "db.snap.new", "the journal is the snapshot's checkpoint file"},
+        {dir / "db.journal.new", dir / "db.journal", "the snapshot is the journal's checkpoint file"},
     };
     for (const auto& a : attempts) {
         INFO("snapshot " << a.snapshot << ", journal " << a.journal);
