@@ -74,7 +74,8 @@ public:
           side_(other.side_),
           shared_(std::exchange(other.shared_, nullptr)),
           pinned_(std::exchange(other.pinned_, false)),
-          owner_(other.owner_) {}
+          owner_(other.owner_),
+          of_transaction_(other.of_transaction_) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
     ~reader() {
@@ -625,7 +626,7 @@ protected:
     }
     /// For transactions: the lock is the transaction's own; it reads the
     /// copy it writes.
-    reader(const Store* db, std::defer_lock_t) : db_(db) {}
+    reader(const Store* db, std::defer_lock_t) : db_(db), of_transaction_(true) {}
 
     /// A range of index S of T: its iterators check the index's stamp at
     /// each step, so a write to the index during the walk is a usage_error.
@@ -646,6 +647,13 @@ protected:
     const Store* checked() const {
         if (!db_) [[unlikely]]
             detail::throw_usage("relstore: this scope has ended (committed, rolled back or moved from)");
+        // A read scope may be shared with other threads (it only reads); a
+        // transaction may not: its thread writes the very containers read.
+        if (of_transaction_ && db_->writer_.load(std::memory_order_relaxed) != std::this_thread::get_id())
+            [[unlikely]]
+            detail::throw_usage(
+                "relstore: this write transaction was begun on another thread; read through it on that thread (its "
+                "writes there would race with this read), or open a read scope on this one");
         return db_;
     }
 
@@ -843,6 +851,7 @@ private:
     detail::store_lock* shared_ = nullptr;  // the lock this read scope holds shared
     bool pinned_ = false;                   // side_ is pinned (readers_never_wait)
     std::uint64_t owner_ = 0;               // detail::thread_scopes::id() of the thread that opened it
+    bool of_transaction_ = false;           // reads through a write transaction: only on its thread
 };
 
 }  // namespace relstore

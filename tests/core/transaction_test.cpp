@@ -410,13 +410,20 @@ TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began i
         refused([&] { tx.insert(Tag{0, "theirs"}); });
         refused([&] { (void)tx.savepoint(); });
         refused([&] { tx.commit(); });
+        // Reads too: this thread's insert above could rebalance the very
+        // index they walk.
+        refused([&] { (void)tx.find<&Tag::label>("mine"); });
+        refused([&] { (void)tx.count<tags>(); });
+        refused([&] { (void)tx.where<&Tag::label>("mine").count(); });
     });
     t.join();
-    REQUIRE(errors.size() == 3);
+    REQUIRE(errors.size() == 6);
     for (const auto& e : errors)
         CHECK_THAT(e, Catch::StartsWith("relstore: this write transaction was begun on another thread"));
-    // Nothing of the other thread's attempts is in it, and it goes on here.
+    // Nothing of the other thread's attempts is in it, and it goes on here,
+    // reads included.
     CHECK(tx.find<&Tag::label>("theirs") == nullptr);
+    CHECK(tx.find<&Tag::label>("mine") != nullptr);
     tx.insert(Tag{0, "mine too"});
     tx.commit();
     CHECK(db.read().count<tags>() == before + 2);
