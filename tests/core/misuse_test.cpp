@@ -7,6 +7,8 @@
 
 #include <relstore/snapshot.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -569,6 +571,102 @@ TEST_CASE_METHOD(filled, "insert_many's range cannot write or end the transactio
     outer.release();
     tx.commit();
     CHECK(relstore_test::diff(before, relstore_test::capture(db.read())) == "");
+}
+
+namespace memo_schema {
+
+// Room for a large inline value: a row of more than 512 bytes.
+struct Pad {
+    std::array<char, 600> bytes{};
+    friend auto operator<=>(const Pad&, const Pad&) = default;
+};
+
+}  // namespace memo_schema
+
+template <>
+struct relstore::column_traits<memo_schema::Pad> {
+    using stored_type = std::string;
+    static stored_type to_stored(const memo_schema::Pad& p) { return {p.bytes.begin(), p.bytes.end()}; }
+    static memo_schema::Pad from_stored(const stored_type& s) {
+        memo_schema::Pad p;
+        std::copy_n(s.begin(), std::min(s.size(), p.bytes.size()), p.bytes.begin());
+        return p;
+    }
+};
+
+namespace {
+
+// A row insert_many does not read ahead (its ring of 16 rows would take more
+// than 8 KiB of stack): its rows go in one by one as the range yields them,
+// a path of its own.
+struct Memo {
+    std::int64_t id;
+    std::string text;
+    memo_schema::Pad pad;
+};
+RELSTORE_FIELDS(Memo, id, text, pad)
+using memos = relstore::table<"memos", Memo, relstore::auto_key<&Memo::id>, relstore::unique<&Memo::text>>;
+using memo_store = relstore::store<memos>;
+static_assert(!relstore::detail::insert_many_reads_ahead<Memo>);
+
+}  // namespace
+
+TEST_CASE("insert_many's range of rows it cannot read ahead cannot write or end the transaction either",
+          "[core][misuse][reentrant]") {
+    memo_store db;
+    {
+        auto tx = db.write();
+        tx.insert(Memo{0, "kept", {}});
+        tx.commit();
+    }
+    auto tx = db.write();
+    // At its 5th row, the range runs a verb: the yield of a row, or the step
+    // to the next one.
+    struct verb_source {
+        std::function<void()> verb;
+        bool in_step = false;
+        int i = 0;
+        struct iterator {
+            verb_source* s;
+            using value_type = Memo;
+            using difference_type = std::ptrdiff_t;
+            Memo operator*() const {
+                if (s->i == 5 && !s->in_step) s->verb();
+                return Memo{0, "memo " + std::to_string(s->i), {}};
+            }
+            iterator& operator++() {
+                if (s->i == 5 && s->in_step) s->verb();
+                ++s->i;
+                return *this;
+            }
+            void operator++(int) { ++*this; }
+            bool operator==(std::default_sentinel_t) const { return s->i == 10; }
+        };
+        iterator begin() { return {this}; }
+        std::default_sentinel_t end() { return {}; }
+    };
+    verb_source src;
+    src.in_step = GENERATE(false, true);
+    SECTION("insert") { src.verb = [&] { tx.insert(Memo{0, "inside", {}}); }; }
+    SECTION("commit") { src.verb = [&] { tx.commit(); }; }
+    SECTION("a read is fine") {
+        src.verb = [&] { CHECK(tx.where<&Memo::text>("memo 0").count() == 1); };
+        CHECK(tx.insert_many(src) == 10);
+        CHECK(tx.count<memos>() == 11);
+        return;
+    }
+    INFO((src.in_step ? "in the range's step" : "in the range's yield"));
+    std::string what = "(no usage_error)";
+    try {
+        tx.insert_many(src);
+    } catch (const relstore::usage_error& e) {
+        what = e.what();
+    }
+    CHECK_THAT(what, Catch::StartsWith("relstore: inside insert_many's range, the transaction"));
+    CHECK(tx.count<memos>() == 1);  // all or nothing, and nothing from inside
+    CHECK(tx.find<&Memo::text>("inside") == nullptr);
+    tx.commit();
+    CHECK(db.read().count<memos>() == 1);
 }
 
 namespace {
