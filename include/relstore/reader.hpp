@@ -133,7 +133,7 @@ public:
     /// The rows whose column(s) equal these values: an index walk when an index
     /// covers the columns (hashed, or an ordered one they prefix), else an O(n) scan.
     template <auto... Members, class... V>
-    [[nodiscard]] auto where(const V&... values) const {
+    [[nodiscard]] auto where(const V&... values) const& {
         using first_member = member_traits<detail::first_of<Members...>>;
         using T = typename Store::template table_of_row<typename first_member::row_type>;
         using cols = detail::column_list<Members...>;
@@ -169,7 +169,7 @@ public:
 
     /// The rows with lo <= column < hi, in order of an ordered index on the column.
     template <auto Member, class Lo, class Hi>
-    [[nodiscard]] auto range(const Lo& lo, const Hi& hi) const {
+    [[nodiscard]] auto range(const Lo& lo, const Hi& hi) const& {
         using T = typename Store::template table_of_row<typename member_traits<Member>::row_type>;
         using spec = ordered_spec<T, Member>;
         const auto& idx = state_of<T>().rows.template get<spec>();
@@ -192,7 +192,7 @@ public:
     /// drop(n) and take(n) are offset and limit, reverse() descending order:
     /// q.order_by<&Post::created>().reverse().drop(20).take(10).
     template <auto Member>
-    [[nodiscard]] auto order_by() const {
+    [[nodiscard]] auto order_by() const& {
         using T = typename Store::template table_of_row<typename member_traits<Member>::row_type>;
         const auto& idx = state_of<T>().rows.template get<ordered_spec<T, Member>>();
         return walk<T, ordered_spec<T, Member>>(idx.begin(), idx.end());
@@ -200,14 +200,14 @@ public:
 
     /// Every row of T, in key order for an ordered key.
     template <class T>
-    [[nodiscard]] auto all() const {
+    [[nodiscard]] auto all() const& {
         const auto& idx = state_of<T>().key_index();
         return walk<T, typename T::key>(idx.begin(), idx.end());
     }
 
     /// The rows of T for which pred(row) is true: an O(n) scan.
     template <class T, class Pred>
-    [[nodiscard]] auto scan(Pred pred) const {
+    [[nodiscard]] auto scan(Pred pred) const& {
         const auto& idx = state_of<T>().key_index();
         return walk_filtered<T>(idx.begin(), idx.end(), std::move(pred));
     }
@@ -221,7 +221,7 @@ public:
     /// The children of a parent row (or of the parent with that key) along
     /// the foreign key FkMembers (the one-to-many direction): an index walk, no copy.
     template <auto... FkMembers, class ParentRow>
-    [[nodiscard]] auto children(const ParentRow& parent) const {
+    [[nodiscard]] auto children(const ParentRow& parent) const& {
         using fk = child_fk<FkMembers...>;
         using Child = typename Store::template table_of_row<
             typename member_traits<detail::first_of<FkMembers...>>::row_type>;
@@ -292,7 +292,7 @@ public:
     /// cleared) links to nothing and is skipped, as SQL's join drops it; a
     /// link whose FromFk is null is no row's link.
     template <auto FromFk, auto ToFk, class FromRow>
-    [[nodiscard]] auto linked(const FromRow& from) const {
+    [[nodiscard]] auto linked(const FromRow& from) const& {
         auto links = children<FromFk>(from);
         using target = detail::link_target<Store, FromFk, ToFk>;
         return mapped_rows<decltype(links.begin()), target>(links.begin(), links.end(), target{this});
@@ -306,7 +306,7 @@ public:
     /// descending order. (children<Fk>() walks the foreign key's own index,
     /// which orders a parent's children by their primary key.)
     template <auto Fk, auto OrderBy, class ParentRow>
-    [[nodiscard]] auto children_by(const ParentRow& parent) const {
+    [[nodiscard]] auto children_by(const ParentRow& parent) const& {
         using info = detail::fk_of<Store, Fk>;
         using child = typename info::child;
         using spec = typename detail::ordered_prefix_index<child, detail::column_list<Fk, OrderBy>>::type;
@@ -383,7 +383,7 @@ public:
     /// each checked by one index lookup: O(parents · log n), no allocation.
     /// The range refers to this scope; read it while the scope lives.
     template <auto... Fk>
-    [[nodiscard]] auto with_children() const {
+    [[nodiscard]] auto with_children() const& {
         using parent = relationship_parent<Fk...>;
         return scan<parent>([q = this](const typename parent::row_type& p) {
             return !q->template children<Fk...>(p).empty();
@@ -394,7 +394,7 @@ public:
     /// is true (SQLAlchemy's `User.posts.any(criterion)`). Stops at the first
     /// match per parent.
     template <auto... Fk, class Pred>
-    [[nodiscard]] auto with_children(Pred pred) const {
+    [[nodiscard]] auto with_children(Pred pred) const& {
         using parent = relationship_parent<Fk...>;
         return scan<parent>([q = this, pred = std::move(pred)](const typename parent::row_type& p) {
             for (const auto& c : q->template children<Fk...>(p))
@@ -407,7 +407,7 @@ public:
     /// `~Book.authors.any()`): books with no authors, users without posts.
     /// O(parents · log n), no allocation.
     template <auto... Fk>
-    [[nodiscard]] auto without_children() const {
+    [[nodiscard]] auto without_children() const& {
         using parent = relationship_parent<Fk...>;
         return scan<parent>([q = this](const typename parent::row_type& p) {
             return q->template children<Fk...>(p).empty();
@@ -418,7 +418,7 @@ public:
     /// `Post.author.has(criterion)`); a child whose optional key is null has
     /// no parent and is left out. O(children · log n), no allocation.
     template <auto... Fk, class Pred>
-    [[nodiscard]] auto with_parent(Pred pred) const {
+    [[nodiscard]] auto with_parent(Pred pred) const& {
         using child = typename Store::template table_of_row<
             typename member_traits<detail::first_of<Fk...>>::row_type>;
         return scan<child>([q = this, pred = std::move(pred)](const typename child::row_type& c) {
@@ -437,7 +437,7 @@ public:
     /// followed. @throws not_found_error as parent() when that key names no row.
     template <auto... Fk>
     [[nodiscard]] ancestor_range<Store, Fk...> ancestors(
-        const typename detail::self_reference<Store, Fk...>::row& row) const {
+        const typename detail::self_reference<Store, Fk...>::row& row) const& {
         using info = detail::self_reference<Store, Fk...>;
         if constexpr (!info::acyclic) {
             // The cycle check compares addresses: started from a copy, it
@@ -462,7 +462,7 @@ public:
     /// O(k log n) for k descendants; collects them in one vector of k pointers.
     template <auto... Fk>
     [[nodiscard]] collected_rows<typename detail::self_reference<Store, Fk...>::row> descendants(
-        const typename detail::self_reference<Store, Fk...>::row& row, std::size_t max_depth = all_depths) const {
+        const typename detail::self_reference<Store, Fk...>::row& row, std::size_t max_depth = all_depths) const& {
         using row_t = typename detail::self_reference<Store, Fk...>::row;
         std::vector<const row_t*> out;
         // The skip compares addresses: a copy would not match the stored row
@@ -499,7 +499,7 @@ public:
     template <auto FromFk, auto ToFk>
     [[nodiscard]] collected_rows<typename detail::self_association<Store, FromFk, ToFk>::row> reachable(
         const typename detail::self_association<Store, FromFk, ToFk>::row& start,
-        std::size_t max_depth = all_depths) const {
+        std::size_t max_depth = all_depths) const& {
         using row_t = typename detail::self_association<Store, FromFk, ToFk>::row;
         std::vector<const row_t*> out;
         // Visited rows are known by address: a copy of `start` would let the
@@ -552,6 +552,78 @@ public:
             frontier.swap(next);
         }
         return false;
+    }
+
+    // --- The same queries on a temporary scope ---------------------------------
+    // db.read().all<T>() and the like: the range returned holds the scope
+    // (scoped_rows, rows.hpp), so that `for (const Post& p :
+    // db.read().all<posts>())` walks its rows under that scope; C++20 ends
+    // the temporary scope before the loop runs. A temporary transaction
+    // would roll back at the end of the expression: a range of one is a
+    // usage_error.
+
+    template <auto... Members, class... V>
+    [[nodiscard]] auto where(const V&... values) && {
+        return std::move(*this).held([&](const reader& q) { return q.template where<Members...>(values...); });
+    }
+    template <auto Member, class Lo, class Hi>
+    [[nodiscard]] auto range(const Lo& lo, const Hi& hi) && {
+        return std::move(*this).held([&](const reader& q) { return q.template range<Member>(lo, hi); });
+    }
+    template <auto Member>
+    [[nodiscard]] auto order_by() && {
+        return std::move(*this).held([](const reader& q) { return q.template order_by<Member>(); });
+    }
+    template <class T>
+    [[nodiscard]] auto all() && {
+        return std::move(*this).held([](const reader& q) { return q.template all<T>(); });
+    }
+    template <class T, class Pred>
+    [[nodiscard]] auto scan(Pred pred) && {
+        return std::move(*this).held([&](const reader& q) { return q.template scan<T>(std::move(pred)); });
+    }
+    template <auto... FkMembers, class ParentRow>
+    [[nodiscard]] auto children(const ParentRow& parent) && {
+        return std::move(*this).held([&](const reader& q) { return q.template children<FkMembers...>(parent); });
+    }
+    template <auto FromFk, auto ToFk, class FromRow>
+    [[nodiscard]] auto linked(const FromRow& from) && {
+        return std::move(*this).held([&](const reader& q) { return q.template linked<FromFk, ToFk>(from); });
+    }
+    template <auto Fk, auto OrderBy, class ParentRow>
+    [[nodiscard]] auto children_by(const ParentRow& parent) && {
+        return std::move(*this).held([&](const reader& q) { return q.template children_by<Fk, OrderBy>(parent); });
+    }
+    template <auto... Fk>
+    [[nodiscard]] auto with_children() && {
+        return std::move(*this).held([](const reader& q) { return q.template with_children<Fk...>(); });
+    }
+    template <auto... Fk, class Pred>
+    [[nodiscard]] auto with_children(Pred pred) && {
+        return std::move(*this).held([&](const reader& q) { return q.template with_children<Fk...>(std::move(pred)); });
+    }
+    template <auto... Fk>
+    [[nodiscard]] auto without_children() && {
+        return std::move(*this).held([](const reader& q) { return q.template without_children<Fk...>(); });
+    }
+    template <auto... Fk, class Pred>
+    [[nodiscard]] auto with_parent(Pred pred) && {
+        return std::move(*this).held([&](const reader& q) { return q.template with_parent<Fk...>(std::move(pred)); });
+    }
+    template <auto... Fk>
+    [[nodiscard]] auto ancestors(const typename detail::self_reference<Store, Fk...>::row& row) && {
+        return std::move(*this).held([&](const reader& q) { return q.template ancestors<Fk...>(row); });
+    }
+    template <auto... Fk>
+    [[nodiscard]] auto descendants(const typename detail::self_reference<Store, Fk...>::row& row,
+                                   std::size_t max_depth = all_depths) && {
+        return std::move(*this).held([&](const reader& q) { return q.template descendants<Fk...>(row, max_depth); });
+    }
+    template <auto FromFk, auto ToFk>
+    [[nodiscard]] auto reachable(const typename detail::self_association<Store, FromFk, ToFk>::row& start,
+                                 std::size_t max_depth = all_depths) && {
+        return std::move(*this).held(
+            [&](const reader& q) { return q.template reachable<FromFk, ToFk>(start, max_depth); });
     }
 
     /// Works out what erasing a row would do, without doing it (the dry run).
@@ -642,6 +714,17 @@ protected:
         const auto& stamp = state_of<T>().template stamp<typename T::key>();
         using W = detail::walk_iterator<It>;
         return filtered_rows<W, Pred>(W(std::move(first), stamp), W(std::move(last), stamp), std::move(pred));
+    }
+
+    /// A query's range, holding this (temporary) scope: see scoped_rows.
+    template <class Make>
+    auto held(Make&& make) && {
+        if (of_transaction_) [[unlikely]]
+            detail::throw_usage(
+                "relstore: a range read from a temporary write transaction would outlive it (it rolls back at the "
+                "end of the expression); keep the transaction in a variable: auto tx = db.write();");
+        using R = std::invoke_result_t<Make&, const reader&>;
+        return scoped_rows<R, reader>(std::move(*this), std::forward<Make>(make));
     }
 
     const Store* checked() const {

@@ -99,7 +99,8 @@ inline constexpr bool in_order = std::bidirectional_iterator<It>;
 /// A range of stored rows (const Row&) between two iterators of an index,
 /// with the shortcuts of SQLAlchemy's Query: first(), count(), empty(), and
 /// take(n), drop(n), reverse() for limit, offset and descending order.
-/// Read it inside the scope that made it. Its iterators check their index:
+/// Read it inside the scope that made it (a range read from a temporary
+/// scope holds that scope: scoped_rows). Its iterators check their index:
 /// walking on after a write that can move or free a row of that index is a
 /// usage_error (see detail/walk.hpp).
 template <std::forward_iterator It, std::sentinel_for<It> Sentinel = It>
@@ -596,6 +597,72 @@ private:
     std::vector<const Row*> rows_;
 };
 
+namespace detail {
+
+template <class Scope>
+struct scope_holder {
+    explicit scope_holder(Scope&& scope) noexcept : scope_(std::move(scope)) {}
+    Scope scope_;
+};
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+#define RELSTORE_SCOPED_ROWS_CHAIN(verb)                                                                         \
+    "relstore: " verb "() of a range read from a temporary read scope (db.read().all<T>() and the like) would "  \
+    "outlive that scope: the range holds the scope, and the one " verb "() makes would not. Keep the scope in "  \
+    "a variable: auto q = db.read(); then q.<query>()." verb "(...)"
+
+}  // namespace detail
+
+/// A range read from a temporary read scope, as in
+/// `for (const Post& p : db.read().all<posts>())`: it holds that scope for
+/// its own life. In C++20 a range-for ends the temporaries of its range
+/// expression before the loop runs, so without this the loop walked rows
+/// under no scope at all, which a writer could free. Everything of R is
+/// here (first(), count(), begin(), ...); it cannot be copied or moved (a
+/// walk up ancestors() points at its scope), and take(), drop() and
+/// reverse() of a temporary one refuse to compile: what they return would
+/// not hold the scope.
+template <class R, class Scope>
+class scoped_rows : private detail::scope_holder<Scope>, public R {
+public:
+    /// The scope moved in first, then the range made from it where it lives.
+    template <class Make>
+    scoped_rows(Scope&& scope, Make&& make)
+        : detail::scope_holder<Scope>(std::move(scope)), R(std::forward<Make>(make)(this->scope_)) {}
+    scoped_rows(const scoped_rows&) = delete;
+    scoped_rows& operator=(const scoped_rows&) = delete;
+
+    /// On a range kept in a variable (`auto r = db.read().all<T>();`): valid
+    /// while r lives.
+    template <class N>
+    [[nodiscard]] auto take(N n) const& {
+        return R::take(n);
+    }
+    template <class N>
+    void take(N) && {
+        static_assert(detail::dependent_false<N>, RELSTORE_SCOPED_ROWS_CHAIN("take"));
+    }
+    template <class N>
+    [[nodiscard]] auto drop(N n) const& {
+        return R::drop(n);
+    }
+    template <class N>
+    void drop(N) && {
+        static_assert(detail::dependent_false<N>, RELSTORE_SCOPED_ROWS_CHAIN("drop"));
+    }
+    template <class Self = R>
+    [[nodiscard]] auto reverse() const& {
+        return Self::reverse();
+    }
+    template <class Self = R>
+    void reverse() && {
+        static_assert(detail::dependent_false<Self>, RELSTORE_SCOPED_ROWS_CHAIN("reverse"));
+    }
+};
+
 }  // namespace relstore
 
+#undef RELSTORE_SCOPED_ROWS_CHAIN
 #undef RELSTORE_REVERSE_NEEDS_ORDER

@@ -85,6 +85,11 @@ int main() {
     tx.set<&Post::title>(p, "hello again");
     tx.erase(u);
     tx.commit();
+    // Ranges of a temporary read scope hold it; chained on one kept in a variable.
+    for (const User& each : db.read().all<users>()) (void)each;
+    (void)db.read().where<&User::name>("ann").first();
+    auto held = db.read().order_by<&User::age>();
+    (void)held.reverse().drop(1).take(2);
 }
 
 // The control of text_misuse.cpp: text and bytes columns given values that fit.

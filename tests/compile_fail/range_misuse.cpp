@@ -11,6 +11,11 @@
 // expect: relstore: take\(n\) and drop\(n\) count rows: give an integer
 // expect: row_count(<double>|\(N, const char\*\) .with N = double)
 // expect: row_count(<bool>|\(N, const char\*\) .with N = bool)
+// take(), drop() and reverse() of a range whose temporary read scope it
+// holds: the range they make would not hold it.
+// expect: relstore: take\(\) of a range read from a temporary read scope
+// expect: relstore: drop\(\) of a range read from a temporary read scope
+// expect: relstore: reverse\(\) of a range read from a temporary read scope
 #include "schema.hpp"
 
 struct Badge {
@@ -39,5 +44,8 @@ int misuse(store& db) {
     n += q.linked<&Pin::user_id, &Pin::badge_id>(u).reverse().count();          // a hashed foreign key
     n += q.order_by<&User::age>().take(2.5).count();                            // 2.5 rows
     n += q.order_by<&User::age>().drop(true).count();                           // a bool is no count
+    n += db.read().order_by<&User::age>().take(2).count();  // chained on a temporary scope's range
+    n += db.read().all<users>().drop(1).count();
+    n += db.read().order_by<&User::age>().reverse().count();
     return static_cast<int>(n);
 }

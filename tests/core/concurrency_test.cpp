@@ -418,12 +418,7 @@ TEST_CASE("subscribers see every commit once, in order, while other threads subs
     // A copy of the balances kept by a subscriber: its sum must stay the
     // total after every commit, and its commit counter must step by one.
     std::map<std::int64_t, std::int64_t> balances;
-    {
-        // The scope in a variable: in C++20 a range-for over db.read().all<>()
-        // ends the temporary scope before the loop walks the rows.
-        auto q = db.read();
-        for (const Account& a : q.all<accounts>()) balances[a.id] = a.balance;
-    }
+    for (const Account& a : db.read().all<accounts>()) balances[a.id] = a.balance;  // the range holds the scope
     std::int64_t seen_commits = 0;
     std::string failure;
     auto mirror = db.subscribe([&](const rs::changes<store>& c) {

@@ -231,6 +231,87 @@ TEST_CASE_METHOD(filled, "first, count and exists answer without copying", "[cor
     CHECK(empty.read().all<customers>().empty());
 }
 
+TEST_CASE("a range read from a temporary read scope holds the scope for its own life", "[core][read][scope]") {
+    // In C++20 a range-for ends the temporaries of its range expression
+    // before the loop runs: `for (... : db.read().all<T>())` walked rows
+    // under no scope, which a writer on another thread could free.
+    const bool never_wait = GENERATE(false, true);
+    shop::store db(relstore::store_options{.readers_never_wait = never_wait});
+    shop::fill(db);
+    // A write() on a thread that holds a read scope is refused (it would
+    // wait for itself): the sign that the scope is still held.
+    const auto write_refused = [&] {
+        try {
+            db.write().rollback();
+            return false;
+        } catch (const relstore::usage_error&) {
+            return true;
+        }
+    };
+    SECTION("each query's range in a range-for") {
+        std::vector<std::size_t> walked;
+        std::size_t refused = 0, rows = 0;
+        // The loop must be written out here: a range passed to a function
+        // keeps its temporary scope for the whole call.
+#define RELSTORE_TEST_WALK(range_expr)                \
+    {                                                 \
+        std::size_t n = 0;                            \
+        for (const auto& row : range_expr) {          \
+            (void)row;                                \
+            ++n;                                      \
+            refused += write_refused() ? 1 : 0;       \
+        }                                             \
+        walked.push_back(n);                          \
+        rows += n;                                    \
+    }
+        RELSTORE_TEST_WALK(db.read().all<customers>())
+        RELSTORE_TEST_WALK(db.read().where<&Customer::city>("Nuenen"))
+        RELSTORE_TEST_WALK(db.read().range<&Customer::age>(40, 80))
+        RELSTORE_TEST_WALK(db.read().order_by<&Customer::age>())
+        RELSTORE_TEST_WALK(db.read().scan<customers>([](const Customer& c) { return c.age > 40; }))
+        RELSTORE_TEST_WALK(db.read().children<&Line::customer_id>(std::int64_t{1}))
+        RELSTORE_TEST_WALK(db.read().with_children<&Line::customer_id>())
+        RELSTORE_TEST_WALK(db.read().without_children<&Line::customer_id>())
+        RELSTORE_TEST_WALK(db.read().with_parent<&Line::customer_id>([](const Customer& c) { return c.id == 1; }))
+#undef RELSTORE_TEST_WALK
+        auto q = db.read();
+        CHECK(walked == std::vector<std::size_t>{
+                            q.count<customers>(), q.where<&Customer::city>("Nuenen").count(),
+                            q.range<&Customer::age>(40, 80).count(), q.count<customers>(),
+                            q.scan<customers>([](const Customer& c) { return c.age > 40; }).count(),
+                            q.children<&Line::customer_id>(std::int64_t{1}).count(),
+                            q.with_children<&Line::customer_id>().count(),
+                            q.without_children<&Line::customer_id>().count(),
+                            q.with_parent<&Line::customer_id>([](const Customer& c) { return c.id == 1; }).count()});
+        CHECK(rows > 0);
+        CHECK(refused == rows);
+    }
+    SECTION("kept in a variable, the range holds the scope until it is destroyed") {
+        {
+            auto older = db.read().order_by<&Customer::age>();
+            CHECK(write_refused());
+            CHECK(older.reverse().first()->age == 85);  // on a named range, take/drop/reverse are plain views
+            CHECK(older.drop(1).take(1).first()->age == 41);
+        }
+        CHECK_FALSE(write_refused());
+    }
+    SECTION("within one expression, as before") {
+        CHECK(db.read().where<&Customer::city>("Nuenen").first()->first == "Edsger");
+        CHECK(db.read().all<customers>().count() == 4);
+        CHECK_FALSE(write_refused());
+    }
+    SECTION("a range of a temporary write transaction is a usage_error; it rolls back and lets go") {
+        std::string what = "(no usage_error)";
+        try {
+            (void)db.write().all<customers>();
+        } catch (const relstore::usage_error& e) {
+            what = e.what();
+        }
+        CHECK_THAT(what, Catch::StartsWith("relstore: a range read from a temporary write transaction would outlive"));
+        CHECK_FALSE(write_refused());
+    }
+}
+
 TEST_CASE_METHOD(filled, "order_by walks an ordered index, with offset, limit and reverse", "[core][read][order]") {
     auto q = db.read();
     // ages: 1:36, 2:41, 3:85, 4:72

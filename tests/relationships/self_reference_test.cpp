@@ -112,6 +112,44 @@ TEST_CASE("a category tree navigates up and down", "[relationship][self][tree]")
     }
 }
 
+TEST_CASE("walks read from a temporary read scope hold it while they are walked", "[relationship][self][scope]") {
+    // The walk up holds a pointer to its scope: the range keeps that scope
+    // in place (C++20 ends db.read() before a range-for's loop runs).
+    social db;
+    std::int64_t all_id = 0, fiction_id = 0;
+    {
+        auto tx = db.write();
+        const Category& all = tx.insert(Category{.name = "all"});
+        const Category& books = tx.insert(Category{.name = "books", .parent_id = all.id});
+        all_id = all.id;
+        fiction_id = tx.insert(Category{.name = "fiction", .parent_id = books.id}).id;
+        tx.commit();
+    }
+    const auto write_refused = [&] {
+        try {
+            db.write().rollback();
+            return false;
+        } catch (const rs::usage_error&) {
+            return true;
+        }
+    };
+    const Category fiction = db.read().get<categories>(fiction_id);  // a copy: its key is followed
+    strings up, down;
+    for (const Category& c : db.read().ancestors<parent_of>(fiction)) {
+        up.push_back(c.name);
+        CHECK(write_refused());  // this thread holds the scope: its write() would wait for itself
+    }
+    const Category root = db.read().get<categories>(all_id);
+    for (const Category& c : db.read().descendants<parent_of>(root)) {
+        down.push_back(c.name);
+        CHECK(write_refused());
+    }
+    CHECK(up == strings{"books", "all"});
+    CHECK(down == strings{"books", "fiction"});
+    CHECK(db.read().ancestors<parent_of>(fiction).count() == 2);
+    CHECK_FALSE(write_refused());  // each range let go of its scope
+}
+
 TEST_CASE("an acyclic self-reference refuses a change that would close a cycle", "[relationship][self][cycle]") {
     social db;
     auto tx = db.write();
