@@ -47,6 +47,37 @@ std::string usage_message(const Scope& scope, Call&& call) {
     return e ? std::string(e->what()) : std::string("(no usage_error)");
 }
 
+/// A single-pass range of n rows, make(i) each, that runs verb when it
+/// reaches row `at`: in the yield of that row, or (in_step) in the step past it.
+template <class Row>
+struct verb_source {
+    verb_source(std::function<Row(int)> make_row, int rows, int verb_at)
+        : make(std::move(make_row)), n(rows), at(verb_at) {}
+    std::function<Row(int)> make;
+    int n, at;
+    std::function<void()> verb;
+    bool in_step = false;
+    int i = 0;
+    struct iterator {
+        verb_source* s;
+        using value_type = Row;
+        using difference_type = std::ptrdiff_t;
+        Row operator*() const {
+            if (s->i == s->at && !s->in_step) s->verb();
+            return s->make(s->i);
+        }
+        iterator& operator++() {
+            if (s->i == s->at && s->in_step) s->verb();
+            ++s->i;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        bool operator==(std::default_sentinel_t) const { return s->i == s->n; }
+    };
+    iterator begin() { return {this}; }
+    std::default_sentinel_t end() { return {}; }
+};
+
 }  // namespace
 
 TEST_CASE_METHOD(filled, "a write verb given a copy of a stored row is a usage error and changes nothing",
@@ -527,30 +558,8 @@ TEST_CASE_METHOD(filled, "insert_many's range cannot write or end the transactio
     auto tx = db.write();
     auto outer = tx.savepoint();
     std::string what;
-    // A single-pass range whose reads run a verb at its 20th row (past the
-    // 16 rows insert_many reads ahead).
-    struct verb_source {
-        std::function<void()> verb;
-        int i = 0;
-        struct iterator {
-            verb_source* s;
-            using value_type = Tag;
-            using difference_type = std::ptrdiff_t;
-            Tag operator*() const {
-                if (s->i == 20) s->verb();
-                return Tag{0, "row " + std::to_string(s->i)};
-            }
-            iterator& operator++() {
-                ++s->i;
-                return *this;
-            }
-            void operator++(int) { ++*this; }
-            bool operator==(std::default_sentinel_t) const { return s->i == 40; }
-        };
-        iterator begin() { return {this}; }
-        std::default_sentinel_t end() { return {}; }
-    };
-    verb_source src;
+    // A verb run at the 20th row, past the 16 rows insert_many reads ahead.
+    verb_source<Tag> src([](int i) { return Tag{0, "row " + std::to_string(i)}; }, 40, 20);
     SECTION("insert") { src.verb = [&] { tx.insert(Tag{0, "inside"}); }; }
     SECTION("commit") { src.verb = [&] { tx.commit(); }; }
     SECTION("roll back an enclosing savepoint") { src.verb = [&] { outer.rollback(); }; }
@@ -620,32 +629,9 @@ TEST_CASE("insert_many's range of rows it cannot read ahead cannot write or end 
         tx.commit();
     }
     auto tx = db.write();
-    // At its 5th row, the range runs a verb: the yield of a row, or the step
-    // to the next one.
-    struct verb_source {
-        std::function<void()> verb;
-        bool in_step = false;
-        int i = 0;
-        struct iterator {
-            verb_source* s;
-            using value_type = Memo;
-            using difference_type = std::ptrdiff_t;
-            Memo operator*() const {
-                if (s->i == 5 && !s->in_step) s->verb();
-                return Memo{0, "memo " + std::to_string(s->i), {}};
-            }
-            iterator& operator++() {
-                if (s->i == 5 && s->in_step) s->verb();
-                ++s->i;
-                return *this;
-            }
-            void operator++(int) { ++*this; }
-            bool operator==(std::default_sentinel_t) const { return s->i == 10; }
-        };
-        iterator begin() { return {this}; }
-        std::default_sentinel_t end() { return {}; }
-    };
-    verb_source src;
+    // At its 5th row, the range runs a verb: in the yield of a row, or in
+    // the step to the next one.
+    verb_source<Memo> src([](int i) { return Memo{0, "memo " + std::to_string(i), {}}; }, 10, 5);
     src.in_step = GENERATE(false, true);
     SECTION("insert") { src.verb = [&] { tx.insert(Memo{0, "inside", {}}); }; }
     SECTION("commit") { src.verb = [&] { tx.commit(); }; }
