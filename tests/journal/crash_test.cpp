@@ -164,7 +164,10 @@ void kill_loop(int checkpoint_every, long default_kills, long default_seconds, i
     std::mt19937_64 rng(std::random_device{}());
     std::int64_t acknowledged = 0;
     long kills = 0, in_flight_kept = 0, during_open = 0;
-    for (; kills < max_kills && std::chrono::steady_clock::now() < deadline; ++kills) {
+    // At least 50 kills (or all asked for) however slow the machine, then as
+    // many as the time allows: a deadline alone made the count depend on load.
+    const long least = std::min<long>(max_kills, 50);
+    for (; kills < max_kills && (kills < least || std::chrono::steady_clock::now() < deadline); ++kills) {
         auto [pid, fd] = start_writer(snap, journal, checkpoint_every);
         // Every other kill lands while the child may still be recovering;
         // the rest after it has opened the pair, so that kills land among
@@ -196,7 +199,6 @@ void kill_loop(int checkpoint_every, long default_kills, long default_seconds, i
     }
     std::printf("%ld kills, %lld commits, %ld in-flight commits kept, %ld kills before a child's first commit\n",
                 kills, static_cast<long long>(acknowledged), in_flight_kept, during_open);
-    CHECK(kills >= std::min<long>(max_kills, 50));
     CHECK(acknowledged > kills / 2);  // the children killed after their open got to commit
 }
 

@@ -76,7 +76,10 @@ TEST_CASE("a save killed at any moment leaves the old or the new snapshot", "[sn
     int kills = 0;
     int saw_a = 0;
     int saw_b = 0;
-    for (; kills < 300 && std::chrono::steady_clock::now() < deadline; ++kills) {
+    // At least 100 kills however slow the machine (a deadline alone failed
+    // the test when other jobs loaded it), then as many as the time allows.
+    constexpr int least = 100;
+    for (; kills < 300 && (kills < least || std::chrono::steady_clock::now() < deadline); ++kills) {
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -107,7 +110,6 @@ TEST_CASE("a save killed at any moment leaves the old or the new snapshot", "[sn
     }
     fs::remove_all(dir);
     INFO("old " << saw_a << ", new " << saw_b);
-    CHECK(kills >= 100);
     CHECK(saw_a > 0);
     CHECK(saw_b > 0);
 }
@@ -190,7 +192,9 @@ TEST_CASE("relstore::save killed at any moment leaves the old or the new snapsho
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     int kills = 0, torn = 0, saw_a = 0, saw_b = 0;
     std::size_t most_left = 0;
-    for (; kills < 60 && std::chrono::steady_clock::now() < deadline; ++kills) {
+    // At least 10 kills: under load a save took 1.7 s here, and 3 s gave 4.
+    constexpr int least = 10;
+    for (; kills < 60 && (kills < least || std::chrono::steady_clock::now() < deadline); ++kills) {
         const pid_t pid = ::fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -230,6 +234,5 @@ TEST_CASE("relstore::save killed at any moment leaves the old or the new snapsho
                << ", at most " << most_left << " temporary files left before a save completed");
     CHECK(torn == 0);
     CHECK(left == 0);
-    CHECK(kills >= 10);
     CHECK(most_left > 0);  // some kills did land inside a save
 }
