@@ -264,7 +264,7 @@ void snapshot_reader::check_integrity() const {
         if (auto_column) {
             const auto kind = t.columns[*auto_column].type.kind;
             const auto raw = stats_[ti].next_auto_key;
-            value next;
+            value next, top;  // top: the key type's largest value
             if (is_signed_integer(kind)) {
                 const auto n = std::bit_cast<std::int64_t>(raw);
                 const int bits = static_cast<int>(detail::min_encoded_size({kind, false})) * 8;
@@ -272,16 +272,20 @@ void snapshot_reader::check_integrity() const {
                 const std::int64_t hi = bits == 64 ? std::numeric_limits<std::int64_t>::max() : (std::int64_t{1} << (bits - 1)) - 1;
                 if (n < lo || n > hi) fail(std::nullopt, says::next_key_unfit(t.name, display_value(n), to_string(kind)));
                 next = n;
+                top = hi;
             } else {
                 const int bits = static_cast<int>(detail::min_encoded_size({kind, false})) * 8;
                 if (bits < 64 && raw >= (std::uint64_t{1} << bits))
                     fail(std::nullopt, says::next_key_unfit(t.name, display_value(raw), to_string(kind)));
                 next = raw;
+                top = bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1;
             }
             const value first = is_signed_integer(kind) ? value(std::int64_t{1}) : value(std::uint64_t{1});
             if (next < first)
                 fail(std::nullopt, says::next_key_below_first(t.name, display_value(next), display_value(first)));
-            if (largest && !(*largest < next))
+            // At the largest value the counter is exhausted (an auto key is
+            // never that value, a row may have it), not behind.
+            if (largest && !(*largest < next) && !(next == top))
                 fail(std::nullopt, says::next_key_not_above(t.name, display_value(next), display_value(*largest)));
         }
         if (!uniques.empty() && uniques.front().is_key) keys[ti] = std::move(uniques.front().seen);

@@ -665,7 +665,10 @@ void load_next_key(const snapshot_reader& r, table_state<T>& st, const table_inf
     if (next < first)
         load_fail(r, errc::bad_snapshot, std::nullopt,
                   integrity_text::next_key_below_first(table, display(next), display(first)));
-    if (largest && !(*largest < next))
+    // The counter stays at the largest value once a row has it (an auto
+    // key is never that value): exhausted, not behind.
+    const bool exhausted = next == std::numeric_limits<K>::max();
+    if (largest && !(*largest < next) && !exhausted)
         load_fail(r, errc::bad_snapshot, std::nullopt,
                   integrity_text::next_key_not_above(table, display(next), display(*largest)));
     st.next_key = next;

@@ -147,7 +147,13 @@ public:
         using state = detail::table_state<T>;
         if constexpr (T::key::is_auto) {
             auto& key_field = key_member<T>(row);
-            if (key_field == typename state::key_type{}) key_field = st.next_key;
+            if (key_field == typename state::key_type{}) {
+                // The counter stops at the largest value and never hands it
+                // out: handed out, it would come back once that row is erased.
+                if (st.next_key == std::numeric_limits<typename state::key_type>::max()) [[unlikely]]
+                    throw_auto_key_exhausted<T>();
+                key_field = st.next_key;
+            }
         }
         check_values<T>(row);
         check_references<T>(row, nullptr);
@@ -161,7 +167,7 @@ public:
         if constexpr (T::key::is_auto) {
             const auto key = state::key_of(*it);
             // The counter stops at the largest key (no overflow): an auto
-            // insert after that is refused as a duplicate key.
+            // insert after that is refused (throw_auto_key_exhausted).
             if (key >= st.next_key)
                 st.next_key = key == std::numeric_limits<typename state::key_type>::max() ? key : key + 1;
         }
@@ -1055,6 +1061,17 @@ private:
         const bool is_key = std::is_same_v<typename S::spec_kind, detail::key_tag>;
         return constraint_error(is_key ? errc::duplicate_key : errc::unique_violation, std::string(T::name),
                                 traits::names(), where_text<T>(traits::names(), detail::display(v)) + " already exists");
+    }
+
+    template <class T>
+    [[noreturn]] static void throw_auto_key_exhausted() {
+        using key_type = typename detail::table_state<T>::key_type;
+        const std::string column = detail::columns_traits<typename T::key::columns>::names();
+        throw constraint_error(errc::duplicate_key, std::string(T::name), column,
+                               std::string(T::name) + "." + column + ": the auto key is exhausted: the next would be " +
+                                   detail::display(std::numeric_limits<key_type>::max()) +
+                                   ", the largest value of its type, which an auto key never takes (it would come "
+                                   "back once that row is erased); give new rows explicit keys");
     }
 
     /// Finds which unique index refused a row and throws its error.

@@ -240,12 +240,31 @@ TEST_CASE("the schema is described at run time as declared", "[core][schema]") {
     CHECK(info.tables[3].hashed_key);
 }
 
-TEST_CASE("the auto key counter stops at the largest key instead of overflowing", "[core][schema][key]") {
+TEST_CASE("the auto key counter stops at the largest key instead of overflowing, and never hands it out",
+          "[core][schema][key]") {
     shop::store db;
     auto tx = db.write();
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    CHECK(tx.insert(Tag{max, "last"}).id == max);
-    refused_with(tx, errc::duplicate_key, "tags", "id", "tags.id = 9223372036854775807 already exists",
-                 [&] { tx.insert(Tag{0, "one more"}); });
-    CHECK(tx.insert(Tag{5, "explicit keys still work"}).id == 5);
+    const std::string exhausted =
+        "tags.id: the auto key is exhausted: the next would be 9223372036854775807, the largest value of its type, "
+        "which an auto key never takes (it would come back once that row is erased); give new rows explicit keys";
+    SECTION("a row given the largest key") {
+        CHECK(tx.insert(Tag{max, "last"}).id == max);
+        refused_with(tx, errc::duplicate_key, "tags", "id", exhausted, [&] { tx.insert(Tag{0, "one more"}); });
+        CHECK(tx.insert(Tag{5, "explicit keys still work"}).id == 5);
+        SECTION("and erased: its key does not come back") {
+            // The counter used to hand out the largest key once its row was gone.
+            tx.erase<tags>(max);
+            REQUIRE(tx.find<tags>(max) == nullptr);
+            refused_with(tx, errc::duplicate_key, "tags", "id", exhausted, [&] { tx.insert(Tag{0, "one more"}); });
+            tx.commit();
+            auto again = db.write();
+            refused_with(again, errc::duplicate_key, "tags", "id", exhausted,
+                         [&] { again.insert(Tag{0, "one more"}); });
+        }
+    }
+    SECTION("auto keys counted up to the largest") {
+        CHECK(tx.insert(Tag{max - 1, "next to last"}).id == max - 1);
+        refused_with(tx, errc::duplicate_key, "tags", "id", exhausted, [&] { tx.insert(Tag{0, "one more"}); });
+    }
 }
