@@ -21,8 +21,14 @@ public:
         if (tx_) tx_->savepoint_moved(&o, this);
     }
     // Ending it here, on whatever thread, rolls it back, as for a transaction.
+    // Inside the user's code that a verb of the transaction runs, that
+    // rollback would pull rows from under the verb: the program stops with
+    // the message rollback() throws there.
     ~savepoint() {
-        if (active()) tx_->rollback_to_depth(depth_);
+        if (active()) {
+            tx_->terminate_if_busy();
+            tx_->rollback_to_depth(depth_);
+        }
         detach();
     }
 

@@ -73,8 +73,7 @@ public:
     }
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
-        if (busy_ != nullptr) [[unlikely]]
-            detail::terminate_usage(busy_text().c_str());  // its caller would go on with a destroyed object
+        terminate_if_busy();  // its caller would go on with a destroyed object
         if (db_mut_) rollback();
     }
 
@@ -819,6 +818,11 @@ private:
         t += ", the transaction that runs it can be read but not written, committed, rolled back, moved or given a "
              "savepoint: its verb goes on with it once this code returns";
         return t;
+    }
+    /// For destructors, which cannot throw refuse_if_busy()'s error.
+    void terminate_if_busy() const noexcept {
+        if (busy_ != nullptr) [[unlikely]]
+            detail::terminate_usage(busy_text().c_str());
     }
     void refuse_if_busy() const {
         if (busy_ != nullptr) [[unlikely]]

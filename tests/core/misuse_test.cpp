@@ -688,8 +688,8 @@ std::pair<int, std::string> dies_with(Fn&& fn) {
 
 }  // namespace
 
-TEST_CASE("a transaction or store destroyed while in use stops the program with a message instead of going on "
-          "with a destroyed object",
+TEST_CASE("a transaction, savepoint or store destroyed while in use stops the program with a message instead of "
+          "going on with a destroyed object",
           "[core][misuse][reentrant]") {
     std::pair<int, std::string> end;
     std::string expected;
@@ -704,6 +704,21 @@ TEST_CASE("a transaction or store destroyed while in use stops the program with 
             tx->commit();
         });
         expected = "relstore: inside a subscriber (the transaction has committed)";
+    }
+    SECTION("an enclosing savepoint, inside update()'s function") {
+        // Its rollback would free the row update() goes on to re-index.
+        end = dies_with([] {
+            shop::store db;
+            shop::fill(db);
+            auto tx = db.write();
+            std::optional<relstore::savepoint<shop::store>> sp(tx.savepoint());
+            tx.insert(Tag{0, "undone by the savepoint"});
+            tx.update(tx.get<customers>(1), [&](Customer& c) {
+                c.note = "changed";
+                sp.reset();
+            });
+        });
+        expected = "relstore: inside update()'s function (table 'customers'), the transaction that runs it";
     }
     SECTION("the store, by a subscriber of its commit") {
         end = dies_with([] {
