@@ -389,6 +389,7 @@ public:
 private:
     friend class reader<store>;
     friend class transaction<store>;
+    friend class savepoint<store>;
     friend class erase_plan<store>;
 
     static constexpr void check_schema() {
@@ -848,6 +849,18 @@ private:
     }
     mutable detail::store_lock lock_;
     std::atomic<std::thread::id> writer_{};
+    /// What a savepoint of the write transaction shares with other threads:
+    /// one may be ended or moved on a thread other than the transaction's
+    /// while that thread writes. Such an end cannot roll back there (it
+    /// would race with the writes): it records the savepoint's depth, and the
+    /// transaction's next write verb, on its thread, rolls back to it and
+    /// reports the misuse. The mutex guards the transaction's list of
+    /// savepoints, each savepoint's link to it, and abandoned_depth_; a
+    /// write verb pays one relaxed load of savepoint_abandoned_.
+    std::mutex savepoint_mu_;
+    std::atomic<std::size_t> savepoints_live_{0};  // the list's size, read without the mutex to skip it
+    std::atomic<bool> savepoint_abandoned_{false};
+    std::size_t abandoned_depth_ = static_cast<std::size_t>(-1);
     /// The journal this store's commits are written to, if any (relstore::durable).
     detail::commit_log<store>* journal_ = nullptr;
     /// Owns journal_ after a durable was destroyed on a thread holding a scope (try_detach_journal).

@@ -66,10 +66,13 @@ public:
     transaction(transaction&& o)
         : base((o.refuse_if_busy(), std::exchange(o.db_, nullptr)), std::defer_lock),
           db_mut_(std::exchange(o.db_mut_, nullptr)),
-          marks_(std::move(o.marks_)),
-          savepoints_(std::move(o.savepoints_)) {
+          marks_(std::move(o.marks_)) {
         this->side_ = o.side_;
-        for (auto* sp : savepoints_) sp->tx_ = this;
+        if (!db_mut_) return;
+        // A savepoint may be ending on another thread meanwhile.
+        std::lock_guard lock(db_mut_->savepoint_mu_);
+        savepoints_ = std::exchange(o.savepoints_, {});
+        for (auto* sp : savepoints_) sp->tx_.store(this, std::memory_order_relaxed);
     }
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
@@ -101,17 +104,30 @@ public:
     void rollback() {
         refuse_if_busy();
         if (!db_mut_) return;
-        rollback_to_depth(0);
+        {
+            // On another thread than the transaction's (ending it there is
+            // allowed), a savepoint's end on the transaction's thread would
+            // roll back at the same time: the mutex orders the two.
+            auto lock = savepoint_lock();
+            rollback_to_depth(0);
+        }
         end();
     }
 
     /// Takes a savepoint (nested transaction).
     [[nodiscard]] relstore::savepoint<Store> savepoint() {
-        mut();
-        savepoints_.reserve(savepoints_.size() + 1);  // registering below cannot throw
+        Store* db = mut();
+        {
+            std::lock_guard lock(db->savepoint_mu_);
+            savepoints_.reserve(savepoints_.size() + 1);  // registering below cannot throw
+        }
         marks_.push_back(current_marks());
-        relstore::savepoint<Store> sp(this, marks_.size() - 1);
-        savepoints_.push_back(&sp);
+        relstore::savepoint<Store> sp(this, db, marks_.size() - 1);
+        {
+            std::lock_guard lock(db->savepoint_mu_);
+            savepoints_.push_back(&sp);
+            db->savepoints_live_.store(savepoints_.size(), std::memory_order_release);
+        }
         return sp;  // NOLINT: a named return is moved (or elided), and the move updates the registration
     }
 
@@ -733,6 +749,7 @@ private:
         Store* db = db_mut_;
         typename Store::pending_type me{&c, marks_.front(), begin, end_pos, nullptr, false};
         db->pending_.push_back(&me);
+        end_savepoints();
         db->writer_.store(std::thread::id{}, std::memory_order_relaxed);  // before the next writer sets it
         if (db->lock_.hand_off()) {
             // The store is the next writer's now; this transaction is over
@@ -842,12 +859,71 @@ private:
             detail::throw_usage(
                 "relstore: this write transaction was begun on another thread; write, commit and take savepoints "
                 "on the thread that began it (ending it anywhere else rolls it back)");
+        if (db_mut_->savepoint_abandoned_.load(std::memory_order_relaxed)) [[unlikely]] {
+            {
+                std::lock_guard lock(db_mut_->savepoint_mu_);
+                const_cast<transaction*>(this)->apply_abandoned_locked();
+            }
+            throw_abandoned();
+        }
         return db_mut_;
+    }
+    /// mut() for a savepoint's verb, which holds the savepoint mutex.
+    void mut_locked() {
+        refuse_if_busy();
+        if (db_mut_->writer_.load(std::memory_order_relaxed) != std::this_thread::get_id()) [[unlikely]]
+            detail::throw_usage(
+                "relstore: this write transaction was begun on another thread; write, commit and take savepoints "
+                "on the thread that began it (ending it anywhere else rolls it back)");
+        if (db_mut_->savepoint_abandoned_.load(std::memory_order_relaxed)) [[unlikely]] {
+            apply_abandoned_locked();
+            throw_abandoned();
+        }
+    }
+    // Thrown before the verb has used anything it was given: the rollback
+    // may have freed the rows it was given.
+    [[noreturn]] static void throw_abandoned() {
+        detail::throw_usage(
+            "relstore: a savepoint of this write transaction was ended on another thread, which cannot roll it "
+            "back while this thread may be writing; it is rolled back now, with everything done since it was "
+            "taken, and this call did nothing: end savepoints on the thread that began their transaction");
+    }
+
+    /// The savepoint mutex, when a savepoint is live or was ended on another
+    /// thread; otherwise none is needed: only this transaction's thread
+    /// makes savepoints, and no other thread holds one of its.
+    std::unique_lock<std::mutex> savepoint_lock() const {
+        Store* db = db_mut_;
+        if (db->savepoints_live_.load(std::memory_order_acquire) == 0 &&
+            !db->savepoint_abandoned_.load(std::memory_order_acquire))
+            return {};
+        return std::unique_lock(db->savepoint_mu_);
+    }
+
+    /// On another thread than the transaction's, under the savepoint mutex:
+    /// sp ended there; its rollback waits for the transaction's next verb.
+    void abandon_locked(relstore::savepoint<Store>* sp) noexcept {
+        Store* db = db_mut_;
+        db->abandoned_depth_ = std::min(db->abandoned_depth_, sp->depth_);
+        db->savepoint_abandoned_.store(true, std::memory_order_release);
+        savepoint_ended(sp);
+    }
+    /// On the transaction's thread, at the start of a write verb, under the
+    /// savepoint mutex: rolls back to the savepoints ended on other threads.
+    void apply_abandoned_locked() noexcept { rollback_to_depth(db_mut_->abandoned_depth_); }
+
+    /// Ends every savepoint, and forgets those ended elsewhere, before the
+    /// store goes to the next writer.
+    void end_savepoints() noexcept {
+        auto lock = savepoint_lock();
+        end_savepoints_from(0);
+        db_mut_->savepoint_abandoned_.store(false, std::memory_order_relaxed);
+        db_mut_->abandoned_depth_ = static_cast<std::size_t>(-1);
     }
 
     void end() noexcept {
+        end_savepoints();
         Store* db = std::exchange(db_mut_, nullptr);
-        end_savepoints_from(0);
         marks_.clear();
         db->writer_.store(std::thread::id{}, std::memory_order_relaxed);
         this->db_ = nullptr;
@@ -861,8 +937,14 @@ private:
 
     [[nodiscard]] std::size_t depth() const noexcept { return marks_.size(); }
 
+    /// Under the savepoint mutex when savepoint_lock() would take it.
     void rollback_to_depth(std::size_t depth) noexcept {
-        if (!db_mut_ || depth >= marks_.size()) return;
+        if (!db_mut_) return;
+        if (depth <= db_mut_->abandoned_depth_) {  // this rollback covers theirs
+            db_mut_->savepoint_abandoned_.store(false, std::memory_order_relaxed);
+            db_mut_->abandoned_depth_ = static_cast<std::size_t>(-1);
+        }
+        if (depth >= marks_.size()) return;
         touch();
         auto& m = marks_[depth];
         std::apply([&](auto&... st) { std::apply([&](const auto&... mk) { (st.rollback_to(mk), ...); }, m); },
@@ -878,19 +960,23 @@ private:
     }
 
     // Savepoints are registered in the order taken, so those at `depth` and
-    // deeper are at the back.
+    // deeper are at the back. This and the two below run under the
+    // savepoint mutex, or with no savepoint live.
     void end_savepoints_from(std::size_t depth) noexcept {
         while (!savepoints_.empty() && savepoints_.back()->depth_ >= depth) {
-            savepoints_.back()->tx_ = nullptr;
+            savepoints_.back()->tx_.store(nullptr, std::memory_order_release);
             savepoints_.pop_back();
         }
+        db_mut_->savepoints_live_.store(savepoints_.size(), std::memory_order_release);
     }
-    void savepoint_ended(const relstore::savepoint<Store>* sp) noexcept {
+    void savepoint_ended(relstore::savepoint<Store>* sp) noexcept {
         for (auto it = savepoints_.rbegin(); it != savepoints_.rend(); ++it)
             if (*it == sp) {
                 savepoints_.erase(std::next(it).base());
-                return;
+                break;
             }
+        sp->tx_.store(nullptr, std::memory_order_release);
+        db_mut_->savepoints_live_.store(savepoints_.size(), std::memory_order_release);
     }
     void savepoint_moved(const relstore::savepoint<Store>* from, relstore::savepoint<Store>* to) noexcept {
         for (auto it = savepoints_.rbegin(); it != savepoints_.rend(); ++it)

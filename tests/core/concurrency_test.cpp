@@ -10,13 +10,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -375,6 +379,137 @@ TEST_CASE("read scopes handed to other threads and ended there, while their open
     CHECK(ok == threads);
     auto tx = db.write();  // nor does this thread
     tx.rollback();
+}
+
+TEST_CASE("savepoints ended on other threads while their transaction's thread writes", "[concurrency]") {
+    // Ended there, a savepoint cannot roll back (it raced with this
+    // thread's writes): its rollback is left to the transaction's thread,
+    // whose next write does it and reports the misuse. Whenever that lands,
+    // each transfer is whole or gone, and every commit keeps the invariants.
+    using namespace bank;
+    const bool never_wait = GENERATE(false, true);
+    INFO("readers_never_wait = " << never_wait);
+    store db(rs::store_options{.readers_never_wait = never_wait});
+    {
+        auto tx = db.write();
+        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "a" + std::to_string(i), initial_balance});
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::unique_ptr<rs::savepoint<store>>> handed;
+    bool done = false;
+    std::thread ender([&] {
+        for (std::uint64_t n = 0;; ++n) {
+            std::unique_ptr<rs::savepoint<store>> sp;
+            {
+                std::unique_lock g(mu);
+                cv.wait(g, [&] { return done || !handed.empty(); });
+                if (handed.empty()) return;
+                sp = std::move(handed.front());
+                handed.pop_front();
+            }
+            if (n % 3 == 0) {
+                rs::savepoint<store> moved(std::move(*sp));  // moved here too, then ended
+                sp.reset();
+            } else {
+                sp.reset();
+            }
+        }
+    });
+    std::mt19937 rng(7);
+    std::int64_t pair = 0;
+    int reported = 0;
+    std::string wrong;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500 * seconds());
+    for (int round = 0; round < 50 || (round < 2000 && std::chrono::steady_clock::now() < deadline); ++round) {
+        auto tx = db.write();
+        for (int step = 0; step < 8; ++step) {
+            try {
+                auto sp = std::make_unique<rs::savepoint<store>>(tx.savepoint());
+                const std::int64_t from = 1 + static_cast<std::int64_t>(rng() % initial_accounts);
+                const std::int64_t to = 1 + (from % initial_accounts);
+                const std::int64_t amount = 1 + static_cast<std::int64_t>(rng() % 10);
+                ++pair;
+                tx.insert(Entry{0, pair, from, -amount});
+                tx.insert(Entry{0, pair, to, amount});
+                tx.update<accounts>(from, [&](Account& a) { a.balance -= amount; });
+                tx.update<accounts>(to, [&](Account& a) { a.balance += amount; });
+                if (rng() % 2 == 0) {
+                    std::lock_guard g(mu);
+                    handed.push_back(std::move(sp));
+                    cv.notify_one();
+                }  // else it ends here, and rolls the transfer back
+            } catch (const rs::usage_error& e) {
+                if (std::string_view(e.what()).find("ended on another thread") == std::string_view::npos) throw;
+                ++reported;
+            }
+            std::int64_t sum = 0;  // no transfer is torn by a rollback landing in its middle
+            for (const Account& a : tx.all<accounts>()) sum += a.balance;
+            if (sum != total && wrong.empty()) wrong = "balances sum to " + std::to_string(sum);
+        }
+        std::int64_t last = -1;
+        if (round % 16 == 0 && wrong.empty()) wrong = check(tx, last);
+        for (;;) {  // each savepoint still in flight may be ended there meanwhile
+            try {
+                tx.update<meta>(1, [](Meta& m) { ++m.commits; });
+                tx.commit();
+                break;
+            } catch (const rs::usage_error& e) {
+                if (std::string_view(e.what()).find("ended on another thread") == std::string_view::npos) throw;
+                ++reported;
+            }
+        }
+    }
+    {
+        std::lock_guard g(mu);
+        done = true;
+        cv.notify_one();
+    }
+    ender.join();
+    CHECK(wrong == "");
+    std::int64_t last = -1;
+    CHECK(check(db.read(), last) == "");
+    CHECK(reported > 0);  // some ended while active
+    auto tx = db.write();  // nothing is left to report
+    tx.insert(Account{0, "last", 0});
+    tx.commit();
+}
+
+TEST_CASE("a transaction ended on another thread while a savepoint of it ends on the transaction's thread",
+          "[concurrency]") {
+    // Both roll back the same tables: the savepoint mutex orders them.
+    using namespace bank;
+    store db;
+    {
+        auto tx = db.write();
+        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "a" + std::to_string(i), initial_balance});
+        tx.insert(Meta{1, 0});
+        tx.commit();
+    }
+    for (int round = 0; round < 200; ++round) {
+        std::optional<rs::transaction<store>> tx(db.write());
+        tx->update<accounts>(1, [](Account& a) { a.balance -= 5; });
+        std::optional<rs::savepoint<store>> sp(tx->savepoint());
+        tx->insert(Entry{0, round, 1, -5});
+        tx->insert(Entry{0, round, 2, 5});
+        tx->update<accounts>(2, [](Account& a) { a.balance += 5; });
+        std::atomic<bool> go{false};
+        std::thread other([&, moved = std::move(*tx)]() mutable {
+            while (!go.load()) std::this_thread::yield();
+            moved.rollback();
+        });
+        go = true;
+        sp.reset();
+        other.join();
+        CHECK_FALSE(sp.has_value());
+    }
+    std::int64_t last = -1;
+    const auto q = db.read();
+    CHECK(check(q, last) == "");
+    CHECK(q.count<entries>() == 0);
+    CHECK(q.get<accounts>(1).balance == initial_balance);
 }
 
 TEST_CASE("a thread that holds a read scope may open another while a writer waits", "[concurrency]") {

@@ -3,10 +3,12 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace shop;
 using relstore::errc;
@@ -428,7 +430,8 @@ TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began i
     tx.commit();
     CHECK(db.read().count<tags>() == before + 2);
 
-    SECTION("a savepoint's rollback or release on another thread is a usage_error; ending it there rolls it back") {
+    SECTION("a savepoint's rollback or release on another thread is a usage_error; ending it there is one too, "
+            "reported here") {
         // rollback() there wrote the store under this thread's lock, racing
         // with this thread's next write.
         auto again = db.write();
@@ -455,6 +458,9 @@ TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began i
         CHECK(sp.active());
         CHECK(again.find<&Tag::label>("undone by rollback here") != nullptr);
         std::thread([&] { inner.reset(); }).join();
+        CHECK(again.find<&Tag::label>("undone by the end of inner") != nullptr);  // until this thread writes
+        CHECK_THROWS_WITH(sp.rollback(), Catch::StartsWith("relstore: a savepoint of this write transaction was "
+                                                           "ended on another thread"));
         CHECK(again.find<&Tag::label>("undone by the end of inner") == nullptr);
         CHECK(again.find<&Tag::label>("undone by rollback here") != nullptr);
         sp.rollback();  // here, on this thread, it works
@@ -471,6 +477,143 @@ TEST_CASE_METHOD(filled, "a write transaction is used on the thread that began i
         auto again = db.write();  // not locked out
         again.rollback();
     }
+}
+
+TEST_CASE_METHOD(filled,
+                 "a savepoint ended on another thread is rolled back by its transaction's next write, on the "
+                 "transaction's thread, which reports the misuse",
+                 "[core][transaction][usage]") {
+    // Rolled back there, it raced with this thread's writes.
+    auto tx = db.write();
+    tx.insert(Tag{0, "before"});
+    std::optional<relstore::savepoint<shop::store>> outer(tx.savepoint());
+    tx.insert(Tag{0, "in outer"});
+    std::optional<relstore::savepoint<shop::store>> handed(tx.savepoint());
+    const Tag& doomed = tx.insert(Tag{0, "in handed"});
+    std::optional<relstore::savepoint<shop::store>> deeper(tx.savepoint());
+    tx.insert(Tag{0, "in deeper"});
+    auto has = [&](const char* label) { return tx.find<&Tag::label>(label) != nullptr; };
+    auto committed = [&] {
+        std::vector<std::string> labels;
+        for (const Tag& t : db.read().all<tags>())
+            if (t.label.find(' ') != std::string::npos || t.label == "before" || t.label == "after")
+                labels.push_back(t.label);
+        std::sort(labels.begin(), labels.end());
+        return labels;
+    };
+    auto reported = [](auto&& call) {
+        try {
+            call();
+        } catch (const relstore::usage_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no usage_error)");
+    };
+    const auto misuse = Catch::StartsWith(
+        "relstore: a savepoint of this write transaction was ended on another thread, which cannot roll it back "
+        "while this thread may be writing; it is rolled back now, with everything done since it was taken, and "
+        "this call did nothing");
+    // What the rollback undoes, and no more.
+    auto rolled_back = [&] {
+        CHECK_FALSE(has("in handed"));
+        CHECK_FALSE(has("in deeper"));
+        CHECK(has("in outer"));
+        CHECK(has("before"));
+        CHECK_FALSE(deeper->active());
+        CHECK(outer->active());
+    };
+
+    std::thread([&] { handed.reset(); }).join();
+    // Reads still see its changes, until this thread writes.
+    CHECK(has("in handed"));
+    CHECK(deeper->active());
+
+    SECTION("the next write") {
+        CHECK_THAT(reported([&] { tx.insert(Tag{0, "after"}); }), misuse);
+        rolled_back();
+        CHECK_FALSE(has("after"));
+        tx.insert(Tag{0, "after"});  // reported once
+        tx.commit();
+        CHECK(committed() == std::vector<std::string>{"after", "before", "in outer"});
+    }
+    SECTION("a write given a row that the rollback frees does not touch it") {
+        CHECK_THAT(reported([&] { tx.erase(doomed); }), misuse);
+        rolled_back();
+    }
+    SECTION("an update given a row that the rollback frees does not touch it") {
+        CHECK_THAT(reported([&] { tx.update(doomed, [](Tag& t) { t.label = "changed"; }); }), misuse);
+        rolled_back();
+        CHECK_FALSE(has("changed"));
+    }
+    SECTION("a commit") {
+        CHECK_THAT(reported([&] { tx.commit(); }), misuse);
+        rolled_back();  // and the transaction goes on
+        tx.commit();
+        CHECK(committed() == std::vector<std::string>{"before", "in outer"});
+    }
+    SECTION("taking a savepoint") {
+        CHECK_THAT(reported([&] { (void)tx.savepoint(); }), misuse);
+        rolled_back();
+        auto next = tx.savepoint();
+        tx.insert(Tag{0, "in next"});
+        next.rollback();
+        CHECK_FALSE(has("in next"));
+        CHECK(outer->active());
+    }
+    SECTION("a savepoint's verb") {
+        CHECK_THAT(reported([&] { deeper->release(); }), misuse);
+        rolled_back();
+        outer->rollback();
+        CHECK_FALSE(has("in outer"));
+        tx.commit();
+        CHECK(committed() == std::vector<std::string>{"before"});
+    }
+    SECTION("an enclosing savepoint's end covers it, without an error") {
+        outer.reset();
+        CHECK_FALSE(has("in outer"));
+        CHECK_FALSE(deeper->active());
+        tx.insert(Tag{0, "after"});
+        tx.commit();
+        CHECK(committed() == std::vector<std::string>{"after", "before"});
+    }
+    SECTION("a savepoint it encloses, ended here first, leaves it to report") {
+        deeper.reset();
+        CHECK_FALSE(has("in deeper"));
+        CHECK(has("in handed"));
+        CHECK_THAT(reported([&] { tx.insert(Tag{0, "after"}); }), misuse);
+        CHECK_FALSE(has("in handed"));
+        CHECK(has("in outer"));
+    }
+    SECTION("the transaction's rollback covers it, and the next transaction knows nothing of it") {
+        tx.rollback();
+        CHECK(committed().empty());
+        auto again = db.write();
+        again.insert(Tag{0, "after"});
+        again.commit();
+        CHECK(committed() == std::vector<std::string>{"after"});
+    }
+}
+
+TEST_CASE_METHOD(filled,
+                 "a savepoint ended on another thread while update()'s function runs leaves the update whole, and "
+                 "the next write rolls both back",
+                 "[core][transaction][usage]") {
+    auto tx = db.write();
+    std::optional<relstore::savepoint<shop::store>> handed(tx.savepoint());
+    tx.insert(Tag{0, "in handed"});
+    const std::string note = tx.get<customers>(1).note;
+    tx.update(tx.get<customers>(1), [&](Customer& c) {
+        std::thread([&] { handed.reset(); }).join();
+        c.note = "changed in the savepoint";
+    });
+    CHECK(tx.get<customers>(1).note == "changed in the savepoint");
+    CHECK_THROWS_AS(tx.insert(Tag{0, "after"}), relstore::usage_error);
+    // The update came after the savepoint: it goes with it.
+    CHECK(tx.find<&Tag::label>("in handed") == nullptr);
+    CHECK(tx.get<customers>(1).note == note);
+    tx.commit();
+    CHECK(db.read().find<&Tag::label>("in handed") == nullptr);
+    CHECK(db.read().get<customers>(1).note == note);
 }
 
 TEST_CASE_METHOD(filled, "a write transaction on a thread that holds a read scope throws instead of deadlocking",
