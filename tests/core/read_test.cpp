@@ -240,29 +240,21 @@ TEST_CASE("a range read from a temporary read scope holds the scope for its own 
     shop::fill(db);
     // A write() on a thread that holds a read scope is refused (it would
     // wait for itself): the sign that the scope is still held.
-    const auto write_refused = [&] {
-        try {
-            db.write().rollback();
-            return false;
-        } catch (const relstore::usage_error&) {
-            return true;
-        }
-    };
     SECTION("each query's range in a range-for") {
         std::vector<std::size_t> walked;
         std::size_t refused = 0, rows = 0;
         // The loop must be written out here: a range passed to a function
         // keeps its temporary scope for the whole call.
-#define RELSTORE_TEST_WALK(range_expr)                \
-    {                                                 \
-        std::size_t n = 0;                            \
-        for (const auto& row : range_expr) {          \
-            (void)row;                                \
-            ++n;                                      \
-            refused += write_refused() ? 1 : 0;       \
-        }                                             \
-        walked.push_back(n);                          \
-        rows += n;                                    \
+#define RELSTORE_TEST_WALK(range_expr)                           \
+    {                                                            \
+        std::size_t n = 0;                                       \
+        for (const auto& row : range_expr) {                     \
+            (void)row;                                           \
+            ++n;                                                 \
+            refused += relstore_test::write_refused(db) ? 1 : 0; \
+        }                                                        \
+        walked.push_back(n);                                     \
+        rows += n;                                               \
     }
         RELSTORE_TEST_WALK(db.read().all<customers>())
         RELSTORE_TEST_WALK(db.read().where<&Customer::city>("Nuenen"))
@@ -289,16 +281,16 @@ TEST_CASE("a range read from a temporary read scope holds the scope for its own 
     SECTION("kept in a variable, the range holds the scope until it is destroyed") {
         {
             auto older = db.read().order_by<&Customer::age>();
-            CHECK(write_refused());
+            CHECK(relstore_test::write_refused(db));
             CHECK(older.reverse().first()->age == 85);  // on a named range, take/drop/reverse are plain views
             CHECK(older.drop(1).take(1).first()->age == 41);
         }
-        CHECK_FALSE(write_refused());
+        CHECK_FALSE(relstore_test::write_refused(db));
     }
     SECTION("within one expression, as before") {
         CHECK(db.read().where<&Customer::city>("Nuenen").first()->first == "Edsger");
         CHECK(db.read().all<customers>().count() == 4);
-        CHECK_FALSE(write_refused());
+        CHECK_FALSE(relstore_test::write_refused(db));
     }
     SECTION("a range of a temporary write transaction is a usage_error; it rolls back and lets go") {
         std::string what = "(no usage_error)";
@@ -308,7 +300,7 @@ TEST_CASE("a range read from a temporary read scope holds the scope for its own 
             what = e.what();
         }
         CHECK_THAT(what, Catch::StartsWith("relstore: a range read from a temporary write transaction would outlive"));
-        CHECK_FALSE(write_refused());
+        CHECK_FALSE(relstore_test::write_refused(db));
     }
 }
 

@@ -21,6 +21,18 @@ inline std::string full_message(const std::string& message, relstore::errc code)
     return message;
 }
 
+/// True when write() on this thread is refused with usage_error: the thread
+/// holds a read scope of db (the transaction would wait for it forever).
+template <class Store>
+bool write_refused(Store& db) {
+    try {
+        db.write().rollback();
+        return false;
+    } catch (const relstore::usage_error&) {
+        return true;
+    }
+}
+
 /// Runs call, which must throw Error; checks that the scope (a transaction or
 /// a read scope) sees exactly the same store afterwards, rows at the same
 /// addresses, and returns the exception for further checks.
