@@ -78,6 +78,16 @@ public:
           of_transaction_(other.of_transaction_) {}
     reader& operator=(reader&&) = delete;
     reader(const reader&) = delete;
+    /// A write transaction is no read scope: moved into one (a slice), the
+    /// scope would go on reading the writer's copy without any lock once
+    /// the transaction ended.
+    template <class Tx>
+        requires(std::is_base_of_v<reader, std::remove_cvref_t<Tx>> && !std::is_same_v<std::remove_cvref_t<Tx>, reader>)
+    reader(Tx&&) {  // NOLINT: never instantiated without failing
+        static_assert(detail::dependent_false<Tx>,
+                      "relstore: a write transaction cannot become a read scope (reader): read through the "
+                      "transaction, or pass it as const reader<Store>&");
+    }
     ~reader() {
         if (!db_ || (!pinned_ && !shared_)) return;
         auto& here = detail::this_thread_scopes();

@@ -69,6 +69,10 @@ int main() {
     (void)tx.scan<users>([](const User&) { return true; }).take(2).reverse();
     (void)tx.children<&Post::author_id>(u).reverse();
     tx.set<&User::age>(u, 31);
+    const relstore::reader<store>& as_reader = tx;  // a transaction is read through as a reader
+    (void)as_reader.count<users>();
+    relstore::reader<store> moved_scope(db.read());  // read scopes move
+    (void)moved_scope;
     // Values of the column's type, or that convert to it without narrowing.
     (void)tx.get<users>(1);                       // int to std::int64_t
     (void)tx.find<users>(std::int64_t{1});

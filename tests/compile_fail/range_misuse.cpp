@@ -16,6 +16,9 @@
 // expect: relstore: take\(\) of a range read from a temporary read scope
 // expect: relstore: drop\(\) of a range read from a temporary read scope
 // expect: relstore: reverse\(\) of a range read from a temporary read scope
+// A write transaction moved into a read scope (a slice), which would read
+// without a lock once the transaction ended:
+// expect: relstore: a write transaction cannot become a read scope
 #include "schema.hpp"
 
 struct Badge {
@@ -48,4 +51,10 @@ int misuse(store& db) {
     n += db.read().all<users>().drop(1).count();
     n += db.read().order_by<&User::age>().reverse().count();
     return static_cast<int>(n);
+}
+
+int sliced(store& db) {
+    auto tx = db.write();
+    relstore::reader<store> scope(std::move(tx));
+    return static_cast<int>(scope.count<users>());
 }
