@@ -859,14 +859,17 @@ private:
             detail::throw_usage(
                 "relstore: this write transaction was begun on another thread; write, commit and take savepoints "
                 "on the thread that began it (ending it anywhere else rolls it back)");
-        if (db_mut_->savepoint_abandoned_.load(std::memory_order_relaxed)) [[unlikely]] {
-            {
-                std::lock_guard lock(db_mut_->savepoint_mu_);
-                const_cast<transaction*>(this)->apply_abandoned_locked();
-            }
-            throw_abandoned();
-        }
+        if (db_mut_->savepoint_abandoned_.load(std::memory_order_relaxed)) [[unlikely]]
+            const_cast<transaction*>(this)->report_abandoned();
         return db_mut_;
+    }
+    // Out of line: mut() is inlined into every write verb.
+    [[noreturn, gnu::noinline, gnu::cold]] void report_abandoned() {
+        {
+            std::lock_guard lock(db_mut_->savepoint_mu_);
+            apply_abandoned_locked();
+        }
+        throw_abandoned();
     }
     /// mut() for a savepoint's verb, which holds the savepoint mutex.
     void mut_locked() {
