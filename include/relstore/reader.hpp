@@ -104,7 +104,7 @@ public:
     /// The row with this primary key (one value per key column).
     /// @throws not_found_error naming the table and key when there is none.
     template <class T, class... K>
-    [[nodiscard]] const typename T::row_type& get(const K&... key) const {
+    [[nodiscard]] const typename T::row_type& get(const K&... key) const RELSTORE_LIFETIMEBOUND {
         if (const auto* row = find<T>(key...)) return *row;
         throw not_found_error(std::string(T::name), std::string(T::name) + "." +
                                                         detail::columns_traits<typename T::key::columns>::names() +
@@ -113,7 +113,7 @@ public:
 
     /// The row with this primary key, or nullptr.
     template <class T, class... K>
-    [[nodiscard]] const typename T::row_type* find(const K&... key) const {
+    [[nodiscard]] const typename T::row_type* find(const K&... key) const RELSTORE_LIFETIMEBOUND {
         const auto& idx = state_of<T>().key_index();
         auto k = detail::lookup<typename T::key::columns>::make(key...);
         if (detail::any_nan(key...)) [[unlikely]]
@@ -124,7 +124,7 @@ public:
 
     /// The row whose unique column(s) equal these values, or nullptr.
     template <auto... Members, class... V>
-    [[nodiscard]] auto find(const V&... values) const -> const typename member_traits<
+    [[nodiscard]] auto find(const V&... values) const RELSTORE_LIFETIMEBOUND -> const typename member_traits<
         detail::first_of<Members...>>::row_type* {
         using T = typename Store::template table_of_row<typename member_traits<detail::first_of<Members...>>::row_type>;
         using spec = typename detail::exact_index<T, detail::column_list<Members...>>::type;
@@ -271,7 +271,7 @@ public:
     /// null and names no row, e.g. "posts.author_id = 999 references no row
     /// in users". Only a row the store does not hold can do that.
     template <auto... FkMembers, class ChildRow>
-    [[nodiscard]] decltype(auto) parent(const ChildRow& child) const {
+    [[nodiscard]] decltype(auto) parent(const ChildRow& child) const RELSTORE_LIFETIMEBOUND {
         using fk = child_fk<FkMembers...>;
         using Child = typename Store::template table_of_row<ChildRow>;
         using Parent = detail::parent_of<fk, Child>;

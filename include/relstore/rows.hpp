@@ -7,6 +7,7 @@
 /// compile libstdc++ 12's std::views at all.
 
 #include <relstore/error.hpp>
+#include <relstore/fwd.hpp>
 
 #include <algorithm>
 #include <compare>
@@ -633,6 +634,9 @@ public:
         : detail::scope_holder<Scope>(std::move(scope)), R(std::forward<Make>(make)(this->scope_)) {}
     scoped_rows(const scoped_rows&) = delete;
     scoped_rows& operator=(const scoped_rows&) = delete;
+
+    /// The first row: valid while this range (and so its scope) lives.
+    [[nodiscard]] auto first() const RELSTORE_LIFETIMEBOUND { return R::first(); }
 
     /// On a range kept in a variable (`auto r = db.read().all<T>();`): valid
     /// while r lives.

@@ -52,6 +52,19 @@ void fitting(relstore::store<events>& db) {
     (void)q.find<&Event::price>(Money{5});
 }
 
+// The control of dangling_rows.cpp: rows of a temporary scope used within
+// their statement, copied out of it, or read from a named scope.
+std::size_t kept(store& db, const Post& post) {
+    const User copy = db.read().get<users>(1);
+    const bool there = db.read().find<users>(2) != nullptr;
+    const std::size_t length = db.read().find<&User::name>("ann")->name.size();
+    const std::string author = db.read().parent<&Post::author_id>(post).name;
+    const auto q = db.read();
+    const User& named = q.get<users>(1);
+    const Post* first_post = q.all<posts>().first();
+    return copy.name.size() + there + length + author.size() + named.name.size() + first_post->title.size();
+}
+
 int main() {
     store db;
     auto tx = db.write();

@@ -41,8 +41,11 @@ int main() {
         tx.insert(Item{.name = "kunai"});
         tx.commit();
     }
-    const Item* found = db.read().find<&Item::name>("kunai");
-    if (!found || found->id != 1) return fail("the stored row was not found");
+    {
+        const auto q = db.read();  // the row is valid while its scope lives
+        const Item* found = q.find<&Item::name>("kunai");
+        if (!found || found->id != 1) return fail("the stored row was not found");
+    }
 
     try {
         auto tx = db.write();
@@ -63,7 +66,8 @@ int main() {
     consumer::store loaded;
     relstore::load(loaded, file);
     std::filesystem::remove(file);
-    const Item* reloaded = loaded.read().find<&Item::name>("kunai");
+    const auto q = loaded.read();
+    const Item* reloaded = q.find<&Item::name>("kunai");
     if (!reloaded || reloaded->id != 1) return fail("the snapshot did not bring the row back");
 
     std::cout << "consumer: ok\n";
