@@ -87,6 +87,14 @@ std::string check(const rs::reader<store>& q, std::int64_t& last_commits) {
     return "";
 }
 
+/// The accounts, each with the initial balance, and the commit counter at 0.
+void fill(store& db) {
+    auto tx = db.write();
+    for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
+    tx.insert(Meta{1, 0});
+    tx.commit();
+}
+
 int seconds() {
     if (const char* s = std::getenv("RELSTORE_STRESS_SECONDS")) return std::max(1, std::atoi(s));
     return 2;
@@ -100,12 +108,7 @@ TEST_CASE("readers never see a half-applied transaction while writers commit and
     const bool never_wait = GENERATE(false, true);
     INFO("readers_never_wait " << never_wait);
     store db(rs::store_options{.readers_never_wait = never_wait});
-    {
-        auto tx = db.write();
-        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
-        tx.insert(Meta{1, 0});
-        tx.commit();
-    }
+    fill(db);
 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds());
     std::atomic<bool> stop{false};
@@ -390,12 +393,7 @@ TEST_CASE("savepoints ended on other threads while their transaction's thread wr
     const bool never_wait = GENERATE(false, true);
     INFO("readers_never_wait = " << never_wait);
     store db(rs::store_options{.readers_never_wait = never_wait});
-    {
-        auto tx = db.write();
-        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "a" + std::to_string(i), initial_balance});
-        tx.insert(Meta{1, 0});
-        tx.commit();
-    }
+    fill(db);
     std::mutex mu;
     std::condition_variable cv;
     std::deque<std::unique_ptr<rs::savepoint<store>>> handed;
@@ -482,12 +480,7 @@ TEST_CASE("a transaction ended on another thread while a savepoint of it ends on
     // Both roll back the same tables: the savepoint mutex orders them.
     using namespace bank;
     store db;
-    {
-        auto tx = db.write();
-        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "a" + std::to_string(i), initial_balance});
-        tx.insert(Meta{1, 0});
-        tx.commit();
-    }
+    fill(db);
     for (int round = 0; round < 200; ++round) {
         std::optional<rs::transaction<store>> tx(db.write());
         tx->update<accounts>(1, [](Account& a) { a.balance -= 5; });
@@ -544,12 +537,7 @@ TEST_CASE("subscribers see every commit once, in order, while other threads subs
     using namespace bank;
     const bool never_wait = GENERATE(false, true);
     store db(rs::store_options{.readers_never_wait = never_wait});
-    {
-        auto tx = db.write();
-        for (int i = 0; i < initial_accounts; ++i) tx.insert(Account{0, "owner" + std::to_string(i), initial_balance});
-        tx.insert(Meta{1, 0});
-        tx.commit();
-    }
+    fill(db);
     // A copy of the balances kept by a subscriber: its sum must stay the
     // total after every commit, and its commit counter must step by one.
     std::map<std::int64_t, std::int64_t> balances;
