@@ -805,6 +805,7 @@ public:
         detail::journal_header header{o.header.first_seq, o.snapshot, detail::schema_image(schema), 0};
         const bool fresh = !o.snapshot.present && !o.journal_exists;
         if (!fresh) db_.swap_contents(*o.state);  // throws usage_error before anything changed
+        bool attached = false;
         try {
             // An interrupted checkpoint's files, which recovery never reads:
             // removed only now that nothing can refuse the open.
@@ -846,14 +847,11 @@ public:
             }
             snapshot_size_ = detail::read_snapshot_id(snap_).size;
             db_.attach_journal(writer_.get());
+            attached = true;
+            start_background();  // a thread that cannot start fails the open like the rest
         } catch (...) {
-            if (!fresh) db_.swap_contents(*o.state);  // the store as it was
-            throw;
-        }
-        try {
-            start_background();
-        } catch (...) {
-            db_.attach_journal(nullptr);
+            if (attached) db_.attach_journal(nullptr);  // before the swap, which a journal would refuse
+            if (!fresh) db_.swap_contents(*o.state);    // the store as it was
             throw;
         }
         db_.set_attachment(this);

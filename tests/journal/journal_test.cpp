@@ -1196,6 +1196,42 @@ TEST_CASE("when a failed record cannot be cut off, the journal refuses every lat
     CHECK_THROWS_WITH(d.checkpoint(), Catch::Contains("refuses further commits"));
 }
 
+TEST_CASE("an open that fails after it took the files' contents gives the store back what it held",
+          "[journal][fault]") {
+    // The store holds the snapshot and the replayed records before the open
+    // cuts the torn tail off; that cut fails here, and the open with it.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    fault_reset reset;
+    std::string recovered;
+    {
+        bank db;
+        rs::durable<bank> d(db, snap, journal, no_auto());
+        mixed_commit(db, 0);
+        recovered = image(db);
+        mixed_commit(db, 1);
+    }
+    const std::string full = slurp(journal);
+    spit(journal, full.substr(0, full.size() - 3));  // the last record torn
+    bank db;
+    mixed_commit(db, 6);  // what the store held before the open
+    const auto before = image(db);
+    REQUIRE(before != recovered);
+    {
+        scoped_file_ops inject(faulty());
+        fail_ftruncate = true;
+        CHECK_THROWS_WITH((rs::durable<bank>(db, snap, journal, no_auto())),
+                          Catch::Contains("cannot cut the torn tail off the journal"));
+        fail_ftruncate = false;
+    }
+    CHECK(image(db) == before);
+    mixed_commit(db, 12);  // no journal is left attached: the store writes as before
+    CHECK(image(db) != before);
+    rs::durable<bank> d(db, snap, journal, no_auto());
+    CHECK(image(db) == recovered);
+    CHECK(d.recovery().torn_tail_at.has_value());
+}
+
 TEST_CASE("sync::interval and sync::none keep every commit across a clean close", "[journal][sync]") {
     for (auto policy : {rs::sync::interval, rs::sync::none}) {
         temp_dir dir;
