@@ -20,7 +20,7 @@ class savepoint {
 public:
     savepoint(const savepoint&) = delete;
     savepoint& operator=(const savepoint&) = delete;
-    savepoint(savepoint&& o) noexcept : db_(o.db_), owner_(o.owner_), depth_(o.depth_) {
+    savepoint(savepoint&& o) noexcept : tx_(nullptr), db_(o.db_), owner_(o.owner_), depth_(o.depth_) {
         if (!o.active()) return;
         std::lock_guard lock(db_->savepoint_mu_);
         transaction<Store>* tx = o.tx_.exchange(nullptr, std::memory_order_relaxed);
@@ -57,25 +57,13 @@ public:
     /// @throws usage_error on a thread other than the one that began the
     /// transaction (it would write the store under that thread's lock).
     void rollback() {
-        if (!active()) return;
-        std::lock_guard lock(db_->savepoint_mu_);
-        transaction<Store>* tx = tx_.load(std::memory_order_relaxed);
-        if (!tx) return;
-        tx->mut_locked();
-        if (tx_.load(std::memory_order_relaxed)) tx->rollback_to_depth(depth_);
-        if (tx_.load(std::memory_order_relaxed)) tx->savepoint_ended(this);
+        end_with([](transaction<Store>& tx, std::size_t depth) { tx.rollback_to_depth(depth); });
     }
     /// Keeps the changes (they commit or roll back with the transaction), and
     /// ends it. Does nothing once the savepoint has ended.
     /// @throws usage_error on a thread other than the one that began the transaction.
     void release() {
-        if (!active()) return;
-        std::lock_guard lock(db_->savepoint_mu_);
-        transaction<Store>* tx = tx_.load(std::memory_order_relaxed);
-        if (!tx) return;
-        tx->mut_locked();
-        if (tx_.load(std::memory_order_relaxed)) tx->release_depth(depth_);
-        if (tx_.load(std::memory_order_relaxed)) tx->savepoint_ended(this);
+        end_with([](transaction<Store>& tx, std::size_t depth) { tx.release_depth(depth); });
     }
     /// False once released, rolled back, or ended by an enclosing rollback or
     /// commit, or by the end of its transaction; also once ended on another
@@ -92,6 +80,19 @@ private:
     // alias, once a new savepoint took its depth. The link is atomic, and
     // changed only under the store's savepoint mutex, because either side
     // may be ended on another thread than the other's (see ~savepoint).
+    /// rollback() and release(): `end` at this savepoint's depth, on the
+    /// transaction's thread (mut_locked() throws elsewhere, and when a
+    /// savepoint ended on another thread waits for its rollback).
+    template <class End>
+    void end_with(End end) {
+        if (!active()) return;
+        std::lock_guard lock(db_->savepoint_mu_);
+        transaction<Store>* tx = tx_.load(std::memory_order_relaxed);
+        if (!tx) return;
+        tx->mut_locked();
+        end(*tx, depth_);
+        if (tx_.load(std::memory_order_relaxed)) tx->savepoint_ended(this);  // whatever the depth bookkeeping did
+    }
     savepoint(transaction<Store>* tx, Store* db, std::size_t depth) noexcept
         : tx_(tx), db_(db), owner_(std::this_thread::get_id()), depth_(depth) {}
     std::atomic<transaction<Store>*> tx_;
