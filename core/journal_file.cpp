@@ -620,6 +620,15 @@ bool journal_file::cut(std::uint64_t offset) noexcept {
     return true;
 }
 
+bool journal_file::put_back(std::uint64_t offset, std::span<const std::byte> bytes) noexcept {
+    if (write_all(fd_, bytes.data(), bytes.size(), offset) != 0) return false;
+    allocated_ = std::max(allocated_, offset + bytes.size());
+    size_dirty_ = true;
+    if (current_file_ops().fsync(fd_) != 0) return false;
+    size_dirty_ = false;
+    return true;
+}
+
 void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const {
     std::size_t got = 0;
     while (got < out.size()) {
@@ -678,11 +687,6 @@ void rename_durably(const std::filesystem::path& from, const std::filesystem::pa
     if (current_file_ops().rename(from.c_str(), to.c_str()) != 0)
         snapshot_io_fail(to.string(), "rename of " + quoted_name(from.string()) + " failed", errno);
     fsync_directory_of(to, to.string());
-}
-
-void remove_if_exists(const std::filesystem::path& path) {
-    if (current_file_ops().unlink(path.c_str()) != 0 && errno != ENOENT)
-        snapshot_io_fail(path.string(), "cannot remove", errno);
 }
 
 namespace {

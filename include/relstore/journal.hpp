@@ -81,7 +81,8 @@ struct durable_options {
     int checkpoint_child_nice = save_options{}.child_nice;
     /// A record damaged in the middle of the journal (a valid record follows
     /// it) refuses the open; with this set, the open loads every record before
-    /// it instead, moves the damaged part to "<journal>.damaged" and cuts it off.
+    /// it instead, moves the damaged part to "<journal>.damaged" (or the first
+    /// free "<journal>.damaged.N") and cuts it off.
     bool recover_to_last_good = false;
     /// How the snapshot's schema may differ from the program's (the journal's
     /// schema must be the program's).
@@ -98,7 +99,10 @@ struct recovery_report {
     std::optional<std::uint64_t> torn_tail_at;  ///< where an interrupted write began (cut off)
     std::uint64_t torn_tail_bytes = 0;
     std::optional<std::uint64_t> damaged_record;  ///< recover_to_last_good: the first damaged record
-    std::uint64_t damaged_bytes = 0;              ///< bytes moved to "<journal>.damaged"
+    std::uint64_t damaged_bytes = 0;              ///< bytes moved to damaged_file
+    /// Where those bytes went: "<journal>.damaged", or "<journal>.damaged.1",
+    /// ".2", ... when an earlier recovery's damaged part is there (it is kept).
+    std::filesystem::path damaged_file;
     load_report snapshot;                         ///< the schema evolution the snapshot's load applied
 };
 
@@ -763,10 +767,15 @@ void stop_store_thread(std::thread& thread, std::mutex& mu, std::condition_varia
     thread.join();
 }
 
-/// Saves the damaged part of a journal next to it before it is cut off.
-inline void save_damaged(const std::filesystem::path& journal, std::span<const std::byte> bytes) {
-    const std::filesystem::path target = journal.string() + ".damaged";
-    write_snapshot_file(target, bytes);
+/// Where the damaged part of a journal is saved before it is cut off: the
+/// first free one of "<journal>.damaged", "<journal>.damaged.1", ..., so that
+/// the part an earlier recovery saved is kept (the pair's lock keeps another
+/// writer from taking the same name).
+inline std::filesystem::path damaged_path(const std::filesystem::path& journal) {
+    std::filesystem::path target = journal.string() + ".damaged";
+    for (int n = 1; std::filesystem::exists(std::filesystem::symlink_status(target)); ++n)
+        target = journal.string() + ".damaged." + std::to_string(n);
+    return target;
 }
 
 }  // namespace detail
@@ -806,11 +815,17 @@ public:
         const bool fresh = !o.snapshot.present && !o.journal_exists;
         if (!fresh) db_.swap_contents(*o.state);  // throws usage_error before anything changed
         bool attached = false;
+        // The files this open makes, removed again if it fails: a refused open
+        // leaves every file as it was. (Finishing an interrupted checkpoint
+        // replaces the journal with one that recovers the same commits; that
+        // one stays.)
+        std::vector<std::filesystem::path> made;
+        // An interrupted checkpoint's files, which recovery never reads:
+        // removed only once the open cannot fail (named here, as naming them
+        // can throw), so that a refused open leaves them. Leaving one (a
+        // failed unlink) is harmless: the next checkpoint writes over it.
+        const std::filesystem::path leftovers[] = {snap_.string() + ".new", journal_.string() + ".new"};
         try {
-            // An interrupted checkpoint's files, which recovery never reads:
-            // removed only now that nothing can refuse the open.
-            detail::remove_if_exists(snap_.string() + ".new");
-            detail::remove_if_exists(journal_.string() + ".new");
             if (fresh) {
                 // Nothing on disk: the store's contents so far are the start.
                 bool empty = true;
@@ -818,12 +833,16 @@ public:
                     auto q = db_.read();
                     Store::for_each_table([&]<class T>(T*) { empty = empty && q.template count<T>() == 0; });
                 }
+                made.reserve(2);
                 if (!empty) {
+                    made.push_back(snap_);  // before the save: its rename may be done when a later step fails
                     save(db_, snap_, checkpoint_save_options());
                     header.follows = detail::read_snapshot_id(snap_);
                 }
+                made.push_back(journal_);
                 create_and_open(header, nullptr, 0, 0, 1);
             } else if (!o.journal_exists) {
+                made.push_back(journal_);
                 create_and_open(header, nullptr, 0, 0, 1);
             } else if (o.resumed) {
                 // Finish the interrupted checkpoint: the new journal holds the
@@ -835,24 +854,43 @@ public:
             } else {
                 auto file = detail::journal_file(journal_, o.scan.end, preallocation());
                 if (o.scan.tail != detail::journal_tail::clean) {  // zeros alone are kept: space allocated ahead
-                    if (o.scan.tail == detail::journal_tail::corrupt)
-                        detail::save_damaged(journal_, std::span<const std::byte>(o.bytes).subspan(o.scan.end));
-                    if (!file.cut(o.scan.end))
+                    const auto tail = std::span<const std::byte>(o.bytes).subspan(o.scan.end);
+                    if (o.scan.tail == detail::journal_tail::corrupt) {
+                        report_.damaged_file = detail::damaged_path(journal_);
+                        made.push_back(report_.damaged_file);  // before the write: its rename may be done when it fails
+                        write_snapshot_file(report_.damaged_file, tail);
+                    }
+                    if (!file.cut(o.scan.end)) {
+                        // The truncate may have been done before the fsync
+                        // failed: the tail goes back, or else the damaged
+                        // part's copy stays, as the only one there may be.
+                        if (!file.put_back(o.scan.end, tail)) made.clear();
                         detail::throw_journal_error(errc::io, journal_.string(), std::nullopt, o.scan.end,
                                                     "cannot cut the torn tail off the journal");
+                    }
+                    made.clear();  // the damaged part is now only in its file: it stays whatever happens
                 }
                 writer_ = std::make_unique<detail::journal_writer<Store>>(std::move(file), o.scan.next_seq,
                                                                           options_.sync, o.header.size,
                                                                           o.header.version);
             }
-            snapshot_size_ = detail::read_snapshot_id(snap_).size;
+            snapshot_size_ = header.follows.size;  // no I/O: after the cut, nothing on disk may fail
             db_.attach_journal(writer_.get());
             attached = true;
             start_background();  // a thread that cannot start fails the open like the rest
         } catch (...) {
             if (attached) db_.attach_journal(nullptr);  // before the swap, which a journal would refuse
             if (!fresh) db_.swap_contents(*o.state);    // the store as it was
+            writer_.reset();                            // closes the journal it made, if any
+            for (const auto& f : made) {
+                std::error_code ec;
+                std::filesystem::remove(f, ec);  // no other writer can have made it: the pair's lock is held
+            }
             throw;
+        }
+        for (const auto& f : leftovers) {
+            std::error_code ec;
+            std::filesystem::remove(f, ec);
         }
         db_.set_attachment(this);
         lock_.keep();

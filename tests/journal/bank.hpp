@@ -7,6 +7,7 @@
 #include <relstore/relstore.hpp>
 #include <relstore/snapshot.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -84,6 +86,27 @@ inline std::string slurp(const fs::path& p) {
 inline void spit(const fs::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Every file of a directory (not recursing) and its bytes; a lock file's
+/// size only, as closing a descriptor of it would drop this process's lock.
+inline std::vector<std::pair<std::string, std::string>> contents_of(const fs::path& dir) {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (const auto& e : fs::directory_iterator(dir))
+        v.emplace_back(e.path().filename().string(), e.path().extension() == ".lock"
+                                                          ? std::to_string(fs::file_size(e.path())) + " bytes"
+                                                          : slurp(e.path()));
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+/// Options with no automatic checkpoint (and so no background thread unless
+/// the policy is sync::interval).
+inline rs::durable_options no_auto(rs::sync s = rs::sync::every_commit) {
+    rs::durable_options o;
+    o.sync = s;
+    o.checkpoint_bytes = 0;
+    return o;
 }
 
 /// A transaction of every kind of change, varied by i: inserts (auto keys),

@@ -45,13 +45,6 @@ using relstore::detail::scoped_file_ops;
 
 namespace {
 
-rs::durable_options no_auto(rs::sync s = rs::sync::every_commit) {
-    rs::durable_options o;
-    o.sync = s;
-    o.checkpoint_bytes = 0;
-    return o;
-}
-
 /// The bytes a journal's header takes (its records start there).
 std::uint64_t header_size(const fs::path& journal) {
     return rs::detail::parse_journal_header(rs::detail::read_journal_file(journal), journal.string()).size;
@@ -514,18 +507,6 @@ bool locked_for_other_processes(const fs::path& path) {
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) != 2);
     return WEXITSTATUS(status) == 1;
-}
-
-/// Every file of a directory (not recursing) and its bytes; a lock file's
-/// size only, as closing a descriptor of it would drop this process's lock.
-std::vector<std::pair<std::string, std::string>> contents_of(const fs::path& dir) {
-    std::vector<std::pair<std::string, std::string>> v;
-    for (const auto& e : fs::directory_iterator(dir))
-        v.emplace_back(e.path().filename().string(), e.path().extension() == ".lock"
-                                                          ? std::to_string(fs::file_size(e.path())) + " bytes"
-                                                          : slurp(e.path()));
-    std::sort(v.begin(), v.end());
-    return v;
 }
 
 }  // namespace

@@ -281,6 +281,10 @@ public:
     /// Cuts the file at offset (space allocated ahead goes too) and makes
     /// that durable; false on failure.
     [[nodiscard]] bool cut(std::uint64_t offset) noexcept;
+    /// Writes bytes back at offset, where a failed cut may have taken them
+    /// (its truncate done, its fsync failed), and makes them durable; the
+    /// end of the records stays where it was. False when that fails too.
+    [[nodiscard]] bool put_back(std::uint64_t offset, std::span<const std::byte> bytes) noexcept;
     /// True when a failed append could not be undone.
     [[nodiscard]] bool broken() const noexcept { return broken_; }
     /// Reads bytes at offset (a checkpoint copies the newest records).
@@ -314,10 +318,6 @@ void create_journal_file(const std::filesystem::path& target, std::span<const st
 /// Renames from over to and makes the rename durable (directory fsync).
 /// @throws snapshot_error (io).
 void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to);
-
-/// Removes a file if it exists (leftovers of an interrupted checkpoint).
-/// @throws snapshot_error (io) when it exists and cannot be removed.
-void remove_if_exists(const std::filesystem::path& path);
 
 /// Refuses a durable pair's paths before any file is made (the lock file
 /// first): the same file for both (usage_error), or a path that exists and
