@@ -639,12 +639,13 @@ void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const
     }
 }
 
-void create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
-                         const journal_file* source, std::uint64_t from, std::uint64_t to) {
+created_journal create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
+                                    const journal_file* source, std::uint64_t from, std::uint64_t to,
+                                    std::uint64_t preallocate) {
     const auto& ops = current_file_ops();
     const std::string name = target.string();
     const std::string tmp = name + ".new";
-    const int fd = open_retrying(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = open_retrying(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) io_fail(name, "cannot create " + quoted_name(tmp), errno);
     const auto fail = [&](const std::string& what, int err) {
         (void)ops.close(fd);
@@ -654,33 +655,37 @@ void create_journal_file(const std::filesystem::path& target, std::span<const st
     if (const int err = write_all(fd, header.data(), header.size(), 0)) fail("write failed", err);
     std::uint64_t at = header.size();
     if (source != nullptr) {
-        std::vector<std::byte> chunk(std::size_t{1} << 20);
-        for (std::uint64_t off = from; off < to;) {
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), to - off));
-            try {
+        int err = 0;
+        try {
+            std::vector<std::byte> chunk(std::size_t{1} << 20);
+            for (std::uint64_t off = from; off < to && err == 0;) {
+                const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), to - off));
                 source->read_at(off, {chunk.data(), n});
-            } catch (...) {
-                (void)ops.close(fd);
-                (void)ops.unlink(tmp.c_str());
-                throw;
+                err = write_all(fd, chunk.data(), n, at);
+                off += n;
+                at += n;
             }
-            if (const int err = write_all(fd, chunk.data(), n, at)) fail("write failed", err);
-            off += n;
-            at += n;
+        } catch (...) {
+            (void)ops.close(fd);
+            (void)ops.unlink(tmp.c_str());
+            throw;
         }
+        if (err != 0) fail("write failed", err);
     }
     if (ops.fsync(fd) != 0) fail("fsync failed", errno);
-    if (ops.close(fd) != 0) {
-        const int err = errno;
-        (void)ops.unlink(tmp.c_str());
-        io_fail(name, "close failed on " + quoted_name(tmp) + "; the journal in place is unchanged", err);
-    }
+    journal_file file(fd, name, at, preallocate);  // closes fd from here on
     if (ops.rename(tmp.c_str(), name.c_str()) != 0) {
         const int err = errno;
         (void)ops.unlink(tmp.c_str());
         io_fail(name, "rename of " + quoted_name(tmp) + " failed; the journal in place is unchanged", err);
     }
-    fsync_directory_of(target, name);
+    created_journal out{std::move(file), nullptr};
+    try {
+        fsync_directory_of(target, name);
+    } catch (...) {
+        out.unsynced = std::current_exception();
+    }
+    return out;
 }
 
 void rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {

@@ -683,6 +683,9 @@ public:
     void on_grow(std::function<void()> f) { on_grow_ = std::move(f); }
     void grow_trigger(std::uint64_t bytes) noexcept { grow_trigger_.store(bytes, std::memory_order_relaxed); }
 
+    /// Refuses every later commit (and checkpoint), saying why.
+    void refuse_from_now(const std::string& why) noexcept { set_broken(why); }
+
     void refuse_if_broken() {
         if (!broken_flag_.load(std::memory_order_acquire)) return;
         std::lock_guard l(io_mu_);
@@ -959,17 +962,31 @@ public:
             throw;
         }
         // From here a crash recovers through the mark, whichever snapshot is in place.
-        detail::rename_durably(next, snap_);
+        try {
+            detail::rename_durably(next, snap_);
+        } catch (...) {
+            std::error_code ec;
+            std::filesystem::remove(next, ec);  // when the rename failed; else it is gone already
+            throw;
+        }
         snapshot_size_ = mark.snapshot.size;
         const schema_info schema = describe<Store>();
         detail::journal_header header{mark.seq, mark.snapshot, detail::schema_image(schema), 0};
         const auto bytes = detail::encode_journal_header(header);
         const std::uint64_t end = writer_->file().end();
-        detail::create_journal_file(journal_, bytes, &writer_->file(), mark.offset, end);
-        writer_->switch_to(detail::journal_file(journal_, bytes.size() + (end - mark.offset), preallocation()),
-                           mark.offset, bytes.size());
+        // Throws before the rename: the writer goes on in the journal in place.
+        auto created = detail::create_journal_file(journal_, bytes, &writer_->file(), mark.offset, end, preallocation());
+        writer_->switch_to(std::move(created.file), mark.offset, bytes.size());
         ++checkpoints_;
         set_trigger();
+        if (created.unsynced) {
+            // A crash could bring the old journal back, without the commits
+            // appended to the new one from now on: none may be acknowledged.
+            // Reopening the pair recovers everything either way.
+            writer_->refuse_from_now("the checkpoint's new journal is in place, but the fsync of its directory "
+                                     "failed, so a crash could bring back the journal it replaced");
+            std::rethrow_exception(created.unsynced);
+        }
     }
 
     /// Makes every commit so far durable now (for sync::interval and none).
@@ -1008,10 +1025,10 @@ private:
     void create_and_open(const detail::journal_header& h, const detail::journal_file* source, std::uint64_t from,
                          std::uint64_t to, std::uint64_t next_seq) {
         const auto bytes = detail::encode_journal_header(h);
-        detail::create_journal_file(journal_, bytes, source, from, to);
-        writer_ = std::make_unique<detail::journal_writer<Store>>(
-            detail::journal_file(journal_, bytes.size() + (to - from), preallocation()), next_seq, options_.sync,
-            bytes.size(), h.version);
+        auto created = detail::create_journal_file(journal_, bytes, source, from, to, preallocation());
+        if (created.unsynced) std::rethrow_exception(created.unsynced);  // fails the open
+        writer_ = std::make_unique<detail::journal_writer<Store>>(std::move(created.file), next_seq, options_.sync,
+                                                                  bytes.size(), h.version);
     }
 
     /// Only every_commit syncs often enough for the inode writes that

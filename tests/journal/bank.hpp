@@ -109,6 +109,13 @@ inline rs::durable_options no_auto(rs::sync s = rs::sync::every_commit) {
     return o;
 }
 
+/// Opens a pair into a fresh store and returns its image.
+inline std::string reopened(const fs::path& snap, const fs::path& journal, rs::durable_options o = no_auto()) {
+    bank db;
+    rs::durable<bank> d(db, snap, journal, o);
+    return image(db);
+}
+
 /// A transaction of every kind of change, varied by i: inserts (auto keys),
 /// updates of indexed and plain columns, set(), erases with cascades, the
 /// composite-key table, a unique value moved from one row to another.

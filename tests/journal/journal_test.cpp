@@ -59,13 +59,6 @@ rs::detail::record_scan scan_file(const std::string& bytes) {
     return scan;
 }
 
-/// Opens a pair into a fresh store and returns its image.
-std::string reopened(const fs::path& snap, const fs::path& journal, rs::durable_options o = no_auto()) {
-    bank db;
-    rs::durable<bank> d(db, snap, journal, o);
-    return image(db);
-}
-
 // Fault injection: which call fails, after how many calls; and call counts.
 std::atomic<int> fail_fsync_after{-1};
 std::atomic<int> fail_fdatasync_after{-1};

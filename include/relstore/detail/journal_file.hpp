@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -244,6 +245,22 @@ struct dynamic_table_change {
 /// @throws snapshot_error (io) naming the journal.
 [[nodiscard]] std::vector<std::byte> read_journal_file(const std::filesystem::path& path);
 
+class journal_file;
+struct created_journal;
+
+/// Creates a journal at target, crash-safely: header, then bytes [from, to)
+/// of source when given, into "<target>.new", fsync, rename over target,
+/// fsync of the directory. Returns it open for appending after its last byte
+/// (the descriptor it was written through: once the new journal is in
+/// place, the caller has it; an open after the rename could fail and leave
+/// the caller appending to the file the rename replaced).
+/// @throws snapshot_error (io) naming the operation; target is untouched.
+/// A failed fsync of the directory, after the rename, is not thrown but
+/// returned (created_journal::unsynced): the new journal is in place.
+created_journal create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
+                                    const journal_file* source = nullptr, std::uint64_t from = 0,
+                                    std::uint64_t to = 0, std::uint64_t preallocate = 0);
+
 /// A journal open for appending. Every call goes through detail::file_ops.
 ///
 /// With a preallocation step, the file is extended ahead of the records
@@ -293,6 +310,11 @@ public:
     void close() noexcept;
 
 private:
+    friend created_journal create_journal_file(const std::filesystem::path&, std::span<const std::byte>,
+                                               const journal_file*, std::uint64_t, std::uint64_t, std::uint64_t);
+    /// Takes fd, open on a file of exactly `end` bytes.
+    journal_file(int fd, std::string name, std::uint64_t end, std::uint64_t preallocate) noexcept
+        : name_(std::move(name)), fd_(fd), end_(end), allocated_(end), step_(preallocate) {}
     void extend(std::uint64_t needed);
 
     std::string name_;
@@ -308,12 +330,13 @@ private:
     bool broken_ = false;
 };
 
-/// Creates a journal at target, crash-safely: header, then bytes [from, to)
-/// of source when given, into "<target>.new", fsync, rename over target,
-/// fsync of the directory. On failure target is untouched.
-/// @throws snapshot_error (io) naming the operation.
-void create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
-                         const journal_file* source = nullptr, std::uint64_t from = 0, std::uint64_t to = 0);
+/// What create_journal_file() put in place.
+struct created_journal {
+    journal_file file;  ///< open for appending after its last byte
+    /// Null, or the error of the directory's fsync after the rename: the new
+    /// journal is in place, but a crash may bring the one it replaced back.
+    std::exception_ptr unsynced;
+};
 
 /// Renames from over to and makes the rename durable (directory fsync).
 /// @throws snapshot_error (io).
