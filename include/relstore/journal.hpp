@@ -775,10 +775,13 @@ void stop_store_thread(std::thread& thread, std::mutex& mu, std::condition_varia
 /// the part an earlier recovery saved is kept (the pair's lock keeps another
 /// writer from taking the same name).
 inline std::filesystem::path damaged_path(const std::filesystem::path& journal) {
-    std::filesystem::path target = journal.string() + ".damaged";
-    for (int n = 1; std::filesystem::exists(std::filesystem::symlink_status(target)); ++n)
-        target = journal.string() + ".damaged." + std::to_string(n);
-    return target;
+    for (int n = 0; n <= 1000; ++n) {
+        std::filesystem::path target = journal.string() + ".damaged" + (n == 0 ? "" : "." + std::to_string(n));
+        std::error_code ec;  // a name whose status cannot be read is skipped, as if taken
+        if (std::filesystem::symlink_status(target, ec).type() == std::filesystem::file_type::not_found) return target;
+    }
+    throw_journal_error(errc::io, journal.string(), std::nullopt, std::nullopt,
+                        "no free name for the damaged part among \".damaged\" to \".damaged.1000\"; move them away");
 }
 
 }  // namespace detail

@@ -267,6 +267,25 @@ TEST_CASE("a recovery from damage keeps the damaged part an earlier recovery sav
     CHECK(slurp(dir / "db.journal.damaged") == saved[0]);
     CHECK(slurp(dir / "db.journal.damaged.1") == saved[1]);
     CHECK(saved[0] != saved[1]);
+    SECTION("with every name taken, the open is refused and changes nothing") {
+        std::uint64_t good_end = 0;
+        {
+            bank db;
+            rs::durable<bank> d(db, snap, journal, o);
+            good_end = d.journal_bytes();
+            mixed_commit(db, 600);
+            mixed_commit(db, 606);
+        }
+        std::string bytes = slurp(journal);
+        bytes[header_size_of(bytes) + good_end + 9] ^= 0x40;
+        spit(journal, bytes);
+        for (int n = 2; n <= 1000; ++n) spit(dir / ("db.journal.damaged." + std::to_string(n)), "taken");
+        const auto before = contents_of(dir.path);
+        bank db;
+        CHECK_THROWS_WITH((rs::durable<bank>(db, snap, journal, o)), Catch::Contains("no free name for the damaged part"));
+        CHECK(contents_of(dir.path) == before);
+        CHECK(image(db) == image(bank{}));
+    }
 }
 
 TEST_CASE("a checkpoint that fails at any of its I/O calls loses no commit, before or after it",
