@@ -304,11 +304,7 @@ public:
     /// Sets one column of a stored row: `tx.set<&Post::title>(post, "New")`.
     /// A column that no key, index or foreign key covers is changed in place
     /// and only its old value is logged, not a copy of the row (in W8, about
-    /// 2.5 times the rate of update() for a new title), and a value of the
-    /// column's type (or implicitly converting to it) is assigned into memory
-    /// the column's undo log kept (detail::column_log), so that a set of a
-    /// string column allocates nothing once earlier transactions left spares;
-    /// any other column goes through
+    /// 2.5 times the rate of update() for a new title); any other column goes through
     /// update() with all its checks. The value must have the column's type or
     /// convert to it without narrowing. Returns the stored row.
     /// @throws usage_error and constraint_error as update() does; the row is unchanged.
@@ -334,23 +330,11 @@ public:
             return update_stored<T>(row, [&](Row& r) { r.*Member = Value(std::forward<V>(value)); });
         } else {
             auto& st = db_mut_->template state<T>();
+            Value fresh(std::forward<V>(value));  // may throw: nothing is changed yet
+            st.template reserve_column<field>();
             auto& stored = const_cast<Row&>(row);
-            if constexpr (std::is_default_constructible_v<Value> && std::is_nothrow_swappable_v<Value> &&
-                          std::is_convertible_v<V&&, Value> && std::is_assignable_v<Value&, V&&>) {
-                // The value is assigned into a spare of the column's undo log
-                // (reusing its memory, as an assignment into a hand-written
-                // container's string does), before the row is touched, so a
-                // value that is the row's own column reads it unchanged; then
-                // the spare and the row's value swap places.
-                st.template reserve_column<field>();
-                st.template column_spare<field>() = std::forward<V>(value);  // may throw: nothing is changed yet
-                st.template set_column<field>(stored);
-            } else {
-                Value fresh(std::forward<V>(value));  // may throw: nothing is changed yet
-                st.template reserve_column<field>();
-                st.template log_column<field>(stored);
-                stored.*Member = std::move(fresh);
-            }
+            st.template log_column<field>(stored);
+            stored.*Member = std::move(fresh);
             touch();
             return row;
         }

@@ -276,85 +276,12 @@ ParentKey as_parent_key(const V& v) {
 
 enum class undo_kind : std::uint8_t { inserted, updated, extracted, column };
 
-/// The undo log of one column: (row, old value) entries, newest last.
-/// Forgetting the log (a commit) keeps up to spare_limit entries' values
-/// alive as spares: set() assigns a new value into a spare, whose memory (a
-/// string's buffer) it reuses, and swaps it with the row's; the old value
-/// goes into the log with its own memory. So a set of a string column
-/// neither allocates nor frees once the spares are there, as an assignment
-/// into a hand-written container's string does not; before, each set
-/// allocated the new value and its commit freed the old one: 39% of W8's
-/// retitling time went to malloc and free.
-template <class Row, class Value>
-class column_log {
-public:
-    using entry = std::pair<Row*, Value>;
-    /// Spare values kept per column across transactions: the memory kept is
-    /// bounded (a transaction's sets beyond it allocate and free as before).
-    static constexpr std::size_t spare_limit = 4096;
-
-    [[nodiscard]] std::size_t size() const noexcept { return n_; }
-    [[nodiscard]] std::size_t capacity() const noexcept { return v_.capacity(); }
-    entry& operator[](std::size_t i) noexcept { return v_[i]; }
-    const entry& operator[](std::size_t i) const noexcept { return v_[i]; }
-    entry& back() noexcept { return v_[n_ - 1]; }
-
-    /// Room for one more entry, so that logging it cannot throw.
-    void reserve_one() {
-        if (n_ == v_.size() && v_.size() == v_.capacity()) v_.reserve(std::max<std::size_t>(16, 2 * v_.capacity()));
-    }
-    /// Logs a value moved out of row (into a spare's place, if any).
-    void push(Row* row, Value&& old) noexcept {
-        if (n_ < v_.size()) {
-            v_[n_].first = row;
-            v_[n_].second = std::move(old);
-        } else {
-            v_.emplace_back(row, std::move(old));  // reserve_one() made room
-        }
-        ++n_;
-    }
-    /// The value of the next entry, a spare (made if there is none: may
-    /// throw, and logs nothing): the caller assigns the new value to it and
-    /// swaps it with the row's, then push_spare() logs it.
-    Value& next_spare() {
-        if (n_ == v_.size()) v_.emplace_back(nullptr, Value{});
-        return v_[n_].second;
-    }
-    /// The same, once next_spare() made it.
-    Value& spare() noexcept { return v_[n_].second; }
-    void push_spare(Row* row) noexcept {
-        v_[n_].first = row;
-        ++n_;
-    }
-    /// Forgets the newest entry; its value (moved back to the row by the
-    /// caller) stays as a spare.
-    void pop_back() noexcept { --n_; }
-    /// Forgets every entry; their values stay as spares, up to spare_limit.
-    void clear() noexcept {
-        n_ = 0;
-        if (v_.size() > spare_limit) v_.erase(v_.begin() + spare_limit, v_.end());
-    }
-    /// Forgets every entry and frees every value and the entries' memory.
-    void release() noexcept {
-        std::vector<entry>().swap(v_);
-        n_ = 0;
-    }
-    friend void swap(column_log& a, column_log& b) noexcept {
-        a.v_.swap(b.v_);
-        std::swap(a.n_, b.n_);
-    }
-
-private:
-    std::vector<entry> v_;  // [0, n_) logged, then spares
-    std::size_t n_ = 0;
-};
-
-/// One undo log per field of Row: (row, old value of that field).
+/// One undo vector per field of Row: (row, old value of that field).
 template <class Fields>
 struct column_logs_for;
 template <class Row, class... Values>
 struct column_logs_for<std::tuple<field<Row, Values>...>> {
-    using type = std::tuple<column_log<Row, Values>...>;
+    using type = std::tuple<std::vector<std::pair<Row*, Values>>...>;
 };
 
 /// Storage of one table. The store owns one per table; transactions log every
@@ -497,7 +424,7 @@ public:
     template <std::size_t I>
     void reserve_column() {
         reserve_more(entries_, 1);
-        std::get<I>(columns_).reserve_one();
+        reserve_more(std::get<I>(columns_), 1);
     }
     /// Logs field I of a stored row by moving its old value out; the caller
     /// then moves the new value in (for a column an index covers, inside the
@@ -506,25 +433,7 @@ public:
     void log_column(row_type& row) noexcept {
         constexpr auto member = std::get<I>(fields_of<row_type>()).member;
         auto& log = std::get<I>(columns_);
-        log.push(&row, std::move(row.*member));
-        entries_.push_back({undo_kind::column, static_cast<std::uint16_t>(I), log.size() - 1});
-    }
-    /// The spare value that set_column<I> will swap into a row: the caller
-    /// assigns the new value to it first (may throw: nothing is logged or
-    /// changed). After reserve_column<I>().
-    template <std::size_t I>
-    auto& column_spare() {
-        return std::get<I>(columns_).next_spare();
-    }
-    /// Swaps the spare (holding the new value) with field I of a stored row
-    /// whose column no index covers, and logs the old value it took.
-    template <std::size_t I>
-    void set_column(row_type& row) noexcept {
-        constexpr auto member = std::get<I>(fields_of<row_type>()).member;
-        auto& log = std::get<I>(columns_);
-        using std::swap;
-        swap(log.spare(), row.*member);
-        log.push_spare(&row);
+        log.emplace_back(&row, std::move(row.*member));
         entries_.push_back({undo_kind::column, static_cast<std::uint16_t>(I), log.size() - 1});
     }
     /// Undoes the last log_column<I>: moves the old value back into the row
@@ -629,7 +538,6 @@ public:
         const std::size_t keep = std::max<std::size_t>(std::size_t{1} << 20, 8 * rows.size());
         std::size_t bytes = entries_.capacity() * sizeof(entry) + inserted_.capacity() * sizeof(const row_type*) +
                             rows_.capacity() * sizeof(row_type) + nodes_.capacity() * sizeof(node_type);
-        // The spares' own memory (a string's buffer) is not counted: spare_limit bounds it.
         std::apply([&](auto&... logs) { ((bytes += logs.capacity() * sizeof(logs[0])), ...); }, columns_);
         destroy_nodes();
         entries_.clear();
@@ -641,13 +549,9 @@ public:
             std::vector<const row_type*>().swap(inserted_);
             std::vector<row_type>().swap(rows_);
             std::vector<node_type>().swap(nodes_);
-            std::apply([](auto&... logs) { (logs.release(), ...); }, columns_);
+            std::apply([](auto&... logs) { ((std::remove_reference_t<decltype(logs)>().swap(logs)), ...); }, columns_);
         }
-        if (rows.empty()) {
-            // No row left to set: the column logs' spares would only hold memory.
-            std::apply([](auto&... logs) { (logs.release(), ...); }, columns_);
-            release_memory();
-        }
+        if (rows.empty()) release_memory();
     }
 
     /// The columns an entry may have changed, one bit per field in
@@ -759,10 +663,7 @@ private:
                 [](row_type&) {});
             assert(ok);
         } else {
-            // A swap: the newer value stays in the log as a spare (column_log),
-            // so a rolled-back set frees nothing either.
-            using std::swap;
-            swap(logged.first->*member, logged.second);
+            logged.first->*member = std::move(logged.second);
         }
         log.pop_back();
     }
