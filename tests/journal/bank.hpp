@@ -109,6 +109,11 @@ inline rs::durable_options no_auto(rs::sync s = rs::sync::every_commit) {
     return o;
 }
 
+/// The bytes a journal's header takes (its records start there).
+inline std::uint64_t header_size(const fs::path& journal) {
+    return rs::detail::parse_journal_header(rs::detail::read_journal_file(journal), journal.string()).size;
+}
+
 /// Opens a pair into a fresh store and returns its image.
 inline std::string reopened(const fs::path& snap, const fs::path& journal, rs::durable_options o = no_auto()) {
     bank db;

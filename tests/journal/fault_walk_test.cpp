@@ -18,7 +18,6 @@
 #include <cerrno>
 #include <functional>
 #include <optional>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,12 +81,6 @@ std::vector<std::pair<std::string, std::string>> raw_files(const fs::path& dir) 
 void put_back(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
     for (const auto& e : fs::directory_iterator(dir)) fs::remove(e.path());
     for (const auto& [name, bytes] : files) spit(dir / name, bytes);
-}
-
-/// The bytes a journal's header takes (its records start there).
-std::uint64_t header_size_of(const std::string& bytes) {
-    const std::span<const std::byte> b(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
-    return rs::detail::parse_journal_header(b, "journal").size;
 }
 
 /// The names whose bytes differ between two listings of contents_of.
@@ -221,7 +214,7 @@ TEST_CASE("an open that fails at any of its I/O calls leaves the store and every
         }
         const auto j = dir / "db.journal";
         std::string bytes = slurp(j);
-        bytes[header_size_of(bytes) + ends[1] + 20] ^= 0x08;  // inside the third of four records
+        bytes[header_size(j) + ends[1] + 20] ^= 0x08;  // inside the third of four records
         spit(j, bytes);
         spit(dir / "db.journal.damaged", "what an earlier recovery cut off");
         auto o = no_auto();
@@ -251,7 +244,7 @@ TEST_CASE("a recovery from damage keeps the damaged part an earlier recovery sav
             mixed_commit(db, 6 * (3 * round + 2));
         }
         std::string bytes = slurp(journal);
-        const std::uint64_t header = header_size_of(bytes);
+        const std::uint64_t header = header_size(journal);
         bytes[header + good_end + 9] ^= 0x40;  // the second record of this round; the third follows it
         spit(journal, bytes);
         bank db;
@@ -277,7 +270,7 @@ TEST_CASE("a recovery from damage keeps the damaged part an earlier recovery sav
             mixed_commit(db, 606);
         }
         std::string bytes = slurp(journal);
-        bytes[header_size_of(bytes) + good_end + 9] ^= 0x40;
+        bytes[header_size(journal) + good_end + 9] ^= 0x40;
         spit(journal, bytes);
         for (int n = 2; n <= 1000; ++n) spit(dir / ("db.journal.damaged." + std::to_string(n)), "taken");
         const auto before = contents_of(dir.path);

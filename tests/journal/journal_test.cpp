@@ -45,10 +45,6 @@ using relstore::detail::scoped_file_ops;
 
 namespace {
 
-/// The bytes a journal's header takes (its records start there).
-std::uint64_t header_size(const fs::path& journal) {
-    return rs::detail::parse_journal_header(rs::detail::read_journal_file(journal), journal.string()).size;
-}
 
 /// How a journal file's bytes scan (as recovery and the tool scan them).
 rs::detail::record_scan scan_file(const std::string& bytes) {
