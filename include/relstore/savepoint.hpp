@@ -72,17 +72,9 @@ public:
 
 private:
     friend class transaction<Store>;
-    // The transaction knows its live savepoints: it ends them when a
-    // rollback or release goes below their depth or the transaction ends,
-    // and points them at itself when it is moved. Without that, a savepoint
-    // kept a pointer to a transaction destroyed or moved from, and one ended
-    // by an enclosing rollback came back to life, as another savepoint's
-    // alias, once a new savepoint took its depth. The link is atomic, and
-    // changed only under the store's savepoint mutex, because either side
-    // may be ended on another thread than the other's (see ~savepoint).
     /// rollback() and release(): `end` at this savepoint's depth, on the
-    /// transaction's thread (mut_locked() throws elsewhere, and when a
-    /// savepoint ended on another thread waits for its rollback).
+    /// transaction's thread (mut_locked() throws on another thread, and
+    /// after rolling back a savepoint that was ended on another thread).
     template <class End>
     void end_with(End end) {
         if (!active()) return;
@@ -93,6 +85,14 @@ private:
         end(*tx, depth_);
         if (tx_.load(std::memory_order_relaxed)) tx->savepoint_ended(this);  // whatever the depth bookkeeping did
     }
+    // The transaction knows its live savepoints: it ends them when a
+    // rollback or release goes below their depth or the transaction ends,
+    // and points them at itself when it is moved. Without that, a savepoint
+    // kept a pointer to a transaction destroyed or moved from, and one ended
+    // by an enclosing rollback came back to life, as another savepoint's
+    // alias, once a new savepoint took its depth. The link is atomic, and
+    // changed only under the store's savepoint mutex, because either side
+    // may be ended on another thread than the other's (see ~savepoint).
     savepoint(transaction<Store>* tx, Store* db, std::size_t depth) noexcept
         : tx_(tx), db_(db), owner_(std::this_thread::get_id()), depth_(depth) {}
     std::atomic<transaction<Store>*> tx_;
