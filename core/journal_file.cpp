@@ -132,7 +132,9 @@ snapshot_id read_snapshot_id(const std::filesystem::path& path) {
                               S_ISDIR(st.st_mode) ? "is a directory, not a snapshot file" : "is not a regular file");
     } else if (static_cast<std::uint64_t>(st.st_size) >= sizeof tail) {
         id.size = static_cast<std::uint64_t>(st.st_size);
-        const ssize_t n = ::pread(fd, tail, sizeof tail, static_cast<off_t>(id.size - sizeof tail));
+        ssize_t n;
+        do n = ops.pread(fd, tail, sizeof tail, static_cast<off_t>(id.size - sizeof tail));
+        while (n < 0 && errno == EINTR);
         if (n != static_cast<ssize_t>(sizeof tail)) err = n < 0 ? errno : EIO;
         id.checksum = load_u64(tail);
     } else {
@@ -630,13 +632,71 @@ bool journal_file::put_back(std::uint64_t offset, std::span<const std::byte> byt
 }
 
 void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+    const auto& ops = current_file_ops();
     std::size_t got = 0;
     while (got < out.size()) {
-        const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+        const ssize_t n = ops.pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) io_fail(name_, "read failed at byte " + std::to_string(offset + got), n < 0 ? errno : EIO);
         got += static_cast<std::size_t>(n);
     }
+}
+
+int followed_file::open(const std::string& name, bool missing_ok) {
+    const int fd = open_retrying(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd < 0 && !(missing_ok && errno == ENOENT)) io_fail(name, "cannot open for reading", errno);
+    return fd;
+}
+
+void followed_file::close(int fd) noexcept {
+    if (fd >= 0) (void)current_file_ops().close(fd);
+}
+
+followed_file::identity followed_file::identity_of(int fd, const std::string& name) {
+    struct stat st {};
+    if (current_file_ops().fstat(fd, &st) != 0) io_fail(name, "cannot stat the open file", errno);
+    return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+std::optional<followed_file::identity> followed_file::identity_of(const std::string& name) {
+    struct stat st {};
+    if (current_file_ops().stat(name.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        io_fail(name, "cannot stat", errno);
+    }
+    return identity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+std::vector<std::byte> followed_file::read(int fd, const std::string& name, std::uint64_t pos, std::uint64_t most) {
+    const auto& ops = current_file_ops();
+    struct stat st {};
+    if (ops.fstat(fd, &st) != 0) io_fail(name, "cannot stat the open file", errno);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size <= pos) return {};
+    std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(most, size - pos)));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ssize_t n = ops.pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(pos + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) io_fail(name, "read failed at byte " + std::to_string(pos + got), errno);
+        if (n == 0) break;  // cut since the fstat: what is there is all there is
+        got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+    return bytes;
+}
+
+bool followed_file::read_exact(int fd, const std::string& name, std::uint64_t offset, std::span<std::byte> out) {
+    const auto& ops = current_file_ops();
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ops.pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) io_fail(name, "read failed at byte " + std::to_string(offset + got), errno);
+        if (n == 0) return false;
+        got += static_cast<std::size_t>(n);
+    }
+    return true;
 }
 
 created_journal create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,

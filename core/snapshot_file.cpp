@@ -52,6 +52,7 @@ int sys_close(int fd) { return ::close(fd); }
 int sys_rename(const char* from, const char* to) { return ::rename(from, to); }
 int sys_unlink(const char* path) { return ::unlink(path); }
 int sys_fstat(int fd, struct stat* st) { return ::fstat(fd, st); }
+int sys_stat(const char* path, struct stat* st) { return ::stat(path, st); }
 int sys_ftruncate(int fd, off_t length) { return ::ftruncate(fd, length); }
 int sys_fdatasync(int fd) { return ::fdatasync(fd); }
 int sys_fallocate([[maybe_unused]] int fd, [[maybe_unused]] off_t offset, [[maybe_unused]] off_t length) {
@@ -69,7 +70,7 @@ int sys_fallocate([[maybe_unused]] int fd, [[maybe_unused]] off_t offset, [[mayb
 
 file_ops system_file_ops() noexcept {
     return {&sys_open, &sys_read, &sys_pwrite, &sys_fsync, &sys_close, &sys_rename, &sys_unlink, &sys_fstat,
-            &sys_ftruncate, &sys_fdatasync, &sys_fallocate, &sys_pread};
+            &sys_ftruncate, &sys_fdatasync, &sys_fallocate, &sys_pread, &sys_stat};
 }
 
 file_ops& current_file_ops() noexcept {

@@ -1194,7 +1194,10 @@ public:
 
     /// Applies every complete record appended since the last poll, following
     /// a checkpoint to the new journal (or the new snapshot when the follower
-    /// fell behind it). Returns the number of transactions applied.
+    /// fell behind it). Returns the number of transactions applied. A poll
+    /// that returns has read to the end of what was complete; one that
+    /// throws keeps every transaction it applied before the failure (each is
+    /// whole) and the next poll goes on from there.
     /// @throws snapshot_error when the files cannot be read or do not fit.
     std::uint64_t poll() {
         if (store_gone_)
@@ -1203,8 +1206,9 @@ public:
         std::lock_guard l(poll_mu_);
         if (rewritten()) return reload();
         std::uint64_t n = read_new();
-        struct stat named {};
-        if (::stat(journal_.c_str(), &named) == 0 && (named.st_ino != ino_ || named.st_dev != dev_)) {
+        // No file under the name (removed by hand: a checkpoint renames over
+        // it) leaves the follower on the one it has open.
+        if (const auto named = file::identity_of(journal_.string()); named && *named != id_) {
             n += read_new();  // the replaced journal is final: drain it first
             n += follow_new_journal();
         }
@@ -1236,19 +1240,11 @@ private:
     std::uint64_t reload() {
         for (int attempt = 0;; ++attempt) {
             try {
-                // O_NONBLOCK: a FIFO would wait for a writer forever; it
-                // fails open_journal's regular-file check instead.
-                int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                if (fd < 0)
-                    detail::throw_journal_error(errc::io, journal_.string(), std::nullopt, std::nullopt,
-                                                std::string("cannot open for reading: ") + std::strerror(errno));
-                fd_guard g{fd};
+                fd_guard g{file::open(journal_.string(), false)};
                 auto o = detail::open_journal<Store>(snap_, journal_, options_.load, false, false);
-                struct stat st {};
-                (void)::fstat(fd, &st);
+                const auto id = file::identity_of(g.fd, journal_.string());
                 // The journal read must be the one open here.
-                struct stat named {};
-                if (::stat(journal_.c_str(), &named) != 0 || named.st_ino != st.st_ino) {
+                if (file::identity_of(journal_.string()) != id) {
                     if (attempt >= 50)
                         detail::throw_journal_error(errc::io, journal_.string(), std::nullopt, std::nullopt,
                                                     "the journal keeps being replaced while it is read");
@@ -1260,8 +1256,7 @@ private:
                 }
                 if (loads_++ == 0) report_ = o.report;
                 std::swap(fd_.fd, g.fd);
-                ino_ = st.st_ino;
-                dev_ = st.st_dev;
+                id_ = id;
                 pos_ = o.scan.end;
                 skip_below_ = 0;
                 number_ = o.scan.next_number;
@@ -1292,26 +1287,14 @@ private:
     bool rewritten() const {
         if (!last_) return false;
         std::uint64_t sum = 0;
-        if (::pread(fd_.fd, &sum, 8, static_cast<off_t>(last_->first)) != 8) return true;
+        if (!file::read_exact(fd_.fd, journal_.string(), last_->first, std::as_writable_bytes(std::span(&sum, 1))))
+            return true;  // cut shorter than what was applied
         return sum != last_->second;
     }
 
     /// Reads from pos to the end of the file, or `most` bytes.
-    std::vector<std::byte> read_from(int fd, std::uint64_t pos,
-                                     std::uint64_t most = ~std::uint64_t{0}) const {
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) <= pos) return {};
-        std::vector<std::byte> bytes(
-            static_cast<std::size_t>(std::min(most, static_cast<std::uint64_t>(st.st_size) - pos)));
-        std::size_t got = 0;
-        while (got < bytes.size()) {
-            const ssize_t n = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(pos + got));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            got += static_cast<std::size_t>(n);
-        }
-        bytes.resize(got);
-        return bytes;
+    std::vector<std::byte> read_from(int fd, std::uint64_t pos, std::uint64_t most = ~std::uint64_t{0}) const {
+        return file::read(fd, journal_.string(), pos, most);
     }
 
     /// Applies the complete records of bytes (read at file offset base).
@@ -1360,23 +1343,20 @@ private:
     /// The writer checkpointed: continue in the new journal from the first
     /// record not applied yet, or reload when the new journal starts after it.
     std::uint64_t follow_new_journal() {
-        const int fd = ::open(journal_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0) return 0;  // between a rename and the next: try at the next poll
-        fd_guard g{fd};
+        fd_guard g{file::open(journal_.string(), true)};
+        if (g.fd < 0) return 0;  // removed since the stat: try at the next poll
         // The header's size is in its first 16 bytes; its schema image may be large.
-        auto bytes = read_from(fd, 0, 16);
+        auto bytes = read_from(g.fd, 0, 16);
         if (bytes.size() == 16) {
             std::uint32_t size;
             std::memcpy(&size, bytes.data() + 12, 4);
-            bytes = read_from(fd, 0, detail::to_le(size));
+            bytes = read_from(g.fd, 0, detail::to_le(size));
         }
         const auto header = detail::parse_journal_header(bytes, journal_.string());
         if (header.first_seq > next_seq_) return reload();
-        struct stat st {};
-        (void)::fstat(fd, &st);
+        const auto id = file::identity_of(g.fd, journal_.string());
         std::swap(fd_.fd, g.fd);
-        ino_ = st.st_ino;
-        dev_ = st.st_dev;
+        id_ = id;
         // Records up to next_seq_ are applied already (the new journal copies
         // them from the old one); take the rest.
         skip_below_ = next_seq_.load();
@@ -1407,11 +1387,10 @@ private:
         }
     }
 
+    using file = detail::followed_file;
     struct fd_guard {
         int fd = -1;
-        ~fd_guard() {
-            if (fd >= 0) ::close(fd);
-        }
+        ~fd_guard() { file::close(fd); }
     };
 
     void stop_thread() noexcept { detail::stop_store_thread(thread_, stop_mu_, stop_cv_, stop_, cancel_, db_); }
@@ -1429,8 +1408,7 @@ private:
     follower_options options_;
     recovery_report report_;
     fd_guard fd_;
-    ino_t ino_ = 0;
-    dev_t dev_ = 0;
+    file::identity id_;  // of the journal open (fd_)
     std::uint64_t pos_ = 0;
     std::uint64_t number_ = 1;
     std::uint64_t skip_below_ = 0;  // after a switch of journals: records before this one were applied from the old one

@@ -6,7 +6,10 @@
 // - a checkpoint: no commit is lost and no temporary file left (before, a
 //   failed open of the new journal after its rename left the writer
 //   appending to the replaced file: acknowledged commits lost on reopening);
-// - a save: the previous snapshot stays, or the whole new one is in place.
+// - a save: the previous snapshot stays, or the whole new one is in place;
+// - a follower's poll and open: a poll that returns has read everything,
+//   one that throws applied whole transactions only, and the next poll
+//   catches up (before, a failed read ended a poll as if the journal ended).
 #include "bank.hpp"
 
 #include <relstore/detail/snapshot_file_ops.hpp>
@@ -68,6 +71,7 @@ file_ops counted() {
     ops.fstat = [](int fd, struct stat* st) { return fails(EIO) ? -1 : real.fstat(fd, st); };
     ops.ftruncate = [](int fd, off_t len) { return fails(EIO) ? -1 : real.ftruncate(fd, len); };
     ops.fallocate = [](int fd, off_t at, off_t len) { return fails(EIO) ? -1 : real.fallocate(fd, at, len); };
+    ops.stat = [](const char* p, struct stat* st) { return fails(EIO) ? -1 : real.stat(p, st); };
     return ops;
 }
 
@@ -386,4 +390,154 @@ TEST_CASE("a save that fails at any of its I/O calls leaves the previous snapsho
     int failed = 0;
     for (int k = 0; k < total + 2; ++k) failed += attempt(k).second ? 1 : 0;  // +2: the writer thread's calls vary
     CHECK(failed > 0);
+}
+
+namespace {
+
+/// What a follower saw of one poll with one call failing, then of a poll
+/// with none.
+struct poll_attempt {
+    int calls = 0;          // I/O calls of the first poll
+    std::string error;      // what it threw, if it did
+    bool prefix = false;    // after it, the replica held the writer's state after one of its commits
+    bool first_caught_up = false;  // after it, the replica held the writer's last state
+    bool caught_up = false; // after the second poll, the replica held the writer's last state
+    int notified = 0;       // transactions the replica's subscriber was told of, both polls
+    std::uint64_t reloads = 0;
+};
+
+/// Makes the writer's commits (commit(i): mixed_commit i) and checkpoints.
+using writer_steps = std::function<void(const std::function<void(int)>& commit, rs::durable<bank>&)>;
+
+/// A writer makes commits 0..2, a follower opens on its files, the writer
+/// makes `more`, then the follower polls with call `fail` failing, and
+/// polls again with none.
+poll_attempt poll_with_call_failing(int fail, const writer_steps& more) {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank w;
+    rs::durable<bank> d(w, snap, journal, no_auto());
+    std::vector<std::string> states;
+    for (int i = 0; i < 3; ++i) mixed_commit(w, i);
+    states.push_back(image(w));
+    bank replica;
+    rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
+    more(
+        [&](int i) {
+            mixed_commit(w, i);
+            states.push_back(image(w));
+        },
+        d);
+    poll_attempt out;
+    auto seen = replica.subscribe([&](const rs::changes<bank>&) { ++out.notified; });
+    {
+        scoped_file_ops inject(counted());
+        calls = 0;
+        fail_at = fail;
+        try {
+            (void)f.poll();
+        } catch (const rs::snapshot_error& e) {
+            out.error = e.what();
+        }
+        fail_at = -1;
+        out.calls = calls;
+    }
+    out.prefix = std::find(states.begin(), states.end(), image(replica)) != states.end();
+    out.first_caught_up = image(replica) == image(w);
+    (void)f.poll();
+    out.caught_up = image(replica) == image(w);
+    out.reloads = f.reloads();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a follower's poll that fails at any of its I/O calls loses nothing: the next poll catches up",
+          "[journal][fault][follower]") {
+    // Before, the follower read with its own POSIX calls: a failed read
+    // ended the poll as if the journal ended there (a follower could fall
+    // behind without an error), and no failure could be injected.
+    writer_steps more;
+    bool reload_expected = false;
+    SECTION("records appended to the journal it has open") {
+        more = [](const auto& commit, rs::durable<bank>&) {
+            for (int i = 3; i < 9; ++i) commit(i);
+        };
+    }
+    SECTION("a checkpoint in between: the rest of the old journal, then the new one") {
+        more = [](const auto& commit, rs::durable<bank>& d) {
+            commit(3);
+            commit(4);
+            d.checkpoint();
+            commit(5);
+            commit(6);
+        };
+    }
+    SECTION("two checkpoints: the follower loads the new snapshot") {
+        more = [](const auto& commit, rs::durable<bank>& d) {
+            commit(3);
+            d.checkpoint();
+            commit(4);
+            d.checkpoint();
+            commit(5);
+        };
+        reload_expected = true;
+    }
+    const poll_attempt clean = poll_with_call_failing(-1, more);
+    REQUIRE(clean.error.empty());
+    REQUIRE(clean.caught_up);
+    REQUIRE(clean.calls > 2);
+    CHECK(clean.reloads == (reload_expected ? 1u : 0u));
+    int failed = 0;
+    for (int k = 0; k < clean.calls; ++k) {
+        const poll_attempt a = poll_with_call_failing(k, more);
+        INFO("call " << k << " of " << clean.calls << " failed: " << (a.error.empty() ? "the poll returned" : a.error));
+        // A poll that returns has read everything there was; one that throws
+        // applied whole transactions only, and says which file failed.
+        if (a.error.empty()) CHECK(a.first_caught_up);
+        else CHECK_THAT(a.error, Catch::Contains("db.journal") || Catch::Contains("db.snap"));
+        CHECK(a.prefix);
+        CHECK(a.caught_up);
+        if (!reload_expected) {
+            CHECK(a.reloads == 0);
+            CHECK(a.notified == clean.notified);  // each transaction applied once
+        }
+        failed += a.error.empty() ? 0 : 1;
+    }
+    CHECK(failed > 0);
+}
+
+TEST_CASE("a follower's open that fails at any of its I/O calls leaves the replica as it was, or loads it all",
+          "[journal][fault][follower]") {
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    bank w;
+    rs::durable<bank> d(w, snap, journal, no_auto());
+    for (int i = 0; i < 4; ++i) mixed_commit(w, i);
+    d.checkpoint();
+    for (int i = 4; i < 7; ++i) mixed_commit(w, i);
+    const auto files = contents_of(dir.path);
+    const auto attempt = [&](int fail) {
+        bank replica;
+        const auto held = image(replica);
+        std::string error;
+        {
+            scoped_file_ops inject(counted());
+            calls = 0;
+            fail_at = fail;
+            try {
+                rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
+            } catch (const rs::snapshot_error& e) {
+                error = e.what();
+            }
+            fail_at = -1;
+        }
+        INFO("call " << fail << " failed: " << (error.empty() ? "the follower opened" : error));
+        CHECK(image(replica) == (error.empty() ? image(w) : held));
+        CHECK(contents_of(dir.path) == files);  // a follower writes nothing
+        return calls.load();
+    };
+    const int total = attempt(-1);
+    REQUIRE(total > 3);
+    for (int k = 0; k < total; ++k) (void)attempt(k);
 }

@@ -245,6 +245,31 @@ struct dynamic_table_change {
 /// @throws snapshot_error (io) naming the journal.
 [[nodiscard]] std::vector<std::byte> read_journal_file(const std::filesystem::path& path);
 
+/// What a follower reads of a journal, through the seam. Each failure is
+/// thrown as a journal error (io) that names the file and the call, but
+/// for the cases each function names: a follower polls files that a writer
+/// replaces under it, and must tell "not there (yet)" from "cannot be read".
+struct followed_file {
+    /// The file a descriptor or a name refers to.
+    struct identity {
+        std::uint64_t dev = 0;
+        std::uint64_t ino = 0;
+        friend bool operator==(const identity&, const identity&) = default;
+    };
+    /// Opens name for reading (O_NONBLOCK: a FIFO would wait for a writer
+    /// forever; open_journal refuses it then). Returns -1 when no file has
+    /// that name and missing_ok.
+    static int open(const std::string& name, bool missing_ok);
+    static void close(int fd) noexcept;
+    static identity identity_of(int fd, const std::string& name);
+    /// The file the name holds now; nullopt when no file has that name.
+    static std::optional<identity> identity_of(const std::string& name);
+    /// Up to `most` bytes from pos to the file's end (fewer when it ends first).
+    static std::vector<std::byte> read(int fd, const std::string& name, std::uint64_t pos, std::uint64_t most);
+    /// Reads exactly out.size() bytes at offset; false when the file ends before.
+    static bool read_exact(int fd, const std::string& name, std::uint64_t offset, std::span<std::byte> out);
+};
+
 class journal_file;
 struct created_journal;
 

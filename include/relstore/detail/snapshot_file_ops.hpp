@@ -30,6 +30,9 @@ struct file_ops {
     int (*fallocate)(int fd, off_t offset, off_t length);
     // A large snapshot's second half is read by a second thread, at its offset.
     ssize_t (*pread)(int fd, void* buf, size_t n, off_t offset);
+    // A follower looks at which file the journal's name holds (a checkpoint
+    // renames a new one over it).
+    int (*stat)(const char* path, struct stat* st);
 };
 
 /// The real POSIX calls.
