@@ -48,6 +48,23 @@ namespace __sanitizer {
 [[gnu::weak]] void StackDepotLockAll();
 [[gnu::weak]] void StackDepotUnlockAll();
 }  // namespace __sanitizer
+// The locks above leave one out: that of AddressSanitizer's quarantine (the
+// freed blocks it keeps back to catch a use after free). A child forked while another thread moved its blocks into the shared
+// quarantine spun forever in Quarantine::Drain on the next delete (seen in
+// CI: a save's child under ASan, beside threads that allocate). So the
+// parent empties its own thread's quarantine cache before the fork, and the
+// child turns the quarantine off: a delete then frees at once, never
+// touching the shared quarantine, whose state the fork may have cut in
+// half. Quarantine::Init, which ReInitializeAllocator calls, also unlocks
+// its locks. AllocatorOptions is the runtime's: its first two fields have
+// been the quarantine's sizes (u32 MiB, u32 KiB) in clang 14's runtime and
+// in LLVM's sources since; the rest is copied back as the runtime gave it.
+namespace __asan {
+struct AllocatorOptions;
+[[gnu::weak]] void GetAllocatorOptions(AllocatorOptions* options);
+[[gnu::weak]] void ReInitializeAllocator(const AllocatorOptions& options);
+}  // namespace __asan
+extern "C" [[gnu::weak]] void __sanitizer_purge_allocator();
 #endif
 
 namespace relstore::detail {
@@ -63,6 +80,7 @@ public:
                   &__lsan::LockAllocator != nullptr && &__lsan::UnlockAllocator != nullptr &&
                   &__sanitizer::StackDepotLockAll != nullptr && &__sanitizer::StackDepotUnlockAll != nullptr;
         if (!active_) return;
+        if (&__sanitizer_purge_allocator != nullptr) __sanitizer_purge_allocator();
         __lsan::LockThreadRegistry();
         __lsan::LockAllocator();
         __sanitizer::StackDepotLockAll();
@@ -75,6 +93,16 @@ public:
         __sanitizer::StackDepotUnlockAll();
         __lsan::UnlockAllocator();
         __lsan::UnlockThreadRegistry();
+#endif
+    }
+    /// In the child, after release(): no quarantine (see above).
+    static void in_child() noexcept {
+#ifdef RELSTORE_ASAN
+        if (&__asan::GetAllocatorOptions == nullptr || &__asan::ReInitializeAllocator == nullptr) return;
+        alignas(16) unsigned char options[256] = {};  // larger than any version's AllocatorOptions
+        __asan::GetAllocatorOptions(reinterpret_cast<__asan::AllocatorOptions*>(options));
+        std::memset(options, 0, 2 * sizeof(std::uint32_t));
+        __asan::ReInitializeAllocator(*reinterpret_cast<const __asan::AllocatorOptions*>(options));
 #endif
     }
     ~sanitizer_fork_guard() { release(); }
@@ -199,6 +227,7 @@ void run_in_child(const std::string& path, int nice, const std::function<void()>
     const pid_t pid = ::fork();
     guard.release();
     if (pid == 0) {
+        sanitizer_fork_guard::in_child();
         // A save whose caller died has nobody to report to, and its file
         // would appear after the caller's crash: the child dies with it.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
