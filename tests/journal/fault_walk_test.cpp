@@ -19,12 +19,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -34,16 +37,28 @@ using relstore::detail::scoped_file_ops;
 
 namespace {
 
-std::atomic<int> calls{0};
-std::atomic<int> fail_at{-1};
-const pid_t test_process = ::getpid();
+/// The call counter and the call to fail, in memory shared with the
+/// children a save forks: their calls are numbered with the test process's,
+/// so that one call of an operation fails, in whichever process it is made.
+/// The order is the same each time: the parent waits while its child works.
+struct counters {
+    std::atomic<int> calls{0};
+    std::atomic<int> fail_at{-1};
+};
+counters& shared_counters() {
+    static counters* c = [] {
+        void* p = ::mmap(nullptr, sizeof(counters), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) std::abort();
+        return new (p) counters;
+    }();
+    return *c;
+}
+std::atomic<int>& calls = shared_counters().calls;
+std::atomic<int>& fail_at = shared_counters().fail_at;
 const file_ops real = rs::detail::system_file_ops();
 
-/// True for the one call that is to fail, with errno set. Counted in this
-/// process only: a save's forked child has its own copy of the counter, and
-/// failing there too would make two failures of one open.
+/// True for the one call that is to fail, with errno set.
 bool fails(int err) {
-    if (::getpid() != test_process) return false;
     if (calls++ != fail_at.load()) return false;
     errno = err;
     return true;
@@ -287,10 +302,10 @@ TEST_CASE("a recovery from damage keeps the damaged part an earlier recovery sav
 
 TEST_CASE("a checkpoint that fails at any of its I/O calls loses no commit, before or after it",
           "[journal][fault][checkpoint]") {
-    // The checkpoint's own save runs in a forked child, whose calls are not
-    // failed here (its failures are save's, tested with save); the parent's
-    // are: the rename of the snapshot, the new journal's creation, rename
-    // and open, the directory syncs.
+    // The checkpoint's own save runs in a forked child, whose calls are
+    // walked as the parent's are (the snapshot's writes and syncs; the
+    // rename of the snapshot, the new journal's creation, rename and open,
+    // the directory syncs).
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
     make_pair(dir.path, 5);
@@ -343,8 +358,8 @@ TEST_CASE("a checkpoint that fails at any of its I/O calls loses no commit, befo
 
 TEST_CASE("a save that fails at any of its I/O calls leaves the previous snapshot, and no other file",
           "[journal][fault][save]") {
-    // On this thread and its writer thread (in_child_process = false; a
-    // child's calls are its own copy's). Once the new snapshot is renamed
+    // In a forked child (the default), and on this thread and its writer
+    // thread (in_child_process = false). Once the new snapshot is renamed
     // into place (only the directory's fsync can fail then), it is whole.
     temp_dir dir;
     const auto snap = dir / "db.snap";
@@ -357,7 +372,12 @@ TEST_CASE("a save that fails at any of its I/O calls leaves the previous snapsho
     bank db;
     for (int i = 0; i < 12; ++i) mixed_commit(db, i);
     rs::save_options o;
-    o.in_child_process = false;
+    SECTION("in a forked child") {
+        o.in_child_process = true;
+    }
+    SECTION("in this process") {
+        o.in_child_process = false;
+    }
     const auto attempt = [&](int fail) {
         spit(snap, old_bytes);
         std::string error;
