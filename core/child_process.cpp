@@ -63,6 +63,8 @@ namespace __asan {
 struct AllocatorOptions;
 [[gnu::weak]] void GetAllocatorOptions(AllocatorOptions* options);
 [[gnu::weak]] void ReInitializeAllocator(const AllocatorOptions& options);
+[[gnu::weak]] bool CanPoisonMemory();
+[[gnu::weak]] void SetCanPoisonMemory(bool value);
 }  // namespace __asan
 extern "C" [[gnu::weak]] void __sanitizer_purge_allocator();
 #endif
@@ -102,7 +104,14 @@ public:
         alignas(16) unsigned char options[256] = {};  // larger than any version's AllocatorOptions
         __asan::GetAllocatorOptions(reinterpret_cast<__asan::AllocatorOptions*>(options));
         std::memset(options, 0, 2 * sizeof(std::uint32_t));
+        // ReInitializeAllocator also re-poisons every block of the heap (for a
+        // runtime activated late); the child's shadow is the parent's, right
+        // already, and the walk took ~150 ms per save with the quarantine full.
+        const bool poisons = &__asan::CanPoisonMemory != nullptr && &__asan::SetCanPoisonMemory != nullptr &&
+                             __asan::CanPoisonMemory();
+        if (poisons) __asan::SetCanPoisonMemory(false);
         __asan::ReInitializeAllocator(*reinterpret_cast<const __asan::AllocatorOptions*>(options));
+        if (poisons) __asan::SetCanPoisonMemory(true);
 #endif
     }
     ~sanitizer_fork_guard() { release(); }
