@@ -1228,6 +1228,7 @@ public:
     }
 
 private:
+    using file = detail::followed_file;
     static bool& applying() { return detail::applying_records(); }
     struct applying_scope {
         applying_scope() { applying() = true; }
@@ -1239,6 +1240,7 @@ private:
     /// the read is tried again.
     std::uint64_t reload() {
         for (int attempt = 0;; ++attempt) {
+            const auto before = files_now();
             try {
                 fd_guard g{file::open(journal_.string(), false)};
                 auto o = detail::open_journal<Store>(snap_, journal_, options_.load, false, false);
@@ -1265,9 +1267,28 @@ private:
                                                      : std::optional<detail::record_ref>(o.scan.records.back()));
                 return o.report.transactions_replayed;
             } catch (const snapshot_error&) {
-                if (attempt >= 50) throw;
+                // A checkpoint that replaced a file while the pair was read
+                // makes them disagree: read them again. Files that did not
+                // change fail the same way each time: no second try.
+                if (attempt >= 50 || !before.changed_by_now(files_now())) throw;
                 std::this_thread::sleep_for(std::chrono::milliseconds(2));
             }
+        }
+    }
+
+    /// Which files the two names hold.
+    struct pair_ids {
+        std::optional<file::identity> snap, journal;
+        bool known = true;  // false: a stat failed
+        bool changed_by_now(const pair_ids& now) const {
+            return !known || !now.known || snap != now.snap || journal != now.journal;
+        }
+    };
+    pair_ids files_now() const noexcept {
+        try {
+            return {file::identity_of(snap_.string()), file::identity_of(journal_.string())};
+        } catch (...) {
+            return {std::nullopt, std::nullopt, false};
         }
     }
 
@@ -1387,7 +1408,6 @@ private:
         }
     }
 
-    using file = detail::followed_file;
     struct fd_guard {
         int fd = -1;
         ~fd_guard() { file::close(fd); }

@@ -561,3 +561,42 @@ TEST_CASE("a follower's open that fails at any of its I/O calls leaves the repli
     REQUIRE(total > 3);
     for (int k = 0; k < total; ++k) (void)attempt(k);
 }
+
+TEST_CASE("a follower's open of a pair that does not fit fails at once, not after 50 loads", "[journal][follower]") {
+    // The open reads the pair again only when a file changed while it was
+    // read (a checkpoint's renames); before, any error was tried 50 times,
+    // a load of the snapshot each, before it was reported.
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    {
+        bank w;
+        rs::durable<bank> d(w, snap, journal, no_auto());
+        for (int i = 0; i < 4; ++i) mixed_commit(w, i);
+        d.checkpoint();
+        mixed_commit(w, 4);
+    }
+    const auto calls_of_open = [&] {
+        bank replica;
+        scoped_file_ops inject(counted());
+        calls = 0;
+        fail_at = -1;
+        std::string error;
+        try {
+            rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
+        } catch (const rs::snapshot_error& e) {
+            error = e.what();
+        }
+        return std::pair{calls.load(), error};
+    };
+    const auto [fitting, no_error] = calls_of_open();
+    REQUIRE(no_error.empty());
+    REQUIRE(fitting > 2);
+    {
+        bank other;
+        mixed_commit(other, 0);
+        rs::save(other, snap);  // another snapshot under the journal
+    }
+    const auto [refused, error] = calls_of_open();
+    CHECK_THAT(error, Catch::Contains("the journal belongs to another snapshot"));
+    CHECK(refused <= 2 * fitting);
+}
