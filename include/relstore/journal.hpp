@@ -42,10 +42,6 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 namespace relstore {
 
 /// When a journal's records reach the disk (Redis's appendfsync).
