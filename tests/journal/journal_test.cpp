@@ -1281,6 +1281,40 @@ TEST_CASE_METHOD(followed_writer,
     CHECK(image(replica) == image(spare));
 }
 
+TEST_CASE_METHOD(followed_writer,
+                 "a follower keeps its journal when the name is removed, and reports a name that holds no journal",
+                 "[journal][follower][errors]") {
+    for (int i = 0; i < 3; ++i) mixed_commit(db, i);
+    bank replica;
+    rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
+    fs::remove(journal);  // the writer and the follower still have the file open
+    mixed_commit(db, 3);
+    SECTION("no file under the name: the follower reads on from the file it has open") {
+        CHECK(f.poll() == 1);
+        CHECK(image(replica) == image(db));
+        mixed_commit(db, 4);
+        CHECK(f.poll() == 1);
+        CHECK(image(replica) == image(db));
+    }
+    SECTION("a directory under the name: the poll applies what its file had, then fails naming the read") {
+        fs::create_directory(journal);
+        CHECK_THROWS_WITH(f.poll(), Catch::StartsWith("journal '" + journal.string() + "'") &&
+                                        Catch::Contains("read failed at byte 0"));
+        CHECK(image(replica) == image(db));  // commit 3, from the file it had open, is applied
+        CHECK(f.sequence() == 4);
+        CHECK_THROWS_WITH(f.poll(), Catch::Contains("read failed at byte 0"));  // every poll, until the name is mended
+        fs::remove(journal);
+        mixed_commit(db, 4);
+        CHECK(f.poll() == 1);
+        CHECK(image(replica) == image(db));
+    }
+    SECTION("a file that is no journal under the name") {
+        spit(journal, "these bytes are text, not a relstore journal");
+        CHECK_THROWS_WITH(f.poll(), Catch::StartsWith("journal '" + journal.string() + "'"));
+        CHECK(image(replica) == image(db));
+    }
+}
+
 TEST_CASE_METHOD(followed_writer, "a follower applies the writer's records, across checkpoints",
                  "[journal][follower]") {
     for (int i = 0; i < 4; ++i) mixed_commit(db, i);
