@@ -667,6 +667,17 @@ std::optional<followed_file::identity> followed_file::identity_of(const std::str
     return identity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
+std::optional<followed_file::version> followed_file::version_of(const std::string& name) {
+    struct stat st {};
+    if (current_file_ops().stat(name.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        io_fail(name, "cannot stat", errno);
+    }
+    return version{{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)},
+                   static_cast<std::uint64_t>(st.st_size),
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
 std::vector<std::byte> followed_file::read(int fd, const std::string& name, std::uint64_t pos, std::uint64_t most) {
     const auto& ops = current_file_ops();
     struct stat st {};

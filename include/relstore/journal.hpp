@@ -1272,9 +1272,9 @@ private:
         }
     }
 
-    /// Which files the two names hold.
+    /// Which files the two names hold, and their sizes and times.
     struct pair_ids {
-        std::optional<file::identity> snap, journal;
+        std::optional<file::version> snap, journal;
         bool known = true;  // false: a stat failed
         bool changed_by_now(const pair_ids& now) const {
             return !known || !now.known || snap != now.snap || journal != now.journal;
@@ -1282,7 +1282,7 @@ private:
     };
     pair_ids files_now() const noexcept {
         try {
-            return {file::identity_of(snap_.string()), file::identity_of(journal_.string())};
+            return {file::version_of(snap_.string()), file::version_of(journal_.string())};
         } catch (...) {
             return {std::nullopt, std::nullopt, false};
         }

@@ -264,6 +264,16 @@ struct followed_file {
     static identity identity_of(int fd, const std::string& name);
     /// The file the name holds now; nullopt when no file has that name.
     static std::optional<identity> identity_of(const std::string& name);
+    /// The file and its size and modification time: a file made in place of
+    /// another may get the inode number the other had.
+    struct version {
+        identity id;
+        std::uint64_t size = 0;
+        std::int64_t mtime_ns = 0;
+        friend bool operator==(const version&, const version&) = default;
+    };
+    /// As identity_of(name), with the file's size and modification time.
+    static std::optional<version> version_of(const std::string& name);
     /// Up to `most` bytes from pos to the file's end (fewer when it ends first).
     static std::vector<std::byte> read(int fd, const std::string& name, std::uint64_t pos, std::uint64_t most);
     /// Reads exactly out.size() bytes at offset; false when the file ends before.
