@@ -49,9 +49,10 @@ namespace __sanitizer {
 [[gnu::weak]] void StackDepotUnlockAll();
 }  // namespace __sanitizer
 // The locks above leave one out: that of AddressSanitizer's quarantine (the
-// freed blocks it keeps back to catch a use after free). A child forked while another thread moved its blocks into the shared
-// quarantine spun forever in Quarantine::Drain on the next delete (seen in
-// CI: a save's child under ASan, beside threads that allocate). So the
+// freed blocks it keeps back to catch a use after free). A child forked
+// while another thread moved its blocks into the shared quarantine spun
+// forever in Quarantine::Drain on its next delete (seen in CI: a save's
+// child under ASan, beside threads that allocate). So the
 // parent empties its own thread's quarantine cache before the fork, and the
 // child turns the quarantine off: a delete then frees at once, never
 // touching the shared quarantine, whose state the fork may have cut in

@@ -658,15 +658,6 @@ followed_file::identity followed_file::identity_of(int fd, const std::string& na
     return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
-std::optional<followed_file::identity> followed_file::identity_of(const std::string& name) {
-    struct stat st {};
-    if (current_file_ops().stat(name.c_str(), &st) != 0) {
-        if (errno == ENOENT) return std::nullopt;
-        io_fail(name, "cannot stat", errno);
-    }
-    return identity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
-}
-
 std::optional<followed_file::version> followed_file::version_of(const std::string& name) {
     struct stat st {};
     if (current_file_ops().stat(name.c_str(), &st) != 0) {
@@ -676,6 +667,11 @@ std::optional<followed_file::version> followed_file::version_of(const std::strin
     return version{{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)},
                    static_cast<std::uint64_t>(st.st_size),
                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+std::optional<followed_file::identity> followed_file::identity_of(const std::string& name) {
+    if (const auto v = version_of(name)) return v->id;
+    return std::nullopt;
 }
 
 std::vector<std::byte> followed_file::read(int fd, const std::string& name, std::uint64_t pos, std::uint64_t most) {
