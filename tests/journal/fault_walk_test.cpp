@@ -90,6 +90,29 @@ file_ops counted() {
     return ops;
 }
 
+/// What one run of an operation with call `fail` failing (-1: none) did.
+struct run {
+    std::string error;  // what it threw; empty when it returned
+    int calls = 0;      // the I/O calls it made
+};
+
+/// Runs op with every call through detail::file_ops counted, and call
+/// `fail` failing.
+run with_call_failing(int fail, const std::function<void()>& op) {
+    scoped_file_ops inject(counted());
+    calls = 0;
+    fail_at = fail;
+    run out;
+    try {
+        op();
+    } catch (const rs::snapshot_error& e) {
+        out.error = e.what();
+    }
+    fail_at = -1;
+    out.calls = calls;
+    return out;
+}
+
 /// A directory's files and their bytes, to put back before each attempt.
 std::vector<std::pair<std::string, std::string>> raw_files(const fs::path& dir) {
     std::vector<std::pair<std::string, std::string>> v;
@@ -141,11 +164,9 @@ outcome open_with_each_call_failing(const fs::path& dir, const rs::durable_optio
     {
         bank db;
         fill(db);
-        scoped_file_ops inject(counted());
-        calls = 0;
-        fail_at = -1;
-        { rs::durable<bank> d(db, snap, journal, o); }
-        out.calls = calls;
+        const run clean = with_call_failing(-1, [&] { rs::durable<bank> d(db, snap, journal, o); });
+        REQUIRE(clean.error.empty());
+        out.calls = clean.calls;
         opened = image(db);
     }
     for (int k = 0; k < out.calls; ++k) {
@@ -153,18 +174,7 @@ outcome open_with_each_call_failing(const fs::path& dir, const rs::durable_optio
         bank db;
         fill(db);
         const auto held = image(db);
-        std::string error;
-        {
-            scoped_file_ops inject(counted());
-            calls = 0;
-            fail_at = k;
-            try {
-                rs::durable<bank> d(db, snap, journal, o);
-            } catch (const rs::snapshot_error& e) {
-                error = e.what();
-            }
-            fail_at = -1;
-        }
+        const std::string error = with_call_failing(k, [&] { rs::durable<bank> d(db, snap, journal, o); }).error;
         INFO("call " << k << " of " << out.calls << " failed: " << (error.empty() ? "the open succeeded" : error));
         if (error.empty()) {
             CHECK(image(db) == opened);
@@ -315,19 +325,7 @@ TEST_CASE("a checkpoint that fails at any of its I/O calls loses no commit, befo
         bank db;
         std::optional<rs::durable<bank>> d(std::in_place, db, snap, journal, no_auto());
         mixed_commit(db, 5);
-        std::string error;
-        {
-            scoped_file_ops inject(counted());
-            calls = 0;
-            fail_at = fail;
-            try {
-                d->checkpoint();
-            } catch (const rs::snapshot_error& e) {
-                error = e.what();
-            }
-            fail_at = -1;
-        }
-        const int made = calls;
+        const auto [error, made] = with_call_failing(fail, [&] { d->checkpoint(); });
         INFO("call " << fail << " failed: " << (error.empty() ? "the checkpoint succeeded" : error));
         // The store goes on (or, where a crash could lose what it appends,
         // refuses every commit), and every commit it acknowledged, before the
@@ -380,19 +378,7 @@ TEST_CASE("a save that fails at any of its I/O calls leaves the previous snapsho
     }
     const auto attempt = [&](int fail) {
         spit(snap, old_bytes);
-        std::string error;
-        {
-            scoped_file_ops inject(counted());
-            calls = 0;
-            fail_at = fail;
-            try {
-                rs::save(db, snap, o);
-            } catch (const rs::snapshot_error& e) {
-                error = e.what();
-            }
-            fail_at = -1;
-        }
-        const int made = calls;
+        const auto [error, made] = with_call_failing(fail, [&] { rs::save(db, snap, o); });
         INFO("call " << fail << " failed: " << (error.empty() ? "the save succeeded" : error));
         std::vector<std::string> names;
         for (const auto& e : fs::directory_iterator(dir.path)) names.push_back(e.path().filename().string());
@@ -450,18 +436,9 @@ poll_attempt poll_with_call_failing(int fail, const writer_steps& more) {
         d);
     poll_attempt out;
     auto seen = replica.subscribe([&](const rs::changes<bank>&) { ++out.notified; });
-    {
-        scoped_file_ops inject(counted());
-        calls = 0;
-        fail_at = fail;
-        try {
-            (void)f.poll();
-        } catch (const rs::snapshot_error& e) {
-            out.error = e.what();
-        }
-        fail_at = -1;
-        out.calls = calls;
-    }
+    const run first = with_call_failing(fail, [&] { (void)f.poll(); });
+    out.error = first.error;
+    out.calls = first.calls;
     out.prefix = std::find(states.begin(), states.end(), image(replica)) != states.end();
     out.first_caught_up = image(replica) == image(w);
     (void)f.poll();
@@ -540,22 +517,12 @@ TEST_CASE("a follower's open that fails at any of its I/O calls leaves the repli
     const auto attempt = [&](int fail) {
         bank replica;
         const auto held = image(replica);
-        std::string error;
-        {
-            scoped_file_ops inject(counted());
-            calls = 0;
-            fail_at = fail;
-            try {
-                rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
-            } catch (const rs::snapshot_error& e) {
-                error = e.what();
-            }
-            fail_at = -1;
-        }
+        const auto [error, made] = with_call_failing(
+            fail, [&] { rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}}); });
         INFO("call " << fail << " failed: " << (error.empty() ? "the follower opened" : error));
         CHECK(image(replica) == (error.empty() ? image(w) : held));
         CHECK(contents_of(dir.path) == files);  // a follower writes nothing
-        return calls.load();
+        return made;
     };
     const int total = attempt(-1);
     REQUIRE(total > 3);
@@ -575,28 +542,20 @@ TEST_CASE("a follower's open of a pair that does not fit fails at once, not afte
         d.checkpoint();
         mixed_commit(w, 4);
     }
-    const auto calls_of_open = [&] {
+    const auto open_follower = [&] {
         bank replica;
-        scoped_file_ops inject(counted());
-        calls = 0;
-        fail_at = -1;
-        std::string error;
-        try {
-            rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}});
-        } catch (const rs::snapshot_error& e) {
-            error = e.what();
-        }
-        return std::pair{calls.load(), error};
+        return with_call_failing(
+            -1, [&] { rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}}); });
     };
-    const auto [fitting, no_error] = calls_of_open();
-    REQUIRE(no_error.empty());
-    REQUIRE(fitting > 2);
+    const run fitting = open_follower();
+    REQUIRE(fitting.error.empty());
+    REQUIRE(fitting.calls > 2);
     {
         bank other;
         mixed_commit(other, 0);
         rs::save(other, snap);  // another snapshot under the journal
     }
-    const auto [refused, error] = calls_of_open();
-    CHECK_THAT(error, Catch::Contains("the journal belongs to another snapshot"));
-    CHECK(refused <= 2 * fitting);
+    const run refused = open_follower();
+    CHECK_THAT(refused.error, Catch::Contains("the journal belongs to another snapshot"));
+    CHECK(refused.calls <= 2 * fitting.calls);
 }
