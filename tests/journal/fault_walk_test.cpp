@@ -504,15 +504,26 @@ TEST_CASE("a follower's poll that fails at any of its I/O calls loses nothing: t
     CHECK(failed > 0);
 }
 
+namespace {
+
+/// A closed pair in dir: commits 0..3, a checkpoint, commits 4..6. Returns
+/// the store's image.
+std::string checkpointed_pair(const fs::path& dir) {
+    bank w;
+    rs::durable<bank> d(w, dir / "db.snap", dir / "db.journal", no_auto());
+    for (int i = 0; i < 4; ++i) mixed_commit(w, i);
+    d.checkpoint();
+    for (int i = 4; i < 7; ++i) mixed_commit(w, i);
+    return image(w);
+}
+
+}  // namespace
+
 TEST_CASE("a follower's open that fails at any of its I/O calls leaves the replica as it was, or loads it all",
           "[journal][fault][follower]") {
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
-    bank w;
-    rs::durable<bank> d(w, snap, journal, no_auto());
-    for (int i = 0; i < 4; ++i) mixed_commit(w, i);
-    d.checkpoint();
-    for (int i = 4; i < 7; ++i) mixed_commit(w, i);
+    const std::string written = checkpointed_pair(dir.path);
     const auto files = contents_of(dir.path);
     const auto attempt = [&](int fail) {
         bank replica;
@@ -520,7 +531,7 @@ TEST_CASE("a follower's open that fails at any of its I/O calls leaves the repli
         const auto [error, made] = with_call_failing(
             fail, [&] { rs::follower<bank> f(replica, snap, journal, rs::follower_options{.poll_interval = {}}); });
         INFO("call " << fail << " failed: " << (error.empty() ? "the follower opened" : error));
-        CHECK(image(replica) == (error.empty() ? image(w) : held));
+        CHECK(image(replica) == (error.empty() ? written : held));
         CHECK(contents_of(dir.path) == files);  // a follower writes nothing
         return made;
     };
@@ -535,13 +546,7 @@ TEST_CASE("a follower's open of a pair that does not fit fails at once, not afte
     // a load of the snapshot each, before it was reported.
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
-    {
-        bank w;
-        rs::durable<bank> d(w, snap, journal, no_auto());
-        for (int i = 0; i < 4; ++i) mixed_commit(w, i);
-        d.checkpoint();
-        mixed_commit(w, 4);
-    }
+    (void)checkpointed_pair(dir.path);
     const auto open_follower = [&] {
         bank replica;
         return with_call_failing(
