@@ -749,6 +749,19 @@ private:
     std::unique_ptr<journal_writer<Store>> writer_;
 };
 
+/// Tests only: called before a durable pair or a follower starts its
+/// thread, to fail that start as std::thread's constructor does when the
+/// system has no thread to give (std::system_error). Set it while no pair or
+/// follower is being opened.
+inline void (*thread_start_hook)() = nullptr;
+
+/// Starts the thread of a durable pair or a follower (see thread_start_hook).
+template <class F>
+std::thread start_store_thread(F&& f) {
+    if (thread_start_hook != nullptr) thread_start_hook();
+    return std::thread(std::forward<F>(f));
+}
+
 /// Stops the thread of a durable pair (checkpoints) or a follower (polls):
 /// sets its stop flag and wakes it, cancels its waits for the store (the
 /// caller may hold the store: see wait_cancel), and joins it.
@@ -810,6 +823,17 @@ public:
           options_(options),
           lock_(snap_, journal_),
           retired_(std::make_unique<detail::retired_writer<Store>>()) {
+        // The background thread first, waiting until the open is done: a
+        // thread that cannot start fails the open before anything changed.
+        if (auto_checkpoints() || options_.sync == sync::interval)
+            bg_ = detail::start_store_thread([this] { background(); });
+        struct stop_unless_opened {
+            durable& d;
+            bool opened = false;
+            ~stop_unless_opened() {
+                if (!opened) d.stop_background();
+            }
+        } thread_guard{*this};
         auto o = detail::open_journal<Store>(snap_, journal_, options_.load, true, options_.recover_to_last_good);
         report_ = o.report;
         const schema_info schema = describe<Store>();
@@ -879,7 +903,7 @@ public:
             snapshot_size_ = header.follows.size;  // no I/O: after the cut, nothing on disk may fail
             db_.attach_journal(writer_.get());
             attached = true;
-            start_background();  // a thread that cannot start fails the open like the rest
+            arm_background();
         } catch (...) {
             if (attached) db_.attach_journal(nullptr);  // before the swap, which a journal would refuse
             if (!fresh) db_.swap_contents(*o.state);    // the store as it was
@@ -896,6 +920,12 @@ public:
         }
         db_.set_attachment(this);
         lock_.keep();
+        thread_guard.opened = true;
+        {
+            std::lock_guard l(bg_mu_);
+            opened_ = true;
+        }
+        bg_cv_.notify_one();
     }
 
     durable(const durable&) = delete;
@@ -1048,10 +1078,11 @@ private:
     }
     void set_trigger(std::uint64_t above = 0) { writer_->grow_trigger(above + threshold()); }
 
-    void start_background() {
-        const bool auto_cp = options_.checkpoint_bytes != 0 || options_.checkpoint_ratio > 0;
-        if (!auto_cp && options_.sync != sync::interval) return;
-        if (auto_cp) {
+    bool auto_checkpoints() const noexcept { return options_.checkpoint_bytes != 0 || options_.checkpoint_ratio > 0; }
+
+    /// Asks for a checkpoint as the journal grows past its threshold.
+    void arm_background() {
+        if (auto_checkpoints()) {
             set_trigger();
             writer_->on_grow([this] {
                 {
@@ -1061,7 +1092,6 @@ private:
                 bg_cv_.notify_one();
             });
         }
-        bg_ = std::thread([this] { background(); });
     }
 
     void stop_background() noexcept { detail::stop_store_thread(bg_, bg_mu_, bg_cv_, stop_, cancel_, db_); }
@@ -1069,6 +1099,7 @@ private:
     void background() {
         detail::wait_cancel = &cancel_;
         std::unique_lock l(bg_mu_);
+        bg_cv_.wait(l, [&] { return opened_ || stop_; });
         const bool interval = options_.sync == sync::interval;
         while (!stop_) {
             if (interval)
@@ -1141,6 +1172,7 @@ private:
     mutable std::mutex bg_mu_;
     std::condition_variable bg_cv_;
     bool stop_ = false;
+    bool opened_ = false;  // the constructor is done: the background thread may start its work
     bool want_checkpoint_ = false;
     std::string bg_error_;
     std::atomic<bool> cancel_{false};  // the background thread's waits for the store (detail::wait_cancel)
@@ -1163,21 +1195,36 @@ public:
     /// the store has a journal (durable) or another follower.
     follower(Store& db, std::filesystem::path snapshot, std::filesystem::path journal, follower_options options = {})
         : db_(db), snap_(std::move(snapshot)), journal_(std::move(journal)), options_(options) {
-        db_.set_followed(true);
+        // The store changes last (the load's swap of contents), once nothing
+        // else can fail: the poll thread starts first and waits until the
+        // open is done, and the veto is in place before the contents are.
+        // A failed open leaves the store as it was, and not followed.
+        if (options_.poll_interval.count() > 0) thread_ = detail::start_store_thread([this] { run(); });
         try {
+            db_.set_followed(true);
+        } catch (...) {
+            stop_thread();
+            throw;
+        }
+        try {
+            veto_ = db_.before_commit([](const changes<Store>&) {
+                if (!applying())
+                    throw usage_error(
+                        "relstore: this store follows a journal (relstore::follower): it is read-only; write "
+                        "through the journal's writer");
+            });
             reload();
         } catch (...) {
             db_.set_followed(false);
+            stop_thread();
             throw;
         }
-        veto_ = db_.before_commit([](const changes<Store>&) {
-            if (!applying())
-                throw usage_error(
-                    "relstore: this store follows a journal (relstore::follower): it is read-only; write through "
-                    "the journal's writer");
-        });
-        if (options_.poll_interval.count() > 0) thread_ = std::thread([this] { run(); });
         db_.set_attachment(this);
+        {
+            std::lock_guard l(stop_mu_);
+            opened_ = true;
+        }
+        stop_cv_.notify_one();
     }
     follower(const follower&) = delete;
     follower& operator=(const follower&) = delete;
@@ -1391,6 +1438,7 @@ private:
     void run() {
         detail::wait_cancel = &cancel_;
         std::unique_lock l(stop_mu_);
+        stop_cv_.wait(l, [&] { return opened_ || stop_; });
         while (!stop_) {
             l.unlock();
             try {
@@ -1437,6 +1485,7 @@ private:
     mutable std::mutex stop_mu_;
     std::condition_variable stop_cv_;
     bool stop_ = false;
+    bool opened_ = false;  // the constructor is done: the poll thread may start polling
     std::string error_;
     std::atomic<bool> cancel_{false};  // the poll thread's waits for the store (detail::wait_cancel)
     std::thread thread_;

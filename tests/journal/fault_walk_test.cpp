@@ -24,6 +24,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -563,4 +564,72 @@ TEST_CASE("a follower's open of a pair that does not fit fails at once, not afte
     const run refused = open_follower();
     CHECK_THAT(refused.error, Catch::Contains("the journal belongs to another snapshot"));
     CHECK(refused.calls <= 2 * fitting.calls);
+}
+
+TEST_CASE("a thread that cannot start fails the open of a durable pair or a follower, and changes nothing",
+          "[journal][fault][thread]") {
+    // std::thread's constructor throws std::system_error when the system has
+    // no thread to give. A follower started its poll thread after its load
+    // had replaced the store's contents: a failed start left them replaced,
+    // and the store marked as followed (a later follower, load or durable
+    // pair refused).
+    temp_dir dir;
+    const auto snap = dir / "db.snap", journal = dir / "db.journal";
+    struct no_threads {
+        no_threads() {
+            rs::detail::thread_start_hook = [] {
+                throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                                        "no thread (test)");
+            };
+        }
+        ~no_threads() { rs::detail::thread_start_hook = nullptr; }
+    };
+    bank db;
+    mixed_commit(db, 6);
+    const std::string held = image(db);
+    SECTION("a durable pair: fresh, the store's rows its first snapshot") {
+        const auto before = contents_of(dir.path);
+        {
+            no_threads n;
+            CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal)), std::system_error);
+        }
+        CHECK(image(db) == held);
+        CHECK(contents_of(dir.path) == before);
+        { rs::durable<bank> d(db, snap, journal); }  // once a thread can be had
+        CHECK(reopened(snap, journal) == held);
+    }
+    SECTION("a durable pair of a snapshot and a journal") {
+        make_pair(dir.path, 3);
+        const auto before = contents_of(dir.path);
+        {
+            no_threads n;
+            CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal)), std::system_error);
+        }
+        CHECK(image(db) == held);
+        CHECK(contents_of(dir.path) == before);
+    }
+    SECTION("a durable pair whose journal has a torn tail: the tail stays, uncut") {
+        // The tail was cut before the thread failed to start.
+        make_pair(dir.path, 3);
+        const std::string full = slurp(journal);
+        spit(journal, full.substr(0, full.size() - 3));
+        const auto before = contents_of(dir.path);
+        {
+            no_threads n;
+            CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal)), std::system_error);
+        }
+        CHECK(image(db) == held);
+        CHECK(contents_of(dir.path) == before);
+    }
+    SECTION("a follower") {
+        make_pair(dir.path, 3);
+        {
+            no_threads n;
+            CHECK_THROWS_AS((rs::follower<bank>(db, snap, journal)), std::system_error);
+        }
+        CHECK(image(db) == held);
+        mixed_commit(db, 7);  // the store is the application's still
+        rs::follower<bank> f(db, snap, journal, rs::follower_options{.poll_interval = {}});
+        CHECK(image(db) == reopened(snap, journal));
+    }
 }
