@@ -587,7 +587,9 @@ TEST_CASE("a thread that cannot start fails the open of a durable pair or a foll
     bank db;
     mixed_commit(db, 6);
     const std::string held = image(db);
-    SECTION("a durable pair: fresh, the store's rows its first snapshot") {
+    // A durable pair's open with no thread to be had: refused, and the store
+    // and the directory as they were.
+    const auto durable_refused_unchanged = [&] {
         const auto before = contents_of(dir.path);
         {
             no_threads n;
@@ -595,31 +597,22 @@ TEST_CASE("a thread that cannot start fails the open of a durable pair or a foll
         }
         CHECK(image(db) == held);
         CHECK(contents_of(dir.path) == before);
+    };
+    SECTION("a durable pair: fresh, the store's rows its first snapshot") {
+        durable_refused_unchanged();
         { rs::durable<bank> d(db, snap, journal); }  // once a thread can be had
         CHECK(reopened(snap, journal) == held);
     }
     SECTION("a durable pair of a snapshot and a journal") {
         make_pair(dir.path, 3);
-        const auto before = contents_of(dir.path);
-        {
-            no_threads n;
-            CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal)), std::system_error);
-        }
-        CHECK(image(db) == held);
-        CHECK(contents_of(dir.path) == before);
+        durable_refused_unchanged();
     }
     SECTION("a durable pair whose journal has a torn tail: the tail stays, uncut") {
         // The tail was cut before the thread failed to start.
         make_pair(dir.path, 3);
         const std::string full = slurp(journal);
         spit(journal, full.substr(0, full.size() - 3));
-        const auto before = contents_of(dir.path);
-        {
-            no_threads n;
-            CHECK_THROWS_AS((rs::durable<bank>(db, snap, journal)), std::system_error);
-        }
-        CHECK(image(db) == held);
-        CHECK(contents_of(dir.path) == before);
+        durable_refused_unchanged();
     }
     SECTION("a follower") {
         make_pair(dir.path, 3);
