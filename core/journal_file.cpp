@@ -631,15 +631,28 @@ bool journal_file::put_back(std::uint64_t offset, std::span<const std::byte> byt
     return true;
 }
 
-void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+namespace {
+
+/// Fills out from offset until the file ends; returns the bytes read.
+/// @throws snapshot_error (io) naming name and the byte a read failed at.
+std::size_t pread_fully(int fd, const std::string& name, std::uint64_t offset, std::span<std::byte> out) {
     const auto& ops = current_file_ops();
     std::size_t got = 0;
     while (got < out.size()) {
-        const ssize_t n = ops.pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+        const ssize_t n = ops.pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) io_fail(name_, "read failed at byte " + std::to_string(offset + got), n < 0 ? errno : EIO);
+        if (n < 0) io_fail(name, "read failed at byte " + std::to_string(offset + got), errno);
+        if (n == 0) break;
         got += static_cast<std::size_t>(n);
     }
+    return got;
+}
+
+}  // namespace
+
+void journal_file::read_at(std::uint64_t offset, std::span<std::byte> out) const {
+    if (const auto got = pread_fully(fd_, name_, offset, out); got < out.size())
+        io_fail(name_, "read failed at byte " + std::to_string(offset + got), EIO);
 }
 
 int followed_file::open(const std::string& name, bool missing_ok) {
@@ -681,29 +694,12 @@ std::vector<std::byte> followed_file::read(int fd, const std::string& name, std:
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size <= pos) return {};
     std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(most, size - pos)));
-    std::size_t got = 0;
-    while (got < bytes.size()) {
-        const ssize_t n = ops.pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(pos + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) io_fail(name, "read failed at byte " + std::to_string(pos + got), errno);
-        if (n == 0) break;  // cut since the fstat: what is there is all there is
-        got += static_cast<std::size_t>(n);
-    }
-    bytes.resize(got);
+    bytes.resize(pread_fully(fd, name, pos, bytes));  // shorter when cut since the fstat
     return bytes;
 }
 
 bool followed_file::read_exact(int fd, const std::string& name, std::uint64_t offset, std::span<std::byte> out) {
-    const auto& ops = current_file_ops();
-    std::size_t got = 0;
-    while (got < out.size()) {
-        const ssize_t n = ops.pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) io_fail(name, "read failed at byte " + std::to_string(offset + got), errno);
-        if (n == 0) return false;
-        got += static_cast<std::size_t>(n);
-    }
-    return true;
+    return pread_fully(fd, name, offset, out) == out.size();
 }
 
 created_journal create_journal_file(const std::filesystem::path& target, std::span<const std::byte> header,
