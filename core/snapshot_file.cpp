@@ -7,6 +7,7 @@
 #include <relstore/detail/child_process.hpp>
 #include <relstore/detail/node_pool.hpp>
 #include <relstore/detail/snapshot_file_ops.hpp>
+#include <relstore/detail/threads.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <fcntl.h>
@@ -487,7 +488,12 @@ private:
 class pipelined_writer final : public detail::image_observer {
 public:
     pipelined_writer(temp_file& file, std::size_t first_final) : file_(file), written_(first_final) {
-        thread_ = std::thread([this] { run(); });
+        try {
+            thread_ = detail::start_thread([this] { run(); });
+        } catch (const std::system_error&) {
+            // No thread to be had: stop() then reports nothing written, and
+            // the caller writes the whole image itself.
+        }
     }
     pipelined_writer(const pipelined_writer&) = delete;
     pipelined_writer& operator=(const pipelined_writer&) = delete;
@@ -591,7 +597,8 @@ public:
     static constexpr std::size_t chunk_count = 4;
 
     // threaded = false writes each piece as it is handed over, on this
-    // thread: for a save in a forked child, which must start no thread.
+    // thread: for a save in a forked child that may start no thread (see
+    // child_may_start_threads), and when no thread can be had.
     explicit chunk_writer(temp_file& file, bool threaded = true) : file_(file), threaded_(threaded) {
         for (auto& c : chunks_) {
             c = std::make_unique<std::byte[]>(chunk_size);
@@ -599,7 +606,13 @@ public:
         }
         if (!hash_) throw std::bad_alloc();
         XXH3_64bits_reset(hash_.get());
-        if (threaded_) thread_ = std::thread([this] { run(); });
+        if (threaded_) {
+            try {
+                thread_ = detail::start_thread([this] { run(); });
+            } catch (const std::system_error&) {
+                threaded_ = false;  // slower, same file
+            }
+        }
     }
     chunk_writer(const chunk_writer&) = delete;
     chunk_writer& operator=(const chunk_writer&) = delete;
@@ -816,7 +829,7 @@ snapshot_reader snapshot_reader::open(const std::filesystem::path& path, checksu
     if (size >= split_from && std::thread::hardware_concurrency() > 1) {
         half = size / 2 / 4096 * 4096;
         try {
-            tail = std::thread([&] {
+            tail = detail::start_thread([&] {
                 image.populate(half, size - half);
                 tail_got = read_chunks(fd.fd, image.data() + half, size - half, half, true,
                                        [](std::size_t, std::size_t) {}, tail_err, tail_err_at);

@@ -18,6 +18,7 @@
 
 #include <relstore/changes.hpp>
 #include <relstore/detail/journal_file.hpp>
+#include <relstore/detail/threads.hpp>
 #include <relstore/snapshot.hpp>
 #include <relstore/store.hpp>
 
@@ -749,19 +750,6 @@ private:
     std::unique_ptr<journal_writer<Store>> writer_;
 };
 
-/// Tests only: called before a durable pair or a follower starts its
-/// thread, to fail that start as std::thread's constructor does when the
-/// system has no thread to give (std::system_error). Set it while no pair or
-/// follower is being opened.
-inline void (*thread_start_hook)() = nullptr;
-
-/// Starts the thread of a durable pair or a follower (see thread_start_hook).
-template <class F>
-std::thread start_store_thread(F&& f) {
-    if (thread_start_hook != nullptr) thread_start_hook();
-    return std::thread(std::forward<F>(f));
-}
-
 /// Stops the thread of a durable pair (checkpoints) or a follower (polls):
 /// sets its stop flag and wakes it, cancels its waits for the store (the
 /// caller may hold the store: see wait_cancel), and joins it.
@@ -826,7 +814,7 @@ public:
         // The background thread first, waiting until the open is done: a
         // thread that cannot start fails the open before anything changed.
         if (auto_checkpoints() || options_.sync == sync::interval)
-            bg_ = detail::start_store_thread([this] { background(); });
+            bg_ = detail::start_thread([this] { background(); });
         struct stop_unless_opened {
             durable& d;
             bool opened = false;
@@ -1199,7 +1187,7 @@ public:
         // else can fail: the poll thread starts first and waits until the
         // open is done, and the veto is in place before the contents are.
         // A failed open leaves the store as it was, and not followed.
-        if (options_.poll_interval.count() > 0) thread_ = detail::start_store_thread([this] { run(); });
+        if (options_.poll_interval.count() > 0) thread_ = detail::start_thread([this] { run(); });
         try {
             db_.set_followed(true);
         } catch (...) {

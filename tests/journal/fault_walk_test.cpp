@@ -11,6 +11,7 @@
 //   one that throws applied whole transactions only, and the next poll
 //   catches up (before, a failed read ended a poll as if the journal ended).
 #include "bank.hpp"
+#include "thread_starts.hpp"
 
 #include <relstore/detail/snapshot_file_ops.hpp>
 
@@ -575,15 +576,7 @@ TEST_CASE("a thread that cannot start fails the open of a durable pair or a foll
     // pair refused).
     temp_dir dir;
     const auto snap = dir / "db.snap", journal = dir / "db.journal";
-    struct no_threads {
-        no_threads() {
-            rs::detail::thread_start_hook = [] {
-                throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
-                                        "no thread (test)");
-            };
-        }
-        ~no_threads() { rs::detail::thread_start_hook = nullptr; }
-    };
+    using relstore_test::no_threads;
     bank db;
     mixed_commit(db, 6);
     const std::string held = image(db);

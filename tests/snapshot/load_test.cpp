@@ -8,6 +8,7 @@
 #include "temp_dir.hpp"
 #include "checks.hpp"
 #include "store_image.hpp"
+#include "thread_starts.hpp"
 
 #include <relstore/relstore.hpp>
 #include <relstore/snapshot.hpp>
@@ -16,8 +17,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <tuple>
 #include <variant>
@@ -504,4 +507,46 @@ TEST_CASE("a large load in parallel gives the store that was saved", "[snapshot]
           a.read().count_children<&Post::author_id>(std::int64_t{17}));
     rs::save(b, dir.path / "b.snap");
     CHECK(rs::read_snapshot_file(dir.path / "a.snap") == rs::read_snapshot_file(dir.path / "b.snap"));
+}
+
+TEST_CASE("a large save puts its tables in order on several threads, and writes the bytes one thread writes",
+          "[snapshot][save][parallel]") {
+    // 81,000 rows in three tables: a save puts them in order (key order, then
+    // grouped by parent) on as many threads as there are tables and cores,
+    // and writes beside its encoder on another, in a child process too. The
+    // stream save does it all on one thread.
+    temp_dir dir;
+    store a;
+    fill(a, 60000, 6000, 5);
+    std::ostringstream stream;
+    rs::save(a, stream);
+    const std::string one_thread = stream.str();
+    const auto p = dir.path / "a.snap";
+    const auto saved = [&](const rs::save_options& o) {
+        rs::save(a, p, o);
+        const auto bytes = rs::read_snapshot_file(p);
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    };
+    const bool cores = std::thread::hardware_concurrency() > 1;
+    SECTION("on the calling thread") {
+        relstore_test::counted_thread_starts counted;
+        CHECK(saved({.in_child_process = false}) == one_thread);
+        CHECK(counted.starts() >= (cores ? 2 : 1));  // the writer, and a helper where there are cores
+    }
+    SECTION("in a child process, which starts threads of its own except under a sanitizer") {
+        relstore_test::counted_thread_starts counted;
+        CHECK(saved({}) == one_thread);
+        if (rs::detail::child_may_start_threads)
+            CHECK(counted.starts() >= (cores ? 2 : 1));
+        else
+            CHECK(counted.starts() == 0);
+    }
+    SECTION("with no thread to be had: the same file, here and in a child, and it loads") {
+        relstore_test::no_threads none;
+        CHECK(saved({.in_child_process = false}) == one_thread);
+        CHECK(saved({}) == one_thread);
+        store b;
+        rs::load(b, p);  // its decoding helpers cannot start either
+        CHECK(same_rows(a, b));
+    }
 }
