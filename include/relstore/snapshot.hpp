@@ -263,12 +263,12 @@ void sort_by_key(std::vector<std::pair<Key, Ptr>>& rows) {
     std::sort(rows.begin(), rows.end(), by_key);
 }
 
-/// Collects (key, row) from a hashed key index bucket by bucket. Iterating
-/// the index follows one list through every node, a cache miss waiting on
-/// the one before (60% of a save); bucket heads are an array, so the rows a
-/// few buckets ahead can be fetched while this one is read.
-template <class T, class Rows>
-void collect_by_bucket(const table_state<T>& st, Rows& rows, std::uint64_t& bytes) {
+/// Collects (key, entry(row)) from a hashed key index bucket by bucket.
+/// Iterating the index follows one list through every node, a cache miss
+/// waiting on the one before (60% of a save); bucket heads are an array, so
+/// the rows a few buckets ahead can be fetched while this one is read.
+template <class T, class Rows, class Entry>
+void collect_by_bucket(const table_state<T>& st, Rows& rows, std::uint64_t& bytes, const Entry& entry) {
     const auto& idx = st.key_index();
     const std::size_t buckets = idx.bucket_count();
     constexpr std::size_t ahead = 16;
@@ -280,7 +280,7 @@ void collect_by_bucket(const table_state<T>& st, Rows& rows, std::uint64_t& byte
         }
 #endif
         for (auto it = idx.begin(b), end = idx.end(b); it != end; ++it) {
-            rows.emplace_back(table_state<T>::key_of(*it), &*it);
+            rows.emplace_back(table_state<T>::key_of(*it), entry(*it));
             bytes += row_size(*it);
         }
     }
@@ -318,87 +318,131 @@ struct ordered_rows {
     std::uint64_t next_key = 0;  // for the directory
 };
 
-/// Puts the rows of a table whose load inserts them grouped by a foreign key
-/// (decode_grouped) in that very order: rows with a null key first, then by
-/// the key's value, ascending, in key order within each value. The load then
-/// reads the table front to back, where rows in key order sent it to a
-/// random place in the file for each row (a TLB miss a row on 4 KiB pages,
-/// the most of what was left of a load). The order is still a function of
-/// the rows alone: equal stores give equal files. Same conditions as the
-/// load's, or key order stays.
-template <class T>
-void group_rows_as_loaded(ordered_rows<T>& out) {
-    using S = grouping_fk<T>;
-    if constexpr (!std::is_void_v<S>) {
-        if (out.rows.empty() || !grouping_limits::applies(out.rows.size(), out.bytes)) return;
-        using traits = columns_traits<typename S::columns>;
-        using V = typename traits::value_type;
-        using K = unwrap_optional_t<V>;
-        using U = std::make_unsigned_t<K>;
-        std::vector<K> values;  // of the rows with a key, in key order
-        std::vector<std::uint32_t> nulls;  // positions of the others
-        values.reserve(out.rows.size());
-        // The rows are in key order, each a miss somewhere in the table: fetched
-        // 16 ahead (1 M posts: 12-13 ms without, 10-11 ms with).
-        constexpr std::size_t ahead = 16;
-        for (std::size_t i = 0; i < out.rows.size(); ++i) {
-#if defined(__GNUC__)
-            if (i + ahead < out.rows.size()) __builtin_prefetch(out.rows[i + ahead]);
-#endif
-            const V v = traits::get(*out.rows[i]);
-            if (traits::has_null(v)) {
-                nulls.push_back(static_cast<std::uint32_t>(i));
-            } else if constexpr (is_optional_v<V>) {
-                values.push_back(*v);
-            } else {
-                values.push_back(v);
-            }
+/// Puts the n rows of a table whose load inserts them grouped by a foreign
+/// key (decode_grouped), given in key order (row_of(i), its key's value
+/// value_of(i)), into out.rows in that very order: rows with a null key
+/// first, then by the key's value, ascending, in key order within each
+/// value. The load then reads the table front to back, where rows in key
+/// order sent it to a random place in the file for each row (a TLB miss a
+/// row on 4 KiB pages, the most of what was left of a load). The order is
+/// still a function of the rows alone: equal stores give equal files.
+/// Returns false, out.rows untouched, where the load would not group them
+/// (the same conditions as the load's): key order stays.
+template <class T, class ValueOf, class RowOf>
+bool place_grouped(ordered_rows<T>& out, std::size_t n, const ValueOf& value_of, const RowOf& row_of) {
+    using traits = columns_traits<typename grouping_fk<T>::columns>;
+    using K = unwrap_optional_t<typename traits::value_type>;
+    using U = std::make_unsigned_t<K>;
+    if (n == 0 || !grouping_limits::applies(n, out.bytes)) return false;
+    const auto key_of = [](const auto& v) -> K {
+        if constexpr (is_optional_v<std::remove_cvref_t<decltype(v)>>)
+            return *v;
+        else
+            return v;
+    };
+    std::size_t nulls = 0;
+    bool any = false;
+    K lo{}, hi{};
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& v = value_of(i);
+        if (traits::has_null(v)) {
+            ++nulls;
+            continue;
         }
-        if (values.empty()) return;
-        const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-        const U low = static_cast<U>(*lo);
-        const U span = static_cast<U>(static_cast<U>(*hi) - low);
-        if (span >= values.size()) return;  // the load's counting sort refuses it too
-        const auto slot = [&](K v) { return static_cast<std::size_t>(static_cast<U>(static_cast<U>(v) - low)); };
-        std::vector<std::uint32_t> next(static_cast<std::size_t>(span) + 2, 0);
-        for (const K v : values) ++next[slot(v) + 1];
-        for (std::size_t v = 1; v < next.size(); ++v) next[v] += next[v - 1];
-        std::vector<const typename T::row_type*> placed(out.rows.size());
-        std::size_t null_at = 0, value_at = 0;
-        for (std::size_t i = 0; i < out.rows.size(); ++i) {
-            if (null_at < nulls.size() && nulls[null_at] == i)
-                placed[null_at++] = out.rows[i];
-            else
-                placed[nulls.size() + next[slot(values[value_at++])]++] = out.rows[i];
-        }
-        out.rows.swap(placed);
+        const K k = key_of(v);
+        if (!any) lo = hi = k, any = true;
+        lo = std::min(lo, k);
+        hi = std::max(hi, k);
     }
+    if (!any) return false;
+    const U low = static_cast<U>(lo);
+    const U span = static_cast<U>(static_cast<U>(hi) - low);
+    if (span >= n - nulls) return false;  // the load's counting sort refuses it too
+    const auto slot = [&](K k) { return static_cast<std::size_t>(static_cast<U>(static_cast<U>(k) - low)); };
+    std::vector<std::uint32_t> next(static_cast<std::size_t>(span) + 2, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& v = value_of(i);
+        if (!traits::has_null(v)) ++next[slot(key_of(v)) + 1];
+    }
+    for (std::size_t v = 1; v < next.size(); ++v) next[v] += next[v - 1];
+    std::vector<const typename T::row_type*> placed(n);
+    std::size_t null_at = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& v = value_of(i);
+        if (traits::has_null(v))
+            placed[null_at++] = row_of(i);
+        else
+            placed[nulls + next[slot(key_of(v))]++] = row_of(i);
+    }
+    out.rows.swap(placed);
+    return true;
 }
 
 /// Puts a table's rows in the order a save writes them: key order (hashed
 /// tables too, so that equal stores give byte-identical snapshots whatever
 /// their hash tables' history), or grouped as a load inserts them
-/// (group_rows_as_loaded).
+/// (place_grouped).
 template <class T>
 ordered_rows<T> rows_in_save_order(const table_state<T>& st) {
+    using S = grouping_fk<T>;
+    using Row = typename T::row_type;
     ordered_rows<T> out;
     out.next_key = next_key_of(st);
-    out.rows.reserve(st.rows.size());
+    const std::size_t n = st.rows.size();
     if constexpr (T::key::is_hashed) {
-        // The keys are copied out beside the rows, so sorting never touches a row.
+        // The keys are copied out beside the rows, and so is the grouping
+        // key while the row is at hand: sorting and grouping never touch a
+        // row (a second pass over a million rows for their foreign keys,
+        // and a copy of the pointers between the two orders, took 35 of the
+        // 70 ms the largest table of the benchmark took).
         using key_type = typename table_state<T>::key_type;
-        std::vector<std::pair<key_type, const typename T::row_type*>> keyed;
-        keyed.reserve(st.rows.size());
-        collect_by_bucket<T>(st, keyed, out.bytes);
-        sort_by_key(keyed);
-        for (const auto& k : keyed) out.rows.push_back(k.second);
+        if constexpr (std::is_void_v<S>) {
+            std::vector<std::pair<key_type, const Row*>> keyed;
+            keyed.reserve(n);
+            collect_by_bucket<T>(st, keyed, out.bytes, [](const Row& r) { return &r; });
+            sort_by_key(keyed);
+            out.rows.reserve(n);
+            for (const auto& k : keyed) out.rows.push_back(k.second);
+        } else {
+            using traits = columns_traits<typename S::columns>;
+            using V = typename traits::value_type;
+            std::vector<std::pair<key_type, std::pair<V, const Row*>>> keyed;
+            keyed.reserve(n);
+            collect_by_bucket<T>(st, keyed, out.bytes,
+                                 [](const Row& r) { return std::pair<V, const Row*>(traits::get(r), &r); });
+            sort_by_key(keyed);
+            if (!place_grouped(out, n, [&](std::size_t i) -> const V& { return keyed[i].second.first; },
+                               [&](std::size_t i) { return keyed[i].second.second; })) {
+                out.rows.reserve(n);
+                for (const auto& k : keyed) out.rows.push_back(k.second.second);
+            }
+        }
     } else {
+        out.rows.reserve(n);
         for (const auto& r : st.key_index()) {
             out.rows.push_back(&r);
             out.bytes += row_size(r);
         }
+        if constexpr (!std::is_void_v<S>) {
+            if (!grouping_limits::applies(n, out.bytes)) return out;
+            using traits = columns_traits<typename S::columns>;
+            // The rows are in key order, each a miss somewhere in the table:
+            // their keys are read into an array first, fetched 16 ahead
+            // (1 M posts: 12-13 ms without, 10-11 ms with).
+            std::vector<typename traits::value_type> values;
+            values.reserve(n);
+            constexpr std::size_t ahead = 16;
+            for (std::size_t i = 0; i < n; ++i) {
+#if defined(__GNUC__)
+                if (i + ahead < n) __builtin_prefetch(out.rows[i + ahead]);
+#endif
+                values.push_back(traits::get(*out.rows[i]));
+            }
+            // out.rows is read until place_grouped swaps the grouped order in.
+            place_grouped(out, n, [&](std::size_t i) -> const auto& { return values[i]; },
+                          [&](std::size_t i) { return out.rows[i]; });
+        }
     }
-    group_rows_as_loaded(out);
     return out;
 }
 

@@ -319,6 +319,56 @@ TEST_CASE("a large save writes children grouped by their parent, as a load inser
     }
 }
 
+// The grouping of a hashed table takes each row's parent key while it
+// collects the row's key; a nullable one is the case the stores above lack.
+namespace notes {
+struct Note {
+    std::int64_t id{};
+    std::optional<std::int64_t> owner_id;
+    std::string text;
+};
+RELSTORE_FIELDS(Note, id, owner_id, text)
+using table = rs::table<"notes", Note, rs::hashed_auto_key<&Note::id>,
+                        rs::hashed_references<&Note::owner_id, users, rs::on_delete::set_null>>;
+using store = rs::store<users, table>;
+}  // namespace notes
+
+TEST_CASE("a large save writes a hashed table's children grouped by a nullable parent, the nulls first",
+          "[snapshot][load][grouped]") {
+    temp_dir dir;
+    notes::store a;
+    std::mt19937_64 rng(9);
+    {
+        auto tx = a.write();
+        for (int u = 0; u < 300; ++u) tx.insert(User{0, "user " + std::to_string(u)});
+        for (int i = 0; i < 6000; ++i) {
+            std::optional<std::int64_t> owner;
+            if (rng() % 8 != 0) owner = static_cast<std::int64_t>(1 + rng() % 300);
+            tx.insert(notes::Note{0, owner, title(rng())});
+        }
+        tx.commit();
+    }
+    const auto p = dir.path / "notes.snap";
+    rs::save(a, p);
+    const auto file = rows_in_file(p, 1);
+    REQUIRE(file.size() == 6000);
+    CHECK(std::holds_alternative<std::monostate>(file.front()[1]));
+    CHECK_FALSE(std::holds_alternative<std::monostate>(file.back()[1]));
+    CHECK(grouped_by(file, 1));
+    notes::store b;
+    rs::load(b, p);
+    rs::save(b, dir.path / "again.snap");
+    CHECK(rs::read_snapshot_file(p) == rs::read_snapshot_file(dir.path / "again.snap"));
+    auto qa = a.read();
+    auto qb = b.read();
+    REQUIRE(qb.count<notes::table>() == 6000);
+    for (const notes::Note& n : qa.all<notes::table>()) {
+        const notes::Note* m = qb.find<notes::table>(n.id);
+        REQUIRE(m != nullptr);
+        CHECK((m->owner_id == n.owner_id && m->text == n.text));
+    }
+}
+
 // A grouped load prefetches each row's bucket in the indexes it is not
 // grouped by, at an address learned from Boost.MultiIndex's structure
 // (relstore/detail/bucket_prefetch.hpp). A prefetch of a wrong address is
