@@ -473,8 +473,8 @@ void run_largest_first(std::size_t n, const std::vector<std::uint64_t>& cost, st
         for (std::size_t h = 0; h < helpers; ++h) {
             try {
                 threads.push_back(start_thread(work));
-            } catch (const std::system_error&) {
-                break;  // fewer threads, same result
+            } catch (...) {  // std::system_error, or std::bad_alloc for the thread's state
+                break;       // fewer threads, same result; those started are joined below
             }
         }
         work();
