@@ -310,6 +310,9 @@ int saved_at_nice(blog::store& db, const std::filesystem::path& p, rs::save_opti
     relstore_test::child_nice_probe probe;
     options.in_child_process = true;
     rs::save(db, p, options);
+    // Every thread of the child that wrote ran at its priority, the writer
+    // thread it starts (detail::child_may_start_threads) too.
+    CHECK(probe.writers_seen() == probe.seen());
     return probe.seen();
 }
 
