@@ -20,8 +20,8 @@
 #include <optional>
 #include <random>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <variant>
 #include <vector>
