@@ -3,6 +3,7 @@
 
 #include "temp_dir.hpp"
 #include "sample_snapshot.hpp"
+#include "thread_starts.hpp"
 
 #include <relstore/detail/node_pool.hpp>
 #include <relstore/detail/snapshot_file_ops.hpp>
@@ -462,6 +463,13 @@ TEST_CASE("the pipelined save writes the same bytes as the in-memory one", "[sna
     CHECK(slurp(dir.path / "big.snap") == expected);
     CHECK(dir.entries() == std::vector<std::string>{"big.snap"});
     CHECK_NOTHROW(snapshot_reader::open(dir.path / "big.snap").check_rows());
+    SECTION("with no thread to be had for the writer: the same bytes, written after the encoding") {
+        relstore_test::no_threads none;
+        snapshot_writer again(big_schema());
+        write_snapshot_file(dir.path / "big.snap", again, [&] { encode_big(again); });
+        CHECK(slurp(dir.path / "big.snap") == expected);
+        CHECK(dir.entries() == std::vector<std::string>{"big.snap"});
+    }
 }
 
 namespace {
