@@ -20,16 +20,7 @@
 #include <string>
 #include <vector>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RELSTORE_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(RELSTORE_ASAN)
-#define RELSTORE_ASAN 1
-#endif
-
-#ifdef RELSTORE_ASAN
+#ifdef RELSTORE_DETAIL_ASAN
 // AddressSanitizer runtimes before LLVM 18 (llvm-project PR 75290) and GCC 15
 // take no lock around fork(): a child forked while another thread was inside
 // the sanitizer's allocator or stack depot waits forever on a lock nobody will
@@ -78,7 +69,7 @@ namespace {
 class sanitizer_fork_guard {
 public:
     sanitizer_fork_guard() noexcept {
-#ifdef RELSTORE_ASAN
+#ifdef RELSTORE_DETAIL_ASAN
         active_ = &__lsan::LockThreadRegistry != nullptr && &__lsan::UnlockThreadRegistry != nullptr &&
                   &__lsan::LockAllocator != nullptr && &__lsan::UnlockAllocator != nullptr &&
                   &__sanitizer::StackDepotLockAll != nullptr && &__sanitizer::StackDepotUnlockAll != nullptr;
@@ -90,7 +81,7 @@ public:
 #endif
     }
     void release() noexcept {
-#ifdef RELSTORE_ASAN
+#ifdef RELSTORE_DETAIL_ASAN
         if (!active_) return;
         active_ = false;
         __sanitizer::StackDepotUnlockAll();
@@ -100,7 +91,7 @@ public:
     }
     /// In the child, after release(): no quarantine (see above).
     static void in_child() noexcept {
-#ifdef RELSTORE_ASAN
+#ifdef RELSTORE_DETAIL_ASAN
         if (&__asan::GetAllocatorOptions == nullptr || &__asan::ReInitializeAllocator == nullptr) return;
         alignas(16) unsigned char options[256] = {};  // larger than any version's AllocatorOptions
         __asan::GetAllocatorOptions(reinterpret_cast<__asan::AllocatorOptions*>(options));

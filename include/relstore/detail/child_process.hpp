@@ -6,6 +6,23 @@
 #include <functional>
 #include <string>
 
+// Which sanitizer this translation unit is built with (GCC says so with
+// __SANITIZE_*__, clang with __has_feature): a save's child acts on it.
+#if defined(__SANITIZE_ADDRESS__)
+#define RELSTORE_DETAIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RELSTORE_DETAIL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define RELSTORE_DETAIL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RELSTORE_DETAIL_TSAN 1
+#endif
+#endif
+
 namespace relstore::detail {
 
 /// Forks; the child lowers its priority by `nice` levels (0 to 19), runs
@@ -28,14 +45,8 @@ void run_in_child(const std::string& path, int nice, const std::function<void()>
 /// under AddressSanitizer, where a thread started in a forked child cost
 /// about 0.2 s (a test of 40 small saves beside three allocating threads:
 /// 12 s instead of 3).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(RELSTORE_DETAIL_ASAN) || defined(RELSTORE_DETAIL_TSAN)
 inline constexpr bool child_may_start_threads = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-inline constexpr bool child_may_start_threads = false;
-#else
-inline constexpr bool child_may_start_threads = true;
-#endif
 #else
 inline constexpr bool child_may_start_threads = true;
 #endif
