@@ -488,12 +488,9 @@ private:
 class pipelined_writer final : public detail::image_observer {
 public:
     pipelined_writer(temp_file& file, std::size_t first_final) : file_(file), written_(first_final) {
-        try {
-            thread_ = detail::start_thread([this] { run(); });
-        } catch (const std::system_error&) {
-            // No thread to be had: stop() then reports nothing written, and
-            // the caller writes the whole image itself.
-        }
+        // With no thread to be had, stop() reports nothing written, and the
+        // caller writes the whole image itself.
+        thread_ = detail::start_optional_thread([this] { run(); });
     }
     pipelined_writer(const pipelined_writer&) = delete;
     pipelined_writer& operator=(const pipelined_writer&) = delete;
@@ -607,11 +604,8 @@ public:
         if (!hash_) throw std::bad_alloc();
         XXH3_64bits_reset(hash_.get());
         if (threaded_) {
-            try {
-                thread_ = detail::start_thread([this] { run(); });
-            } catch (const std::system_error&) {
-                threaded_ = false;  // slower, same file
-            }
+            thread_ = detail::start_optional_thread([this] { run(); });
+            threaded_ = thread_.joinable();  // without: slower, same file
         }
     }
     chunk_writer(const chunk_writer&) = delete;
@@ -828,15 +822,12 @@ snapshot_reader snapshot_reader::open(const std::filesystem::path& path, checksu
     } join_tail{tail};
     if (size >= split_from && std::thread::hardware_concurrency() > 1) {
         half = size / 2 / 4096 * 4096;
-        try {
-            tail = detail::start_thread([&] {
-                image.populate(half, size - half);
-                tail_got = read_chunks(fd.fd, image.data() + half, size - half, half, true,
-                                       [](std::size_t, std::size_t) {}, tail_err, tail_err_at);
-            });
-        } catch (const std::system_error&) {
-            half = size;  // no thread to be had: this one reads it all
-        }
+        tail = detail::start_optional_thread([&] {
+            image.populate(half, size - half);
+            tail_got = read_chunks(fd.fd, image.data() + half, size - half, half, true,
+                                   [](std::size_t, std::size_t) {}, tail_err, tail_err_at);
+        });
+        if (!tail.joinable()) half = size;  // no thread to be had: this one reads it all
     }
     image.populate(0, half);
     // The checksum covers every byte before the stored one; each chunk of the

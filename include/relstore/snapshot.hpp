@@ -471,14 +471,12 @@ void run_largest_first(std::size_t n, const std::vector<std::uint64_t>& cost, st
         std::vector<std::thread> threads;
         threads.reserve(helpers);  // so that no push_back throws with threads running
         for (std::size_t h = 0; h < helpers; ++h) {
-            try {
-                threads.push_back(start_thread(work));
-            } catch (...) {  // std::system_error, or std::bad_alloc for the thread's state
-                break;       // fewer threads, same result; those started are joined below
-            }
+            threads.push_back(start_optional_thread(work));
+            if (!threads.back().joinable()) break;  // fewer threads, same result
         }
         work();
-        for (auto& t : threads) t.join();
+        for (auto& t : threads)
+            if (t.joinable()) t.join();
     }
     for (const auto& e : failed)
         if (e) std::rethrow_exception(e);
