@@ -18,6 +18,7 @@
 
 #include <relstore/detail/bucket_prefetch.hpp>
 #include <relstore/detail/child_process.hpp>
+#include <relstore/detail/insert_behind.hpp>
 #include <relstore/detail/threads.hpp>
 #include <relstore/snapshot_format.hpp>
 #include <relstore/store.hpp>
@@ -450,9 +451,11 @@ ordered_rows<T> rows_in_save_order(const table_state<T>& st) {
 /// `helpers` more; an exception of task(i) is kept and the one of the
 /// smallest i rethrown after every task ran, so that the error is the one a
 /// load in table order reports. Without threads (or if none can start) the
-/// tasks run here, one after another.
+/// tasks run here, one after another. A thread that finds no task left
+/// gives its core to spare, when given.
 template <class Task>
-void run_largest_first(std::size_t n, const std::vector<std::uint64_t>& cost, std::size_t helpers, Task&& task) {
+void run_largest_first(std::size_t n, const std::vector<std::uint64_t>& cost, std::size_t helpers, Task&& task,
+                       spare_cores* spare = nullptr) {
     std::vector<std::size_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
@@ -466,6 +469,7 @@ void run_largest_first(std::size_t n, const std::vector<std::uint64_t>& cost, st
                 failed[order[k]] = std::current_exception();
             }
         }
+        if (spare != nullptr) spare->give_back();
     };
     {
         std::vector<std::thread> threads;
@@ -838,6 +842,9 @@ struct decoded_table {
 /// the table is then decoded again in file order, so that the error is the
 /// one a file-order load reports (the first offending row of the file).
 struct refuse_in_file_order {};
+/// Thrown inside a grouped decode of a table's rows in file order when they
+/// turn out not to be grouped: they are then put in that order first.
+struct not_in_group_order {};
 
 /// Reads past a cell without decoding it into a value (strings are not copied).
 template <class V>
@@ -863,9 +870,14 @@ void skip_cell(row_cursor& c) {
 /// Memory: 4 bytes and the key per row, and 4 bytes per value of the key's
 /// range (no wider than the row count); it applies only to rows of 24 bytes
 /// or more on average, so that this stays below the table's size in the file.
+/// A file saved by relstore holds the rows grouped already: they are decoded
+/// front to back and checked to be, without the pass that orders them (an
+/// older file's first out-of-order row sends it to that pass). From
+/// insert_behind::from_rows rows the inserts move to a thread of their own
+/// as soon as spare has a core for it.
 template <class T, class S>
 bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, table_state<T>& st,
-                    decoded_table<T>& out) {
+                    decoded_table<T>& out, spare_cores* spare) {
     using Row = typename T::row_type;
     using traits = columns_traits<typename S::columns>;
     using V = typename traits::value_type;
@@ -882,6 +894,141 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
     for (std::size_t i = 0; i < have.columns.size(); ++i)
         if (plan.same_columns ? i == field : plan.column_target[i] == field) column = i;
     if (column == have.columns.size()) return false;  // defaulted: every row has the same value
+
+    // The rows in `order` (offsets from the table's first byte), each
+    // fetched from the file a few ahead. check: order is to be filled with
+    // the rows in file order, which must turn out grouped (else
+    // not_in_group_order is thrown), and out.grouped_values with the
+    // values met.
+    const auto insert_grouped = [&](std::vector<std::uint32_t>& order, bool check) {
+        out.grouped = true;
+        try {
+            const row_decoder<Row> decoder(have, plan);
+            const auto base = r.rows(fi);
+            auto in_file_order = r.rows(fi);
+            bool any_value = false;  // the check's state: a non-null value met, the last one
+            K last{};
+            const std::byte* rows = r.bytes().data() + stats.rows_offset;
+            index_growth<T> growth(order.size(), stats.rows_size);
+            // The nodes in one slab, so that each parent's children lie side by
+            // side; at most twice the table's bytes in the file.
+            st.reserve_nodes(std::min<std::uint64_t>(order.size(), 2 * stats.rows_size / st.pool().block_size()));
+            // Rows are decoded `lead` ahead of their insert, with their buckets
+            // prefetched (bucket_prefetch.hpp), and fetched from the file
+            // `ahead` further on.
+            constexpr std::size_t lead = 8, ahead = 8;
+            bucket_prefetch<T> buckets;
+            const auto decode = [&](std::size_t j, Row& row) {
+                if (check) {  // rows come in order: j is one more than the last
+                    order[j] = static_cast<std::uint32_t>(in_file_order.offset() - stats.rows_offset);
+                    decoder.read(in_file_order, row);
+                    const V v = traits::get(row);
+                    if (traits::has_null(v)) {
+                        if (any_value) throw not_in_group_order{};
+                        return;
+                    }
+                    K k;
+                    if constexpr (is_optional_v<V>)
+                        k = *v;
+                    else
+                        k = v;
+                    if (any_value && k < last) throw not_in_group_order{};
+                    if (!any_value || k != last) out.grouped_values.push_back(static_cast<std::int64_t>(k));
+                    any_value = true;
+                    last = k;
+                    return;
+                }
+#if defined(__GNUC__)
+                if (j + ahead < order.size()) {
+                    __builtin_prefetch(rows + order[j + ahead]);
+                    __builtin_prefetch(rows + order[j + ahead] + 64);
+                }
+#endif
+                auto cur = base.at(stats.rows_offset + order[j]);
+                decoder.read(cur, row);
+            };
+            const auto insert = [&](std::size_t i, Row& row) {
+                growth.before_insert(st);
+                out.saw(row);
+                insert_loaded<T>(r, st, row, stats.rows_offset + order[i]);
+                buckets.learn(st);
+            };
+            // Decoded and inserted on this thread, `lead` rows apart, until a
+            // core is free: then the inserts go to a thread there, behind this
+            // one's decode (insert_behind.hpp).
+            const std::size_t n = order.size();
+            std::array<Row, lead> ring;
+            const auto decode_into_ring = [&](std::size_t j) {
+                Row& row = ring[j % lead];
+                row = Row{};
+                decode(j, row);
+                buckets.prefetch(st, row);
+            };
+            for (std::size_t j = 0; j < std::min(lead, n); ++j) decode_into_ring(j);
+            bool may_share = spare != nullptr && n >= insert_behind<Row>::from_rows;
+            std::optional<insert_behind<Row>> inserts;
+            struct core_back {
+                spare_cores* spare = nullptr;
+                ~core_back() {
+                    if (spare != nullptr) spare->give_back();
+                }
+            } taken_core;
+            std::size_t i = 0;  // rows inserted
+            for (; i < n; ++i) {
+                if (may_share && i % 4096 == 0 && spare->any() && spare->take()) {
+                    taken_core.spare = spare;
+                    static_assert(insert_behind<Row>::lead == lead);
+                    inserts.emplace(n - i, [&, first = i](std::size_t k, Row& row, const Row* later) {
+                        if (later != nullptr) buckets.prefetch(st, *later);
+                        insert(first + k, row);
+                    });
+                    if (inserts->running()) break;
+                    inserts.reset();
+                    may_share = false;
+                }
+                insert(i, ring[i % lead]);
+                if (i + lead < n) decode_into_ring(i + lead);
+            }
+            if (inserts) {
+                // The rows decoded already first, then the rest straight into its ring.
+                for (std::size_t j = i; j < n; ++j) {
+                    Row* row = inserts->slot();
+                    if (row == nullptr) break;  // an insert failed: finish() says how
+                    if (j < i + lead) {
+                        *row = std::move(ring[j % lead]);
+                    } else {
+                        try {
+                            *row = Row{};
+                            decode(j, *row);
+                        } catch (...) {
+                            inserts->finish();  // a failure of an earlier row's insert comes first
+                            throw;
+                        }
+                    }
+                    inserts->give();
+                }
+                inserts->finish();
+            }
+            if (check) in_file_order.finish();
+        } catch (const snapshot_error&) {
+            throw refuse_in_file_order{};
+        }
+    };
+
+    // A file relstore saved holds the rows in that order already (see
+    // place_grouped): they are decoded front to back, with no first pass.
+    {
+        std::vector<std::uint32_t> order(static_cast<std::size_t>(stats.row_count));
+        try {
+            insert_grouped(order, true);
+            return true;
+        } catch (const not_in_group_order&) {
+            // An older snapshot, in key order: the rows decoded so far go.
+            table_state<T> empty;
+            swap(st, empty);
+            out = decoded_table<T>{};
+        }
+    }
 
     // Pass 1: where each row starts (from the table's first byte) and its
     // key, checking that the rows parse; a malformed row is left to the
@@ -948,47 +1095,7 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
     std::vector<K>().swap(values);
     std::vector<std::uint32_t>().swap(next);
 
-    // Pass 2: the rows in that order, each fetched from the file a few ahead.
-    out.grouped = true;
-    try {
-        const row_decoder<Row> decoder(have, plan);
-        const auto base = r.rows(fi);
-        const std::byte* rows = r.bytes().data() + stats.rows_offset;
-        index_growth<T> growth(order.size(), stats.rows_size);
-        // The nodes in one slab, so that each parent's children lie side by
-        // side; at most twice the table's bytes in the file.
-        st.reserve_nodes(std::min<std::uint64_t>(order.size(), 2 * stats.rows_size / st.pool().block_size()));
-        // Rows are decoded `lead` ahead of their insert, with their buckets
-        // prefetched (bucket_prefetch.hpp), and fetched from the file
-        // `ahead` further on.
-        constexpr std::size_t lead = 8, ahead = 8;
-        std::array<Row, lead> ring;
-        bucket_prefetch<T> buckets;
-        const auto decode = [&](std::size_t j) {
-#if defined(__GNUC__)
-            if (j + ahead < order.size()) {
-                __builtin_prefetch(rows + order[j + ahead]);
-                __builtin_prefetch(rows + order[j + ahead] + 64);
-            }
-#endif
-            auto cur = base.at(stats.rows_offset + order[j]);
-            Row& row = ring[j % lead];
-            row = Row{};
-            decoder.read(cur, row);
-            buckets.prefetch(st, row);
-        };
-        for (std::size_t j = 0; j < std::min(lead, order.size()); ++j) decode(j);
-        for (std::size_t i = 0; i < order.size(); ++i) {
-            Row& row = ring[i % lead];
-            growth.before_insert(st);
-            out.saw(row);
-            insert_loaded<T>(r, st, row, stats.rows_offset + order[i]);
-            buckets.learn(st);
-            if (i + lead < order.size()) decode(i + lead);
-        }
-    } catch (const snapshot_error&) {
-        throw refuse_in_file_order{};
-    }
+    insert_grouped(order, false);
     return true;
 }
 
@@ -1046,14 +1153,15 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
 /// applies (decode_grouped), else in file order; any refusal is the one the
 /// file-order decode reports.
 template <class Store, class T>
-decoded_table<T> decode_table(Store& fresh, const snapshot_reader& r, const load_plan::table& plan) {
+decoded_table<T> decode_table(Store& fresh, const snapshot_reader& r, const load_plan::table& plan,
+                              spare_cores* spare = nullptr) {
     auto& st = fresh.template state<T>();
     const auto& stats = r.table(*plan.source);
     decoded_table<T> out;
     bool done = false;
     if constexpr (!std::is_void_v<grouping_fk<T>>) {
         try {
-            done = decode_grouped<T, grouping_fk<T>>(r, plan, st, out);
+            done = decode_grouped<T, grouping_fk<T>>(r, plan, st, out, spare);
         } catch (const refuse_in_file_order&) {
             table_state<T> empty;
             swap(st, empty);
@@ -1185,13 +1293,22 @@ std::unique_ptr<Store> decode_store(const snapshot_reader& r, const load_options
     constexpr std::uint64_t threads_pay_from = std::uint64_t{4} << 20;
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const std::size_t helpers = total < threads_pay_from ? 0 : std::min(cores, n) - 1;
-    run_largest_first(n, cost, helpers, [&](std::size_t i) {
-        std::size_t ti = 0;
-        Store::for_each_table([&]<class T>(T*) {
-            if (ti++ == i && plan.tables[i].source)
-                std::get<decoded_table<T>>(decoded) = decode_table<Store, T>(*fresh, r, plan.tables[i]);
-        });
-    });
+    // Cores no table thread uses, and those freed as threads run out of
+    // tables, go to the inserts of a large table (insert_behind.hpp).
+    spare_cores spare(spare_cores_for_tests >= 0 ? spare_cores_for_tests
+                      : total < threads_pay_from  ? 0
+                                                  : static_cast<std::ptrdiff_t>(cores - helpers - 1));
+    run_largest_first(
+        n, cost, helpers,
+        [&](std::size_t i) {
+            std::size_t ti = 0;
+            Store::for_each_table([&]<class T>(T*) {
+                if (ti++ == i && plan.tables[i].source)
+                    std::get<decoded_table<T>>(decoded) =
+                        decode_table<Store, T>(*fresh, r, plan.tables[i], &spare);
+            });
+        },
+        spare_cores_for_tests >= 0 ? nullptr : &spare);
     check_references(*fresh, r, plan, decoded);
     if (report != nullptr) *report = std::move(plan.report);
     return fresh;

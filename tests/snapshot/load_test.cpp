@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -638,4 +639,193 @@ TEST_CASE("a large save on the calling thread, its tables put in order on severa
     rs::load(b, p);
     CHECK(difference(b) == before);
     CHECK(b.read().count<users>() >= 6010);  // the load refuses a post whose author is missing
+}
+
+// A large table's inserts go to a spare core, behind its decode
+// (detail::insert_behind). None of it may change what a load gives or
+// refuses; spare_cores_for_tests makes a core spare (or none) at once,
+// whatever the machine and the other tables' threads leave.
+namespace {
+
+struct spare_cores {
+    explicit spare_cores(std::ptrdiff_t n) { rs::detail::spare_cores_for_tests = n; }
+    ~spare_cores() { rs::detail::spare_cores_for_tests = -1; }
+    spare_cores(const spare_cores&) = delete;
+    spare_cores& operator=(const spare_cores&) = delete;
+};
+
+constexpr int grouped_posts = 80000;  // above insert_behind's threshold
+
+/// users, then posts 1..grouped_posts grouped by author as a save writes
+/// them (author 1 + (i - 1) / 200); at row clash_at the key 10 again, at
+/// row cut_at a title whose length runs past the table, at row
+/// out_of_order the author 1 (before every later author: not grouped).
+void write_grouped_posts(const fs::path& p, int clash_at = 0, int cut_at = 0, int out_of_order = 0) {
+    rs::snapshot_writer w(rs::describe<store>());
+    w.begin_table(0);
+    for (const auto& u : some_users(n_users)) w.put_row(u);
+    w.end_table(n_users, n_users + 1);
+    w.begin_table(1);
+    for (int i = 1; i <= grouped_posts; ++i) {
+        w.put_u64(static_cast<std::uint64_t>(i == clash_at ? 10 : i));
+        w.put_u64(static_cast<std::uint64_t>(i == out_of_order ? 1 : 1 + (i - 1) / 200));
+        if (i == cut_at)
+            w.put_u64(std::uint64_t{1} << 40);
+        else
+            w.put_string(title(static_cast<std::uint64_t>(i)));
+    }
+    w.end_table(grouped_posts, grouped_posts + 1);
+    w.begin_table(2);
+    w.end_table(0, 1);
+    rs::write_snapshot_file(p, w.finish());
+}
+
+}  // namespace
+
+TEST_CASE("a large load inserts a table's rows on a spare core and gives the store one thread gives",
+          "[snapshot][load][parallel][grouped]") {
+    temp_dir dir;
+    store a;
+    fill(a, grouped_posts, 6000, 5);
+    rs::save(a, dir.path / "a.snap");
+    store serial, shared;
+    int starts_serial = 0, starts_shared = 0;
+    {
+        const spare_cores none(0);
+        const relstore_test::counted_thread_starts starts;
+        rs::load(serial, dir.path / "a.snap");
+        starts_serial = starts.starts();
+    }
+    {
+        const spare_cores one(1);
+        const relstore_test::counted_thread_starts starts;
+        rs::load(shared, dir.path / "a.snap");
+        starts_shared = starts.starts();
+    }
+    CHECK(starts_shared == starts_serial + 1);  // posts' inserts; tasks are too few to share
+    CHECK(same_rows(a, serial));
+    CHECK(same_rows(a, shared));
+    CHECK(children_side_by_side<&Post::author_id, posts>(shared, std::vector<std::int64_t>{1, 17, 5999}));
+    rs::save(shared, dir.path / "b.snap");
+    CHECK(rs::read_snapshot_file(dir.path / "a.snap") == rs::read_snapshot_file(dir.path / "b.snap"));
+    SECTION("with no thread to be had, the rows go in on the loading thread") {
+        const spare_cores one(1);
+        const relstore_test::no_threads none;
+        store c;
+        rs::load(c, dir.path / "a.snap");
+        CHECK(same_rows(a, c));
+    }
+}
+
+TEST_CASE("a large load with its inserts on a spare core refuses what one thread refuses, with the same error",
+          "[snapshot][load][parallel][grouped][errors]") {
+    temp_dir dir;
+    const auto p = dir.path / "posts.snap";
+    std::string expected;
+    SECTION("a row that cannot be decoded, late in the table") {
+        write_grouped_posts(p, 0, 70000);
+        expected = "table 'posts': string length 1099511627776 exceeds";
+    }
+    SECTION("a duplicate key, late in the table (the insert fails on the other thread)") {
+        write_grouped_posts(p, 70000);
+        expected = "table 'posts': duplicate key id = 10";
+    }
+    SECTION("an insert that fails before a row that cannot be decoded") {
+        write_grouped_posts(p, 60000, 70000);
+        expected = "table 'posts': duplicate key id = 10";
+    }
+    SECTION("a row that cannot be decoded before an insert that would fail") {
+        write_grouped_posts(p, 70000, 60000);
+        expected = "table 'posts': string length 1099511627776 exceeds";
+    }
+    store db;
+    fill(db, 100, n_users);
+    const auto before = capture_store(db);
+    std::string serial, shared;
+    {
+        const spare_cores none(0);
+        serial = load_error(db, p);
+    }
+    {
+        const spare_cores one(1);
+        shared = load_error(db, p);
+    }
+    CHECK_THAT(serial, Contains(expected));
+    CHECK(shared == serial);
+    CHECK(diff(before, capture_store(db)) == "");
+}
+
+TEST_CASE("a large table saved grouped loads front to back; one that is not is put in order first",
+          "[snapshot][load][parallel][grouped]") {
+    temp_dir dir;
+    const auto p = dir.path / "posts.snap";
+    // Row 70,000 goes back to author 1: the decode in file order stops
+    // there, drops the rows it put in, and orders the table first.
+    const int out_of_order = GENERATE(0, 70000);
+    write_grouped_posts(p, 0, 0, out_of_order);
+    for (const std::ptrdiff_t spare : {0, 1}) {
+        const spare_cores cores(spare);
+        store db;
+        rs::load(db, p);
+        auto q = db.read();
+        CHECK(q.count<posts>() == grouped_posts);
+        CHECK(q.count_children<&Post::author_id>(std::int64_t{1}) == (out_of_order != 0 ? 201 : 200));
+        CHECK(q.get<posts>(std::int64_t{70000}).author_id == (out_of_order != 0 ? 1 : 350));
+        CHECK(q.get<posts>(std::int64_t{70001}).title == title(70001));
+        CHECK(children_side_by_side<&Post::author_id, posts>(db, std::vector<std::int64_t>{1, 2, 350, 400}));
+    }
+}
+
+TEST_CASE("insert_behind hands over every row in order, and stops on a failed insert",
+          "[snapshot][load][parallel]") {
+    using rs::detail::insert_behind;
+    constexpr std::size_t n = 100000;  // many times round its ring
+    std::vector<std::size_t> got;
+    std::size_t wrong_later = 0;
+    SECTION("every row") {
+        insert_behind<std::size_t> inserts(n, [&](std::size_t i, std::size_t& row, const std::size_t* later) {
+            if (row != i || (later != nullptr && *later != i + insert_behind<std::size_t>::lead)) ++wrong_later;
+            got.push_back(row);
+        });
+        REQUIRE(inserts.running());
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t* slot = inserts.slot();
+            REQUIRE(slot != nullptr);
+            *slot = i;
+            inserts.give();
+        }
+        inserts.finish();
+        CHECK(got.size() == n);
+        CHECK(wrong_later == 0);
+        CHECK(std::is_sorted(got.begin(), got.end()));
+    }
+    SECTION("an insert that throws") {
+        insert_behind<std::size_t> inserts(n, [&](std::size_t i, std::size_t&, const std::size_t*) {
+            if (i == 5000) throw std::runtime_error("insert 5000 failed");
+            got.push_back(i);
+        });
+        REQUIRE(inserts.running());
+        std::size_t given = 0;
+        for (; given < n; ++given) {
+            std::size_t* slot = inserts.slot();
+            if (slot == nullptr) break;
+            *slot = given;
+            inserts.give();
+        }
+        CHECK(given < n);  // the caller learns of it while it gives rows
+        CHECK_THROWS_WITH(inserts.finish(), "insert 5000 failed");
+        CHECK(got.size() == 5000);
+    }
+    SECTION("destroyed while its thread waits for rows, or without a finish") {
+        {
+            insert_behind<std::size_t> inserts(
+                n, [&](std::size_t, std::size_t& row, const std::size_t*) { got.push_back(row); });
+            for (std::size_t i = 0; i < 100; ++i) {
+                *inserts.slot() = i;
+                inserts.give();
+            }
+        }  // must not hang: the thread stops, the rows not inserted are dropped
+        CHECK(got.size() <= 100);
+        CHECK(std::is_sorted(got.begin(), got.end()));
+    }
 }

@@ -1,0 +1,182 @@
+#pragma once
+// A load's rows inserted on a thread of their own while the loading thread
+// decodes the next ones. Of a large table's load, the decode (cells checked,
+// strings allocated and copied) took 57% and the inserts 43%, one after the
+// other; here the two overlap. The decode stays on the loading thread so
+// that the rows' strings come from its heap: a store decoded on another
+// thread put them in that thread's malloc arena, which gives its memory back
+// to the system when the store is destroyed, and the next load then took
+// twice as long (docs/bench.md, 2026-12-06, afternoon).
+
+#include <relstore/detail/threads.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <thread>
+
+namespace relstore::detail {
+
+/// For tests: when 0 or more, a load has this many spare cores (below),
+/// whatever its threads leave free or free as they run out of tables; as
+/// thread_start_hook, set only while no load runs.
+inline std::ptrdiff_t spare_cores_for_tests = -1;
+
+/// The cores a load's threads leave free. A load decodes its tables on as
+/// many threads as it has cores, each thread taking the largest table left;
+/// a thread that finds none left frees its core, and a large table still
+/// being decoded may then take it for an insert_behind.
+class spare_cores {
+public:
+    explicit spare_cores(std::ptrdiff_t n) noexcept : n_(n) {}
+    /// Takes a free core; false when there is none.
+    bool take() noexcept {
+        for (auto n = n_.load(std::memory_order_relaxed); n > 0;)
+            if (n_.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) return true;
+        return false;
+    }
+    /// A thread is done with its core.
+    void give_back() noexcept { n_.fetch_add(1, std::memory_order_relaxed); }
+    /// True while a core is free (a relaxed read: cheap enough to ask often).
+    [[nodiscard]] bool any() const noexcept { return n_.load(std::memory_order_relaxed) > 0; }
+
+private:
+    std::atomic<std::ptrdiff_t> n_;
+};
+
+/// Takes rows 0..n-1 from the caller, in that order, and runs
+/// insert(i, row, later) for each on a second thread (later: the row a few
+/// after it, when already given, else nullptr; to prefetch what its insert
+/// will touch). Rows pass through a ring of at most a few thousand rows
+/// (memory: that many rows, whatever n). An insert that throws stops the
+/// thread; finish() rethrows that exception. Where no thread can be had,
+/// running() is false and the caller inserts the rows itself. Worth it only
+/// where a core is free (spare_cores): on a busy one the two threads would
+/// take turns.
+template <class Row>
+class insert_behind {
+public:
+    /// From this many rows a table's inserts pay for a thread.
+    static constexpr std::size_t from_rows = 65536;
+    /// How far ahead `later` is.
+    static constexpr std::uint32_t lead = 8;
+
+    /// Starts the thread. insert must stay callable, and what it touches
+    /// valid, until finish() returns or this object is destroyed.
+    template <class Insert>
+    insert_behind(std::size_t n, Insert insert) : slots_(new Row[capacity]) {
+        if (n >= closed) return;
+        thread_ = start_optional_thread([this, insert = std::move(insert)]() mutable { consume(insert); });
+    }
+    insert_behind(const insert_behind&) = delete;
+    insert_behind& operator=(const insert_behind&) = delete;
+    /// Stops the thread (the rows not inserted yet are dropped) and joins it.
+    ~insert_behind() {
+        if (!thread_.joinable()) return;
+        stop_.store(true, std::memory_order_relaxed);
+        publish_given(given_ | closed);
+        thread_.join();
+    }
+
+    /// False when no thread could be started: the caller inserts the rows.
+    [[nodiscard]] bool running() const noexcept { return thread_.joinable(); }
+
+    /// The slot for the next row, holding a moved-from or default row;
+    /// nullptr when the thread stopped on a failed insert (finish() then
+    /// rethrows it). Waits while the ring is full.
+    Row* slot() {
+        if (given_ % batch == 0 && (taken_.load(std::memory_order_relaxed) & closed) != 0) return nullptr;
+        while (given_ - seen_taken_ >= capacity) {
+            const std::uint32_t t = taken_.load(std::memory_order_acquire);
+            if ((t & closed) != 0) return nullptr;
+            seen_taken_ = t;
+            if (given_ - seen_taken_ < capacity) break;
+            publish_given(given_);  // the thread may wait for a row
+            taken_.wait(t, std::memory_order_acquire);
+        }
+        return &slots_[given_ & mask];
+    }
+    /// Hands over the row in the slot slot() returned last.
+    void give() {
+        ++given_;
+        if (given_ % batch == 0) publish_given(given_);
+    }
+    /// Waits until every row given is inserted, or an insert failed.
+    /// @throws whatever the failed insert threw.
+    void finish() {
+        if (!thread_.joinable()) return;
+        publish_given(given_ | closed);
+        thread_.join();
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+private:
+    // Rows in flight: a power of two. Up to this many rows behind the
+    // decode, the rows are still in a core's cache when inserted.
+    static constexpr std::size_t capacity =
+        std::bit_ceil(std::clamp<std::size_t>((std::size_t{256} << 10) / sizeof(Row), 256, 4096));
+    static constexpr std::size_t mask = capacity - 1;
+    // Each side tells the other where it is once per batch of rows (and
+    // before it waits), not per row: the counters' cache line then moves
+    // between the cores once per batch.
+    static constexpr std::uint32_t batch = 32;
+    // Set in given_ when the caller gives no more rows, and in taken_ when
+    // the thread takes no more.
+    static constexpr std::uint32_t closed = std::uint32_t{1} << 31;
+
+    void publish_given(std::uint32_t v) {
+        given_published_.store(v, std::memory_order_release);
+        given_published_.notify_one();
+    }
+    void publish_taken(std::uint32_t v) {
+        taken_.store(v, std::memory_order_release);
+        taken_.notify_one();
+    }
+
+    template <class Insert>
+    void consume(Insert& insert) {
+        std::uint32_t seen = 0;  // rows given, as last read
+        bool last = false;       // no more will come
+        for (std::uint32_t i = 0;; ++i) {
+            if (i % batch == 0) publish_taken(i);
+            while (i >= seen) {
+                if (last) {
+                    publish_taken(i | closed);
+                    return;
+                }
+                const std::uint32_t g = given_published_.load(std::memory_order_acquire);
+                if (stop_.load(std::memory_order_relaxed)) return;
+                seen = g & ~closed;
+                last = (g & closed) != 0;
+                if (i < seen || last) continue;
+                publish_taken(i);  // the caller may wait for a slot
+                given_published_.wait(g, std::memory_order_acquire);
+            }
+            const Row* later = i + lead < seen ? &slots_[(i + lead) & mask] : nullptr;
+            try {
+                insert(static_cast<std::size_t>(i), slots_[i & mask], later);
+            } catch (...) {
+                failure_ = std::current_exception();
+                publish_taken(i | closed);
+                return;
+            }
+        }
+    }
+
+    std::unique_ptr<Row[]> slots_;
+    // Written by the thread before it closes taken_, read by the caller after.
+    std::exception_ptr failure_;
+    alignas(64) std::atomic<std::uint32_t> given_published_{0};
+    std::atomic<bool> stop_{false};
+    alignas(64) std::atomic<std::uint32_t> taken_{0};
+    // The caller's own: rows given, and taken_ as it last read it.
+    alignas(64) std::uint32_t given_ = 0;
+    std::uint32_t seen_taken_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace relstore::detail
