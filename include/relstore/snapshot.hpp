@@ -1105,10 +1105,12 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
 /// the first node of each bucket (bucket_prefetch.hpp; a grouped decode does
 /// only the first: there the second made the posts' decode slower, 72 to
 /// 78 ms). A row that fails to decode fails the load only once every row
-/// before it went in, so the error is still the first of the file.
+/// before it went in, so the error is still the first of the file. From
+/// insert_behind::from_rows rows the inserts move to a thread of their own
+/// as soon as spare has a core for it (as in decode_grouped).
 template <class T, class Insert>
 void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan::table& plan,
-                                      const table_state<T>& st, Insert&& insert) {
+                                      const table_state<T>& st, Insert&& insert, spare_cores* spare = nullptr) {
     using Row = typename T::row_type;
     const std::size_t fi = *plan.source;
     const row_decoder<Row> decoder(r.schema().tables[fi], plan);
@@ -1137,7 +1139,28 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
         }
     };
     while (!stopped && decoded < std::min<std::uint64_t>(n, lead)) decode_next();
-    for (std::uint64_t i = 0; i < n; ++i) {
+    // On this thread until a core is free, then as decode_grouped does.
+    bool may_share = spare != nullptr && n >= insert_behind<decoded_row>::from_rows;
+    std::optional<insert_behind<decoded_row>> inserts;
+    struct core_back {
+        spare_cores* spare = nullptr;
+        ~core_back() {
+            if (spare != nullptr) spare->give_back();
+        }
+    } taken_core;
+    std::uint64_t i = 0;  // rows inserted
+    for (; i < n; ++i) {
+        if (may_share && i % 4096 == 0 && spare->any() && spare->take()) {
+            taken_core.spare = spare;
+            inserts.emplace(n - i, [&](std::size_t, decoded_row& d, const decoded_row* later) {
+                if (later != nullptr) buckets.prefetch(st, later->row);
+                insert(d.row, d.at);
+                buckets.learn(st);
+            });
+            if (inserts->running()) break;
+            inserts.reset();
+            may_share = false;
+        }
         decoded_row& d = ring[i % lead];
         if (d.failed) std::rethrow_exception(d.failed);
         insert(d.row, d.at);
@@ -1145,6 +1168,33 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
         if (i + heads_lead < decoded && !ring[(i + heads_lead) % lead].failed)
             buckets.prefetch_heads(st, ring[(i + heads_lead) % lead].row);
         if (!stopped && decoded < n) decode_next();
+    }
+    if (inserts) {
+        // The rows decoded already first, then the rest straight into its
+        // ring; a row that fails to decode fails the load once every row
+        // before it went in.
+        for (std::uint64_t j = i; j < n; ++j) {
+            decoded_row* d = inserts->slot();
+            if (d == nullptr) break;  // an insert failed: finish() says how
+            if (j < decoded) {
+                if (ring[j % lead].failed) {
+                    inserts->finish();
+                    std::rethrow_exception(ring[j % lead].failed);
+                }
+                *d = std::move(ring[j % lead]);
+            } else {
+                d->row = Row{};
+                d->at = cur.offset();
+                try {
+                    decoder.read(cur, d->row);
+                } catch (...) {
+                    inserts->finish();
+                    throw;
+                }
+            }
+            inserts->give();
+        }
+        inserts->finish();
     }
     cur.finish();
 }
@@ -1170,11 +1220,14 @@ decoded_table<T> decode_table(Store& fresh, const snapshot_reader& r, const load
     }
     if (!done) {
         index_growth<T> growth(stats.row_count, stats.rows_size);
-        insert_loaded_rows_in_file_order<T>(r, plan, st, [&](typename T::row_type& row, std::uint64_t at) {
-            growth.before_insert(st);
-            out.saw(row);
-            insert_loaded<T>(r, st, row, at);
-        });
+        insert_loaded_rows_in_file_order<T>(
+            r, plan, st,
+            [&](typename T::row_type& row, std::uint64_t at) {
+                growth.before_insert(st);
+                out.saw(row);
+                insert_loaded<T>(r, st, row, at);
+            },
+            spare);
     }
     if constexpr (T::key::is_auto) {
         std::optional<typename table_state<T>::key_type> largest = out.largest;
@@ -1404,7 +1457,10 @@ void save(const Store& db, std::ostream& out) {
 /// key, every foreign key resolving, no cycle through an acyclic
 /// self-reference) before the contents are swapped in under the store's
 /// write lock; on any error the store is unchanged. Memory: the file, the
-/// new contents, and the old ones until the swap.
+/// new contents, and the old ones until the swap. Threads: a file of 4 MiB
+/// or more is decoded a table per core, the largest first, and a table of
+/// 65,536 rows or more has its inserts done on a core the others leave free,
+/// behind its decode; the result and any error are those of one thread.
 /// @returns the schema evolution applied (empty for an unchanged schema).
 /// @throws relstore::snapshot_error naming the file and, where it applies, the
 /// byte offset, table, column and value: schema_mismatch when the snapshot

@@ -755,6 +755,86 @@ TEST_CASE("a large load with its inserts on a spare core refuses what one thread
     CHECK(diff(before, capture_store(db)) == "");
 }
 
+TEST_CASE("a large table in file order, its inserts on a spare core, loads and refuses as on one thread",
+          "[snapshot][load][parallel][errors]") {
+    // users are decoded in file order (no foreign key to group by):
+    // 80,000 of them, the one at clash_at a clash with the first, the one
+    // at cut_at with a name whose length runs past the table.
+    constexpr int n = 80000;
+    const auto write_users = [](const fs::path& p, int clash_at, int cut_at) {
+        rs::snapshot_writer w(rs::describe<store>());
+        w.begin_table(0);
+        for (int u = 1; u <= n; ++u) {
+            w.put_u64(static_cast<std::uint64_t>(u));
+            if (u == cut_at)
+                w.put_u64(std::uint64_t{1} << 40);
+            else
+                w.put_string(u == clash_at ? "user 1" : "user " + std::to_string(u));
+        }
+        w.end_table(n, n + 1);
+        for (std::size_t t = 1; t < 3; ++t) {
+            w.begin_table(t);
+            w.end_table(0, 1);
+        }
+        rs::write_snapshot_file(p, w.finish());
+    };
+    temp_dir dir;
+    const auto p = dir.path / "users.snap";
+    std::string expected;
+    SECTION("every row good") { write_users(p, 0, 0); }
+    SECTION("a clash late in the table (the insert fails on the other thread)") {
+        write_users(p, 70000, 0);
+        expected = "table 'users': duplicate name = \"user 1\" in a unique index";
+    }
+    // Next to each other, so that the row after the clash is decoded
+    // before the clash is inserted on the other thread.
+    SECTION("a clash right before a row that cannot be decoded") {
+        write_users(p, 69999, 70000);
+        expected = "table 'users': duplicate name = \"user 1\" in a unique index";
+    }
+    SECTION("a row that cannot be decoded right before a clash") {
+        write_users(p, 70000, 69999);
+        expected = "table 'users': string length 1099511627776 exceeds";
+    }
+    // Among the rows decoded before the inserts move to the other thread.
+    SECTION("a clash among the first rows, right before a row that cannot be decoded") {
+        write_users(p, 4, 5);
+        expected = "table 'users': duplicate name = \"user 1\" in a unique index";
+    }
+    SECTION("a row among the first that cannot be decoded, right before a clash") {
+        write_users(p, 5, 4);
+        expected = "table 'users': string length 1099511627776 exceeds";
+    }
+    std::string serial, shared;
+    int starts_serial = 0, starts_shared = 0;
+    store a, b;
+    {
+        const spare_cores none(0);
+        const relstore_test::counted_thread_starts starts;
+        serial = load_error(a, p);
+        starts_serial = starts.starts();
+    }
+    {
+        const spare_cores one(1);
+        const relstore_test::counted_thread_starts starts;
+        shared = load_error(b, p);
+        starts_shared = starts.starts();
+    }
+    CHECK(starts_shared == starts_serial + 1);
+    CHECK(shared == serial);
+    if (expected.empty()) {
+        CHECK(serial == "loaded");
+        CHECK(same_rows(a, b));
+        auto q = b.read();
+        CHECK(q.count<users>() == n);
+        CHECK(q.get<users>(std::int64_t{n}).name == "user " + std::to_string(n));
+        CHECK(q.find<&User::name>("user 70000") != nullptr);
+    } else {
+        CHECK_THAT(serial, Contains(expected));
+        CHECK(b.read().count<users>() == 0);
+    }
+}
+
 TEST_CASE("a large table saved grouped loads front to back; one that is not is put in order first",
           "[snapshot][load][parallel][grouped]") {
     temp_dir dir;
