@@ -965,27 +965,16 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
                 buckets.prefetch(st, row);
             };
             for (std::size_t j = 0; j < std::min(lead, n); ++j) decode_into_ring(j);
-            bool may_share = spare != nullptr && n >= insert_behind<Row>::from_rows;
-            std::optional<insert_behind<Row>> inserts;
-            struct core_back {
-                spare_cores* spare = nullptr;
-                ~core_back() {
-                    if (spare != nullptr) spare->give_back();
-                }
-            } taken_core;
+            inserts_on_spare_core<Row> inserts(spare, n);
+            static_assert(insert_behind<Row>::lead == lead);
             std::size_t i = 0;  // rows inserted
             for (; i < n; ++i) {
-                if (may_share && i % 4096 == 0 && spare->any() && spare->take()) {
-                    taken_core.spare = spare;
-                    static_assert(insert_behind<Row>::lead == lead);
-                    inserts.emplace(n - i, [&, first = i](std::size_t k, Row& row, const Row* later) {
+                if (inserts.may_move(i) &&
+                    inserts.move(i, [&, first = i](std::size_t k, Row& row, const Row* later) {
                         if (later != nullptr) buckets.prefetch(st, *later);
                         insert(first + k, row);
-                    });
-                    if (inserts->running()) break;
-                    inserts.reset();
-                    may_share = false;
-                }
+                    }))
+                    break;
                 insert(i, ring[i % lead]);
                 if (i + lead < n) decode_into_ring(i + lead);
             }
@@ -1140,27 +1129,16 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
     };
     while (!stopped && decoded < std::min<std::uint64_t>(n, lead)) decode_next();
     // On this thread until a core is free, then as decode_grouped does.
-    bool may_share = spare != nullptr && n >= insert_behind<decoded_row>::from_rows;
-    std::optional<insert_behind<decoded_row>> inserts;
-    struct core_back {
-        spare_cores* spare = nullptr;
-        ~core_back() {
-            if (spare != nullptr) spare->give_back();
-        }
-    } taken_core;
+    inserts_on_spare_core<decoded_row> inserts(spare, static_cast<std::size_t>(n));
     std::uint64_t i = 0;  // rows inserted
     for (; i < n; ++i) {
-        if (may_share && i % 4096 == 0 && spare->any() && spare->take()) {
-            taken_core.spare = spare;
-            inserts.emplace(n - i, [&](std::size_t, decoded_row& d, const decoded_row* later) {
+        if (inserts.may_move(i) &&
+            inserts.move(i, [&](std::size_t, decoded_row& d, const decoded_row* later) {
                 if (later != nullptr) buckets.prefetch(st, later->row);
                 insert(d.row, d.at);
                 buckets.learn(st);
-            });
-            if (inserts->running()) break;
-            inserts.reset();
-            may_share = false;
-        }
+            }))
+            break;
         decoded_row& d = ring[i % lead];
         if (d.failed) std::rethrow_exception(d.failed);
         insert(d.row, d.at);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 
 namespace relstore::detail {
@@ -177,6 +178,58 @@ private:
     alignas(64) std::uint32_t given_ = 0;
     std::uint32_t seen_taken_ = 0;
     std::thread thread_;
+};
+
+/// A table's inserts: on the loading thread until spare has a core for
+/// them, then behind its decode on a thread of their own (insert_behind).
+/// The core goes back to spare once that thread is done.
+template <class Row>
+class inserts_on_spare_core {
+public:
+    /// Cores are asked for every this many rows.
+    static constexpr std::size_t ask_every = 4096;
+
+    /// n rows; none of them leave this thread when spare is nullptr or n
+    /// is below insert_behind::from_rows.
+    inserts_on_spare_core(spare_cores* spare, std::size_t n) noexcept
+        : spare_(n >= insert_behind<Row>::from_rows ? spare : nullptr), n_(n) {}
+    inserts_on_spare_core(const inserts_on_spare_core&) = delete;
+    inserts_on_spare_core& operator=(const inserts_on_spare_core&) = delete;
+    ~inserts_on_spare_core() {
+        behind_.reset();  // joins the thread before its core is given back
+        if (taken_) spare_->give_back();
+    }
+
+    /// True when, before row i's insert, asking for a core is worth it (a
+    /// cheap test, for every row).
+    [[nodiscard]] bool may_move(std::size_t i) const noexcept {
+        return i % ask_every == 0 && spare_ != nullptr && !taken_ && spare_->any();
+    }
+    /// Takes a core and starts insert_behind(n - i, insert) on it: true
+    /// when rows i to n - 1 go to that thread from now on (give them
+    /// through operator->), false when there was no core or thread.
+    template <class Insert>
+    bool move(std::size_t i, Insert insert) {
+        if (!spare_->take()) return false;
+        behind_.emplace(n_ - i, std::move(insert));
+        if (behind_->running()) {
+            taken_ = true;
+            return true;
+        }
+        behind_.reset();
+        spare_->give_back();
+        spare_ = nullptr;  // no thread to be had: do not ask again
+        return false;
+    }
+    /// True once the rows went to the other thread.
+    explicit operator bool() const noexcept { return behind_.has_value(); }
+    insert_behind<Row>* operator->() noexcept { return &*behind_; }
+
+private:
+    spare_cores* spare_;
+    std::size_t n_;
+    bool taken_ = false;
+    std::optional<insert_behind<Row>> behind_;
 };
 
 }  // namespace relstore::detail
