@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -878,6 +879,22 @@ TEST_CASE("insert_behind hands over every row in order, and stops on a failed in
         CHECK(got.size() == n);
         CHECK(wrong_later == 0);
         CHECK(std::is_sorted(got.begin(), got.end()));
+    }
+    SECTION("rows of 8 KiB, 64 in its ring") {
+        using big_row = std::array<std::size_t, 1024>;
+        insert_behind<big_row> inserts(10000, [&](std::size_t i, big_row& row, const big_row*) {
+            if (row.front() != i || row.back() != i) ++wrong_later;
+            got.push_back(row.front());
+        });
+        for (std::size_t i = 0; i < 10000; ++i) {
+            big_row* slot = inserts.slot();
+            REQUIRE(slot != nullptr);
+            slot->fill(i);
+            inserts.give();
+        }
+        inserts.finish();
+        CHECK(got.size() == 10000);
+        CHECK(wrong_later == 0);
     }
     SECTION("an insert that throws") {
         insert_behind<std::size_t> inserts(n, [&](std::size_t i, std::size_t&, const std::size_t*) {

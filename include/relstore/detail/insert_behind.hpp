@@ -52,8 +52,8 @@ private:
 /// Takes rows 0..n-1 from the caller, in that order, and runs
 /// insert(i, row, later) for each on a second thread (later: the row a few
 /// after it, when already given, else nullptr; to prefetch what its insert
-/// will touch). Rows pass through a ring of at most a few thousand rows
-/// (memory: that many rows, whatever n). An insert that throws stops the
+/// will touch). Rows pass through a ring of 64 to 4,096 rows, about
+/// 256 KiB (memory: that, whatever n). An insert that throws stops the
 /// thread; finish() rethrows that exception. Where no thread can be had,
 /// running() is false and the caller inserts the rows itself. Worth it only
 /// where a core is free (spare_cores): on a busy one the two threads would
@@ -116,10 +116,11 @@ public:
     }
 
 private:
-    // Rows in flight: a power of two. Up to this many rows behind the
-    // decode, the rows are still in a core's cache when inserted.
+    // Rows in flight: a power of two, about 256 KiB of them. Up to this many
+    // rows behind the decode, the rows are still in a core's cache when
+    // inserted. At least two batches, whatever a row's size.
     static constexpr std::size_t capacity =
-        std::bit_ceil(std::clamp<std::size_t>((std::size_t{256} << 10) / sizeof(Row), 256, 4096));
+        std::bit_ceil(std::clamp<std::size_t>((std::size_t{256} << 10) / sizeof(Row), 64, 4096));
     static constexpr std::size_t mask = capacity - 1;
     // Each side tells the other where it is once per batch of rows (and
     // before it waits), not per row: the counters' cache line then moves
