@@ -1437,7 +1437,7 @@ void save(const Store& db, std::ostream& out) {
 /// write lock; on any error the store is unchanged. Memory: the file, the
 /// new contents, and the old ones until the swap. Threads: a file of 4 MiB
 /// or more is decoded a table per core, the largest first, and a table of
-/// 65,536 rows or more has its inserts done on a core the others leave free,
+/// 16,384 rows or more has its inserts done on a core the others leave free,
 /// behind its decode; the result and any error are those of one thread.
 /// @returns the schema evolution applied (empty for an unchanged schema).
 /// @throws relstore::snapshot_error naming the file and, where it applies, the

@@ -655,7 +655,7 @@ struct spare_cores {
     spare_cores& operator=(const spare_cores&) = delete;
 };
 
-constexpr int grouped_posts = 80000;  // above insert_behind's threshold
+constexpr int grouped_posts = 20000;  // above insert_behind's threshold
 
 /// users, then posts 1..grouped_posts grouped by author as a save writes
 /// them (author 1 + (i - 1) / 200); at row clash_at the key 10 again, at
@@ -724,19 +724,19 @@ TEST_CASE("a large load with its inserts on a spare core refuses what one thread
     const auto p = dir.path / "posts.snap";
     std::string expected;
     SECTION("a row that cannot be decoded, late in the table") {
-        write_grouped_posts(p, 0, 70000);
+        write_grouped_posts(p, 0, 17500);
         expected = "table 'posts': string length 1099511627776 exceeds";
     }
     SECTION("a duplicate key, late in the table (the insert fails on the other thread)") {
-        write_grouped_posts(p, 70000);
+        write_grouped_posts(p, 17500);
         expected = "table 'posts': duplicate key id = 10";
     }
     SECTION("an insert that fails before a row that cannot be decoded") {
-        write_grouped_posts(p, 60000, 70000);
+        write_grouped_posts(p, 15000, 17500);
         expected = "table 'posts': duplicate key id = 10";
     }
     SECTION("a row that cannot be decoded before an insert that would fail") {
-        write_grouped_posts(p, 70000, 60000);
+        write_grouped_posts(p, 17500, 15000);
         expected = "table 'posts': string length 1099511627776 exceeds";
     }
     store db;
@@ -759,9 +759,9 @@ TEST_CASE("a large load with its inserts on a spare core refuses what one thread
 TEST_CASE("a large table in file order, its inserts on a spare core, loads and refuses as on one thread",
           "[snapshot][load][parallel][errors]") {
     // users are decoded in file order (no foreign key to group by):
-    // 80,000 of them, the one at clash_at a clash with the first, the one
+    // 20,000 of them, the one at clash_at a clash with the first, the one
     // at cut_at with a name whose length runs past the table.
-    constexpr int n = 80000;
+    constexpr int n = 20000;
     const auto write_users = [](const fs::path& p, int clash_at, int cut_at) {
         rs::snapshot_writer w(rs::describe<store>());
         w.begin_table(0);
@@ -784,17 +784,17 @@ TEST_CASE("a large table in file order, its inserts on a spare core, loads and r
     std::string expected;
     SECTION("every row good") { write_users(p, 0, 0); }
     SECTION("a clash late in the table (the insert fails on the other thread)") {
-        write_users(p, 70000, 0);
+        write_users(p, 17500, 0);
         expected = "table 'users': duplicate name = \"user 1\" in a unique index";
     }
     // Next to each other, so that the row after the clash is decoded
     // before the clash is inserted on the other thread.
     SECTION("a clash right before a row that cannot be decoded") {
-        write_users(p, 69999, 70000);
+        write_users(p, 17499, 17500);
         expected = "table 'users': duplicate name = \"user 1\" in a unique index";
     }
     SECTION("a row that cannot be decoded right before a clash") {
-        write_users(p, 70000, 69999);
+        write_users(p, 17500, 17499);
         expected = "table 'users': string length 1099511627776 exceeds";
     }
     // Among the rows decoded before the inserts move to the other thread.
@@ -829,7 +829,7 @@ TEST_CASE("a large table in file order, its inserts on a spare core, loads and r
         auto q = b.read();
         CHECK(q.count<users>() == n);
         CHECK(q.get<users>(std::int64_t{n}).name == "user " + std::to_string(n));
-        CHECK(q.find<&User::name>("user 70000") != nullptr);
+        CHECK(q.find<&User::name>("user 17500") != nullptr);
     } else {
         CHECK_THAT(serial, Contains(expected));
         CHECK(b.read().count<users>() == 0);
@@ -840,9 +840,9 @@ TEST_CASE("a large table saved grouped loads front to back; one that is not is p
           "[snapshot][load][parallel][grouped]") {
     temp_dir dir;
     const auto p = dir.path / "posts.snap";
-    // Row 70,000 goes back to author 1: the decode in file order stops
+    // Row 17,500 goes back to author 1: the decode in file order stops
     // there, drops the rows it put in, and orders the table first.
-    const int out_of_order = GENERATE(0, 70000);
+    const int out_of_order = GENERATE(0, 17500);
     write_grouped_posts(p, 0, 0, out_of_order);
     for (const std::ptrdiff_t spare : {0, 1}) {
         const spare_cores cores(spare);
@@ -851,9 +851,9 @@ TEST_CASE("a large table saved grouped loads front to back; one that is not is p
         auto q = db.read();
         CHECK(q.count<posts>() == grouped_posts);
         CHECK(q.count_children<&Post::author_id>(std::int64_t{1}) == (out_of_order != 0 ? 201 : 200));
-        CHECK(q.get<posts>(std::int64_t{70000}).author_id == (out_of_order != 0 ? 1 : 350));
-        CHECK(q.get<posts>(std::int64_t{70001}).title == title(70001));
-        CHECK(children_side_by_side<&Post::author_id, posts>(db, std::vector<std::int64_t>{1, 2, 350, 400}));
+        CHECK(q.get<posts>(std::int64_t{17500}).author_id == (out_of_order != 0 ? 1 : 88));
+        CHECK(q.get<posts>(std::int64_t{17501}).title == title(17501));
+        CHECK(children_side_by_side<&Post::author_id, posts>(db, std::vector<std::int64_t>{1, 2, 88, 100}));
     }
 }
 
