@@ -980,23 +980,14 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
             }
             if (inserts) {
                 // The rows decoded already first, then the rest straight into its ring.
-                for (std::size_t j = i; j < n; ++j) {
-                    Row* row = inserts->slot();
-                    if (row == nullptr) break;  // an insert failed: finish() says how
+                inserts.give_rest(i, [&](std::size_t j, Row& row) {
                     if (j < i + lead) {
-                        *row = std::move(ring[j % lead]);
+                        row = std::move(ring[j % lead]);
                     } else {
-                        try {
-                            *row = Row{};
-                            decode(j, *row);
-                        } catch (...) {
-                            inserts->finish();  // a failure of an earlier row's insert comes first
-                            throw;
-                        }
+                        row = Row{};
+                        decode(j, row);
                     }
-                    inserts->give();
-                }
-                inserts->finish();
+                });
             }
             if (check) in_file_order.finish();
         } catch (const snapshot_error&) {
@@ -1148,31 +1139,18 @@ void insert_loaded_rows_in_file_order(const snapshot_reader& r, const load_plan:
         if (!stopped && decoded < n) decode_next();
     }
     if (inserts) {
-        // The rows decoded already first, then the rest straight into its
-        // ring; a row that fails to decode fails the load once every row
-        // before it went in.
-        for (std::uint64_t j = i; j < n; ++j) {
-            decoded_row* d = inserts->slot();
-            if (d == nullptr) break;  // an insert failed: finish() says how
+        // The rows decoded already first (one that failed fails the load
+        // there), then the rest straight into its ring.
+        inserts.give_rest(static_cast<std::size_t>(i), [&](std::size_t j, decoded_row& d) {
             if (j < decoded) {
-                if (ring[j % lead].failed) {
-                    inserts->finish();
-                    std::rethrow_exception(ring[j % lead].failed);
-                }
-                *d = std::move(ring[j % lead]);
+                if (ring[j % lead].failed) std::rethrow_exception(ring[j % lead].failed);
+                d = std::move(ring[j % lead]);
             } else {
-                d->row = Row{};
-                d->at = cur.offset();
-                try {
-                    decoder.read(cur, d->row);
-                } catch (...) {
-                    inserts->finish();
-                    throw;
-                }
+                d.row = Row{};
+                d.at = cur.offset();
+                decoder.read(cur, d.row);
             }
-            inserts->give();
-        }
-        inserts->finish();
+        });
     }
     cur.finish();
 }

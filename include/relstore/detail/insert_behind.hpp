@@ -210,7 +210,7 @@ public:
     }
     /// Takes a core and starts insert_behind(n - i, insert) on it: true
     /// when rows i to n - 1 go to that thread from now on (give them
-    /// through operator->), false when there was no core or thread.
+    /// with give_rest), false when there was no core or thread.
     template <class Insert>
     bool move(std::size_t i, Insert insert) {
         if (!spare_->take()) return false;
@@ -226,7 +226,26 @@ public:
     }
     /// True once the rows went to the other thread.
     explicit operator bool() const noexcept { return behind_.has_value(); }
-    insert_behind<Row>* operator->() noexcept { return &*behind_; }
+    /// After move(i, ...): gives rows i to n - 1, each filled by fill(j, row),
+    /// then waits for their inserts. A fill that throws fails the load only
+    /// once every row before it went in: an earlier insert's failure is
+    /// rethrown first, as on one thread.
+    /// @throws what an insert or a fill threw.
+    template <class Fill>
+    void give_rest(std::size_t i, Fill&& fill) {
+        for (std::size_t j = i; j < n_; ++j) {
+            Row* row = behind_->slot();
+            if (row == nullptr) break;  // an insert failed: finish() rethrows it
+            try {
+                fill(j, *row);
+            } catch (...) {
+                behind_->finish();
+                throw;
+            }
+            behind_->give();
+        }
+        behind_->finish();
+    }
 
 private:
     spare_cores* spare_;
