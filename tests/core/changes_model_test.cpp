@@ -24,6 +24,8 @@
 #include <tuple>
 #include <vector>
 
+namespace changes_model_test {
+
 namespace cm {
 
 struct Parent {
@@ -383,3 +385,5 @@ TEST_CASE("replaying every change set onto the previous state gives the store, a
     CHECK(tr.row_calls >= 5);
     CHECK(tr.parent_family_calls >= 5);
 }
+
+}  // namespace changes_model_test

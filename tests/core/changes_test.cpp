@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+namespace changes_test {
+
 namespace rs = relstore;
 using relstore::errc;
 using relstore_test::refused_with;
@@ -510,3 +512,5 @@ TEST_CASE("a snapshot row that fails a check is refused on load, and the store k
     }
     CHECK(db.read().count<bookings>() == 1);
 }
+
+}  // namespace changes_test

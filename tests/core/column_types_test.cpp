@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+namespace column_types_test {
+
 using relstore::errc;
 using relstore::detail::display;
 using relstore_test::refused;
@@ -42,15 +44,20 @@ enum class Status : std::uint8_t { open, closed };  // stored by name, through c
 
 }  // namespace coltypes
 
+}  // namespace column_types_test
+
 template <>
-struct relstore::column_traits<coltypes::Status> {
+struct relstore::column_traits<column_types_test::coltypes::Status> {
+    using Status = column_types_test::coltypes::Status;
     using stored_type = std::string;
-    static stored_type to_stored(coltypes::Status s) { return s == coltypes::Status::open ? "open" : "closed"; }
-    static coltypes::Status from_stored(const stored_type& s) {
+    static stored_type to_stored(Status s) { return s == Status::open ? "open" : "closed"; }
+    static Status from_stored(const stored_type& s) {
         if (s != "open" && s != "closed") throw std::invalid_argument("not a status: " + s);
-        return s == "open" ? coltypes::Status::open : coltypes::Status::closed;
+        return s == "open" ? Status::open : Status::closed;
     }
 };
+
+namespace column_types_test {
 
 namespace coltypes {
 
@@ -430,15 +437,20 @@ struct Code {
 };
 }  // namespace coltypes
 
+}  // namespace column_types_test
+
 template <>
-struct relstore::column_traits<coltypes::Code> {
+struct relstore::column_traits<column_types_test::coltypes::Code> {
+    using Code = column_types_test::coltypes::Code;
     using stored_type = std::int64_t;
-    static stored_type to_stored(const coltypes::Code& c) {
+    static stored_type to_stored(const Code& c) {
         if (c.v < 0) throw std::invalid_argument("negative code");
         return c.v;
     }
-    static coltypes::Code from_stored(stored_type s) { return coltypes::Code{s}; }
+    static Code from_stored(stored_type s) { return Code{s}; }
 };
+
+namespace column_types_test {
 
 namespace coltypes {
 struct Item {
@@ -482,3 +494,5 @@ TEMPLATE_TEST_CASE("a set() whose column type throws while the row is re-indexed
     }
     check_intact(db.read());
 }
+
+}  // namespace column_types_test

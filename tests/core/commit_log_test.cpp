@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+namespace commit_log_test {
+
 namespace cl {
 
 struct Counter {
@@ -212,3 +214,5 @@ TEST_CASE("a failed fsync rolls back every commit of its group, and each committ
     CHECK(log.records.empty());
     db.attach_journal(nullptr);
 }
+
+}  // namespace commit_log_test

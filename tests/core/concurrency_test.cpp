@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+namespace concurrency_test {
+
 namespace bank {
 
 struct Account {
@@ -620,3 +622,5 @@ TEST_CASE("resetting a token on another thread waits for its running callback", 
         state.reset();  // what the callback captured is gone; it must not run again
     }
 }
+
+}  // namespace concurrency_test

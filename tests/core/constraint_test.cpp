@@ -5,6 +5,8 @@
 #include "checks.hpp"
 #include "shop.hpp"
 
+namespace constraint_test {
+
 using relstore::errc;
 using relstore_test::capture;
 using relstore_test::diff;
@@ -260,3 +262,5 @@ TEST_CASE("a read scope cannot write, and refused reads change nothing", "[core]
     static_assert(!can_insert, "a read scope has no insert");
     CHECK(q.count<shop::customers>() == 4);
 }
+
+}  // namespace constraint_test

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <tuple>
 
+namespace display_test {
+
 using relstore::detail::display;
 
 namespace {
@@ -260,3 +262,5 @@ TEST_CASE("a duplicate 1 MB string gives a short message that names the table an
         }
     }
 }
+
+}  // namespace display_test

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace memory_test {
+
 using namespace shop;
 using relstore_test::capture;
 using relstore_test::capture_store;
@@ -336,3 +338,5 @@ TEST_CASE("by default, a large table's slabs all come from operator new", "[core
     CHECK(pool_of<tags>(db).mapped_bytes() == 0);
     CHECK_THAT(vm_flags_of(&db.read().get<tags>(60000)), !Catch::Matchers::Contains(" hg"));
 }
+
+}  // namespace memory_test

@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace misuse_test {
+
 using namespace shop;
 using relstore::errc;
 using relstore_test::refused;
@@ -592,16 +594,20 @@ struct Pad {
 
 }  // namespace memo_schema
 
+}  // namespace misuse_test
+
 template <>
-struct relstore::column_traits<memo_schema::Pad> {
+struct relstore::column_traits<misuse_test::memo_schema::Pad> {
     using stored_type = std::string;
-    static stored_type to_stored(const memo_schema::Pad& p) { return {p.bytes.begin(), p.bytes.end()}; }
-    static memo_schema::Pad from_stored(const stored_type& s) {
-        memo_schema::Pad p;
+    static stored_type to_stored(const misuse_test::memo_schema::Pad& p) { return {p.bytes.begin(), p.bytes.end()}; }
+    static misuse_test::memo_schema::Pad from_stored(const stored_type& s) {
+        misuse_test::memo_schema::Pad p;
         std::copy_n(s.begin(), std::min(s.size(), p.bytes.size()), p.bytes.begin());
         return p;
     }
 };
+
+namespace misuse_test {
 
 namespace {
 
@@ -753,3 +759,5 @@ TEST_CASE("a transaction, savepoint or store destroyed while in use stops the pr
     CHECK(end.first == SIGABRT);
     CHECK_THAT(end.second, Catch::Contains(expected));
 }
+
+}  // namespace misuse_test

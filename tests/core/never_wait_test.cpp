@@ -24,6 +24,8 @@
 #include <string>
 #include <thread>
 
+namespace never_wait_test {
+
 namespace nw {
 
 struct Item {
@@ -494,3 +496,5 @@ TEST_CASE("a save in a child process reports the child's failure as its own", "[
     CHECK(std::regex_replace(in_child, temp_name, ".tmp-*") == std::regex_replace(in_process, temp_name, ".tmp-*"));
     CHECK_FALSE(std::filesystem::exists(file));
 }
+
+}  // namespace never_wait_test

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+namespace property_test {
+
 namespace prop {
 
 struct Parent {
@@ -562,3 +564,5 @@ TEST_CASE("random transactions agree with a reference model after every step", "
     CHECK(operations > 10000);
     CHECK(refusals > 1000);
 }
+
+}  // namespace property_test

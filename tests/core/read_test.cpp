@@ -7,6 +7,8 @@
 #include <ranges>
 #include <vector>
 
+namespace read_test {
+
 using namespace shop;
 using relstore::errc;
 
@@ -483,3 +485,5 @@ TEST_CASE_METHOD(filled, "results work with std::ranges algorithms and refer to 
         CHECK(total == 450 * 2 + 120 * 10 + 1800 + 2500);
     }
 }
+
+}  // namespace read_test

@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+namespace schema_test {
+
 using namespace shop;
 using relstore::errc;
 using relstore_test::refused_with;
@@ -268,3 +270,5 @@ TEST_CASE("the auto key counter stops at the largest key instead of overflowing,
         refused_with(tx, errc::duplicate_key, "tags", "id", exhausted, [&] { tx.insert(Tag{0, "one more"}); });
     }
 }
+
+}  // namespace schema_test

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+namespace store_lock_test {
+
 namespace {
 
 using relstore::detail::store_lock;
@@ -148,3 +150,5 @@ TEST_CASE("store_lock: a cancelled wait returns without the lock, and the waits 
     CHECK(lock.lock(&cancel));  // a free lock is taken even with the flag set
     lock.unlock();
 }
+
+}  // namespace store_lock_test

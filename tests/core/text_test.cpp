@@ -33,6 +33,8 @@
 #include <utility>
 #include <vector>
 
+namespace text_test {
+
 using relstore::errc;
 using relstore_test::refused;
 using relstore_test::refused_with;
@@ -343,3 +345,5 @@ TEST_CASE("a composite key with a text column is found by a string_view and a nu
     CHECK(q.find<textcols::cells>("sheet-one", std::int32_t{2}) == nullptr);
     CHECK(must(q.find<&Cell::value, &Cell::row>(std::string(20, 'v'), std::int32_t{1})).sheet == std::string(20, 'S'));
 }
+
+}  // namespace text_test

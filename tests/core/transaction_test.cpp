@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+namespace transaction_test {
+
 using namespace shop;
 using relstore::errc;
 using relstore_test::capture;
@@ -719,3 +721,5 @@ TEST_CASE_METHOD(filled, "a read scope sees the state committed before it opened
     CHECK(written.load());
     CHECK(db.read().find<&Tag::label>("later") != nullptr);
 }
+
+}  // namespace transaction_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace walk_test {
+
 using namespace shop;
 
 namespace {
@@ -197,3 +199,5 @@ TEST_CASE_METHOD(filled, "a read scope's ranges are unaffected: nothing writes w
     CHECK(n == 5);
     CHECK(q.where<&Customer::note>("math").count() == 2);
 }
+
+}  // namespace walk_test

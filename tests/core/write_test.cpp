@@ -8,6 +8,8 @@
 #include <ranges>
 #include <vector>
 
+namespace write_test {
+
 using namespace shop;
 using relstore::errc;
 using relstore_test::capture;
@@ -547,3 +549,5 @@ TEST_CASE("references to stored rows stay valid until that row is erased", "[cor
     CHECK(q.where<&Customer::city>("moved").count() == 1000);
     CHECK(q.count<customers>() == 1004);
 }
+
+}  // namespace write_test

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <string>
 
+namespace archive_test {
+
 namespace {
 
 using relstore_test::capture_store;
@@ -210,3 +212,5 @@ TEST_CASE("a truncated or damaged binary archive is refused with a relstore erro
     load(damaged);
     CHECK(diff(before, capture_store(db)).empty());
 }
+
+}  // namespace archive_test

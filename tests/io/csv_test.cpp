@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+namespace csv_test {
+
 namespace {
 
 using relstore_test::capture_store;
@@ -141,3 +143,5 @@ TEST_CASE("every prefix of a CSV table is read or refused with a relstore error"
         }
     }
 }
+
+}  // namespace csv_test

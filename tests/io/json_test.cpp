@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+namespace json_test {
+
 namespace {
 
 using relstore_test::capture_store;
@@ -227,3 +229,5 @@ TEST_CASE("every prefix of a JSON document is read or refused with a relstore er
     }
     CHECK(read == 0);  // a prefix is never a whole document
 }
+
+}  // namespace json_test

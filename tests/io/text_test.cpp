@@ -28,6 +28,8 @@
 #include <sstream>
 #include <string>
 
+namespace text_test {
+
 using namespace textschema;
 
 namespace {
@@ -188,3 +190,5 @@ TEST_CASE("a row's own serialize() saves a text field as a std::string field", "
         CHECK(loaded.tag == label.tag);
     }
 }
+
+}  // namespace text_test

@@ -31,6 +31,8 @@
 #include <string>
 #include <thread>
 
+namespace crash_test {
+
 namespace crash {
 
 namespace rs = relstore;
@@ -213,3 +215,5 @@ TEST_CASE("a writer killed during checkpoints at random moments loses no acknowl
           "[journal][crash][checkpoint]") {
     crash::kill_loop(1, 150, 8, 25000);
 }
+
+}  // namespace crash_test

@@ -33,6 +33,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+namespace fault_walk_test {
+
 using namespace jt;
 using relstore::detail::file_ops;
 using relstore::detail::scoped_file_ops;
@@ -619,3 +621,5 @@ TEST_CASE("a thread that cannot start fails the open of a durable pair or a foll
         CHECK(image(db) == reopened(snap, journal));
     }
 }
+
+}  // namespace fault_walk_test

@@ -39,6 +39,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace journal_test {
+
 using namespace jt;
 using relstore::detail::file_ops;
 using relstore::detail::scoped_file_ops;
@@ -1878,3 +1880,5 @@ TEST_CASE("a subscriber of an every_commit commit cannot read, write, save or ch
     CHECK(reopened(dir / "s", dir / "j") == now);
     CHECK(db.read().count<accounts>() == 2);
 }
+
+}  // namespace journal_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace integrity_test {
+
 using namespace rel;
 
 namespace {
@@ -231,3 +233,5 @@ TEST_CASE("a one-to-one key gives at most one row each way", "[relationship][one
         CHECK(tx.children<&Profile::user_id>(sasuke).first() == &profile);
     }
 }
+
+}  // namespace integrity_test

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+namespace many_to_many_test {
+
 using namespace rel;
 namespace rs = relstore;
 
@@ -451,3 +453,5 @@ TEST_CASE("a walk standing on a link whose target is then erased is a usage_erro
     CHECK(it->title == "Sharingan");
     CHECK(++it == r.end());
 }
+
+}  // namespace many_to_many_test

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace one_to_many_test {
+
 using namespace rel;
 using relstore_test::allocations;
 
@@ -346,3 +348,5 @@ TEST_CASE("a composite foreign key navigates both ways and is checked as a whole
         CHECK(tx.all<items>().first()->name == "gear");
     }
 }
+
+}  // namespace one_to_many_test

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace queries_test {
+
 using namespace rel;
 using relstore_test::allocations;
 namespace rs = relstore;
@@ -378,3 +380,5 @@ TEST_CASE("reachability from and to copies of rows uses their keys", "[relations
     CHECK_FALSE(tx.is_reachable<follower, followee>(stranger, copy_a));
     CHECK(tx.count<follows>() == 3);
 }
+
+}  // namespace queries_test

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace self_reference_test {
+
 using namespace rel;
 using relstore_test::allocations;
 namespace rs = relstore;
@@ -347,3 +349,5 @@ TEST_CASE("walks over a self many-to-many pass by the links whose key was set to
     CHECK_FALSE(tx.is_reachable<referee, referrer>(d, a));
     CHECK(tx.count<referrals>() == 5);
 }
+
+}  // namespace self_reference_test

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace set_value_test {
+
 using namespace blog;
 
 namespace {
@@ -115,3 +117,5 @@ TEST_CASE_METHOD(blog_of_posts, "many sets of the same rows in one transaction r
     tx.rollback();
     CHECK(contents() == texts(40));
 }
+
+}  // namespace set_value_test

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <string>
 
+namespace alloc_test {
+
 using relstore_test::reset_peak;
 
 namespace rs = relstore;
@@ -102,3 +104,5 @@ TEST_CASE("a load's peak heap is a small multiple of the store it builds", "[sna
     // The file, the store, and the step of a hashed index's growth.
     CHECK(extra <= 2 * store_size);
 }
+
+}  // namespace alloc_test

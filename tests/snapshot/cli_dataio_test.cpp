@@ -16,6 +16,8 @@
 #include <string>
 #include <sys/stat.h>
 
+namespace cli_dataio_test {
+
 using namespace relstore;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -271,3 +273,5 @@ TEST_CASE("relstore dump --out writes one RFC 4180 file per table", "[snapshot][
         CHECK(!fs::exists(out));
     }
 }
+
+}  // namespace cli_dataio_test

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <vector>
 
+namespace cli_sqlite_test {
+
 using namespace relstore;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -491,3 +493,5 @@ TEST_CASE("relstore import refuses files that are not what it needs", "[snapshot
     }
     CHECK(!fs::exists(out));
 }
+
+}  // namespace cli_sqlite_test

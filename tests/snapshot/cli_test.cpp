@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+namespace cli_test {
+
 using namespace relstore;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -426,3 +428,5 @@ TEST_CASE("relstore verify and load accept a sound file with nulls in unique col
     CHECK(r.status == 0);
     CHECK_THAT(r.out, StartsWith("ok: "));
 }
+
+}  // namespace cli_test

@@ -22,6 +22,8 @@
 #error "RELSTORE_TEST_DATA must name tests/snapshot/data"
 #endif
 
+namespace column_types_cli_test {
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
@@ -246,3 +248,5 @@ TEST_CASE("timestamps, durations, blobs and enums go to SQLite and back to the s
         CHECK(bytes(again) == bytes(f.file));
     }
 }
+
+}  // namespace column_types_cli_test

@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+namespace column_types_test {
+
 namespace rs = relstore;
 using Catch::Matchers::Contains;
 using namespace coltypes;
@@ -513,17 +515,22 @@ namespace coltypes_status {
 enum class Status : std::uint8_t { open, closed };
 }  // namespace coltypes_status
 
+}  // namespace column_types_test
+
 template <>
-struct relstore::column_traits<coltypes_status::Status> {
+struct relstore::column_traits<column_types_test::coltypes_status::Status> {
+    using Status = column_types_test::coltypes_status::Status;
     using stored_type = std::string;
-    static stored_type to_stored(coltypes_status::Status s) {
-        return s == coltypes_status::Status::open ? "open" : "closed";
+    static stored_type to_stored(Status s) {
+        return s == Status::open ? "open" : "closed";
     }
-    static coltypes_status::Status from_stored(const stored_type& s) {
+    static Status from_stored(const stored_type& s) {
         if (s != "open" && s != "closed") throw std::invalid_argument("not a status: " + s);
-        return s == "open" ? coltypes_status::Status::open : coltypes_status::Status::closed;
+        return s == "open" ? Status::open : Status::closed;
     }
 };
+
+namespace column_types_test {
 
 namespace coltypes_status {
 struct Job {
@@ -573,3 +580,5 @@ TEST_CASE("an enum stored by name through column_traits is a string column of th
         CHECK(back.read().count<cs::jobs>() == 2);
     }
 }
+
+}  // namespace column_types_test

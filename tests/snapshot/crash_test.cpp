@@ -25,6 +25,8 @@
 #include <random>
 #include <string>
 
+namespace crash_test {
+
 using namespace relstore;
 namespace fs = std::filesystem;
 
@@ -236,3 +238,5 @@ TEST_CASE("relstore::save killed at any moment leaves the old or the new snapsho
     CHECK(left == 0);
     CHECK(most_left > 0);  // some kills did land inside a save
 }
+
+}  // namespace crash_test

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <thread>
 
+namespace file_test {
+
 using namespace relstore;
 using relstore::detail::file_ops;
 using relstore::detail::scoped_file_ops;
@@ -803,3 +805,5 @@ TEST_CASE("a target name near the file-name limit still gets temporary files, an
     write_snapshot_file(target, other_image());
     CHECK(dir.entries() == std::vector<std::string>{name});
 }
+
+}  // namespace file_test

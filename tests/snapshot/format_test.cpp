@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+namespace format_test {
+
 using namespace relstore;
 using relstore::test::sample_image;
 using relstore::test::sample_rows;
@@ -353,3 +355,5 @@ TEST_CASE("the checksum covers every byte before it", "[snapshot][format]") {
     std::memcpy(&stored, img.data() + img.size() - 8, 8);
     CHECK(stored == snapshot_checksum(std::span(img).first(img.size() - 8)));
 }
+
+}  // namespace format_test

@@ -28,6 +28,8 @@
 #include <variant>
 #include <vector>
 
+namespace load_test {
+
 namespace rs = relstore;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -926,3 +928,5 @@ TEST_CASE("insert_behind hands over every row in order, and stops on a failed in
         CHECK(std::is_sorted(got.begin(), got.end()));
     }
 }
+
+}  // namespace load_test

@@ -18,6 +18,8 @@
 #error "RELSTORE_TEST_DATA must name tests/snapshot/data"
 #endif
 
+namespace old_format_test {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -82,3 +84,5 @@ TEST_CASE("a version-1 snapshot of every old column kind loads, and saves to the
 
     CHECK(saved(db) == file_text(v1_file));
 }
+
+}  // namespace old_format_test

@@ -34,6 +34,8 @@
 #include <utility>
 #include <vector>
 
+namespace save_threads_test {
+
 namespace rs = relstore;
 
 namespace {
@@ -439,3 +441,5 @@ TEST_CASE("a snapshot of 16 MiB or more is read by two threads and loads whole, 
     }
     fail_pread_on = 0;
 }
+
+}  // namespace save_threads_test

@@ -26,6 +26,8 @@
 #error "RELSTORE_TUTORIAL_SVG must name docs/tutorial-schema.svg"
 #endif
 
+namespace schema_dot_test {
+
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::StartsWith;
@@ -169,3 +171,5 @@ TEST_CASE("docs/tutorial-schema.svg draws the tutorial's current schema", "[sche
     CHECK_THAT(svg, Contains("author_id (on delete restrict)"));
     CHECK_THAT(svg, Contains("book_id (on delete cascade)"));
 }
+
+}  // namespace schema_dot_test

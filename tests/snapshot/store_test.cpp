@@ -20,6 +20,8 @@
 #include <random>
 #include <sstream>
 
+namespace store_test {
+
 namespace rs = relstore;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -911,3 +913,5 @@ TEST_CASE("a one-to-one foreign key over a nullable column refuses two children 
     // The fourth row: rows of 17, 9 and 9 bytes before it.
     CHECK(e.offset() == rs::snapshot_reader::open(p).table(1).rows_offset + 35);
 }
+
+}  // namespace store_test

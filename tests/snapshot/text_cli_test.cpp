@@ -16,6 +16,8 @@
 #include <string>
 #include <system_error>
 
+namespace text_cli_test {
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
@@ -67,3 +69,5 @@ TEST_CASE("relstore dump, schema and info show text and bytes columns as string 
     CHECK_THAT(schema.out, Contains("string"));
     CHECK_THAT(schema.out, Contains("blob"));
 }
+
+}  // namespace text_cli_test

@@ -23,6 +23,8 @@
 #include <string>
 #include <system_error>
 
+namespace text_test {
+
 namespace rs = relstore;
 using namespace textschema;
 
@@ -108,3 +110,5 @@ TEST_CASE("a journal of text rows replays into text columns and into std::string
     rs::durable<plain_store> d(db, snap, journal, o);
     CHECK(rows_of(db) == expected);
 }
+
+}  // namespace text_test
