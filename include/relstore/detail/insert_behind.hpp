@@ -77,10 +77,10 @@ public:
     }
     insert_behind(const insert_behind&) = delete;
     insert_behind& operator=(const insert_behind&) = delete;
-    /// Stops the thread (the rows not inserted yet are dropped) and joins it.
+    /// Joins the thread once it has inserted the rows given so far (at most
+    /// a ring's worth) or failed; a failure is then dropped.
     ~insert_behind() {
         if (!thread_.joinable()) return;
-        stop_.store(true, std::memory_order_relaxed);
         publish_given(given_ | closed);
         thread_.join();
     }
@@ -153,7 +153,6 @@ private:
                     return;
                 }
                 const std::uint32_t g = given_published_.load(std::memory_order_acquire);
-                if (stop_.load(std::memory_order_relaxed)) return;
                 seen = g & ~closed;
                 last = (g & closed) != 0;
                 if (i < seen || last) continue;
@@ -175,7 +174,6 @@ private:
     // Written by the thread before it closes taken_, read by the caller after.
     std::exception_ptr failure_;
     alignas(64) std::atomic<std::uint32_t> given_published_{0};
-    std::atomic<bool> stop_{false};
     alignas(64) std::atomic<std::uint32_t> taken_{0};
     // The caller's own: rows given, and taken_ as it last read it.
     alignas(64) std::uint32_t given_ = 0;
