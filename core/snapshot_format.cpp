@@ -563,10 +563,27 @@ std::span<const std::byte> snapshot_writer::finish() {
 // ---------------------------------------------------------------------------
 // row cursor
 
+void detail::row_stream_deleter::operator()(row_stream* s) const noexcept { delete s; }
+
+row_cursor::row_cursor(detail::row_stream_ptr stream, std::uint64_t base_offset,
+                       std::uint64_t end_offset, const std::string* path, const std::string* table)
+    : base_offset_(base_offset), end_offset_(end_offset), path_(path), table_(table), stream_(std::move(stream)) {}
+
+
+void row_cursor::more(std::size_t n) {
+    if (stream_ == nullptr || left() < n) truncated(n);
+    stream_->refill(*this, n);
+}
+
+void row_cursor::more_for_string(std::uint64_t n) {
+    if (stream_ == nullptr || left() < n) bad_length(n);
+    stream_->refill(*this, static_cast<std::size_t>(n));
+}
+
 void row_cursor::truncated(std::size_t n) const {
     detail::snapshot_fail(errc::bad_snapshot, *path_, offset(),
                           "table '" + *table_ + "': a cell needs " + std::to_string(n) + " bytes but only " +
-                              std::to_string(end_ - cur_) + " remain in the table's rows");
+                              std::to_string(left()) + " remain in the table's rows");
 }
 
 void row_cursor::bad_byte(std::size_t back, const char* expected, unsigned got) const {
@@ -577,7 +594,7 @@ void row_cursor::bad_byte(std::size_t back, const char* expected, unsigned got) 
 void row_cursor::bad_length(std::uint64_t n) const {
     detail::snapshot_fail(errc::bad_snapshot, *path_, offset() - 8,
                           "table '" + *table_ + "': string length " + std::to_string(n) + " exceeds the " +
-                              std::to_string(end_ - cur_) + " bytes left in the table's rows");
+                              std::to_string(left()) + " bytes left in the table's rows");
 }
 
 value row_cursor::get_value(const column_type& type) {
@@ -622,9 +639,9 @@ void row_cursor::fail_at(std::uint64_t at, const std::string& msg) const {
 }
 
 void row_cursor::finish() const {
-    if (cur_ != end_)
+    if (left() != 0)
         detail::snapshot_fail(errc::bad_snapshot, *path_, offset(),
-                              "table '" + *table_ + "': " + std::to_string(end_ - cur_) +
+                              "table '" + *table_ + "': " + std::to_string(left()) +
                                   " bytes left over after the last row");
 }
 
@@ -776,13 +793,19 @@ void read_type_details(parser& s, const std::string& table, column_info& c) {
 }  // namespace
 
 snapshot_reader::snapshot_reader(std::vector<std::byte> image, std::string name, checksum_policy policy)
-    : snapshot_reader(detail::image_bytes(std::move(image)), std::move(name), policy, std::nullopt) {}
+    : snapshot_reader(detail::image_bytes(std::move(image)), std::move(name), policy, std::nullopt, {}) {}
 
 snapshot_reader::snapshot_reader(detail::image_bytes image, std::string name, checksum_policy policy,
-                                 std::optional<std::uint64_t> body_checksum)
-    : image_(std::move(image)), name_(std::move(name)) {
+                                 std::optional<std::uint64_t> body_checksum, streamed_file streamed)
+    : image_(std::move(image)),
+      file_(std::move(streamed.file)),
+      size_(file_ != nullptr ? streamed.size : image_.size()),
+      name_(std::move(name)) {
     using detail::snapshot_fail;
-    const std::size_t n = image_.size();
+    // A streamed reader's image holds the file's first bytes only, up to the
+    // first row: every check below reads no further before the directory is
+    // validated, and the rows are read by the cursors.
+    const std::size_t n = static_cast<std::size_t>(size_);
     const auto* d = image_.data();
     constexpr std::size_t min_size = snapshot_header_size + snapshot_checksum_size;
 
@@ -829,8 +852,12 @@ snapshot_reader::snapshot_reader(detail::image_bytes image, std::string name, ch
                           std::to_string(n) + " (trailing data)");
 
     const std::size_t body = n - snapshot_checksum_size;
-    std::memcpy(&stored_checksum_, d + body, 8);
-    stored_checksum_ = detail::to_le(stored_checksum_);
+    if (file_ != nullptr) {
+        stored_checksum_ = streamed.stored_checksum;
+    } else {
+        std::memcpy(&stored_checksum_, d + body, 8);
+        stored_checksum_ = detail::to_le(stored_checksum_);
+    }
     computed_checksum_ = body_checksum ? *body_checksum : XXH3_64bits(d, body);
 #ifdef RELSTORE_SNAPSHOT_FUZZING
     // The fuzzing build skips the check so that mutated inputs reach the decoder.
@@ -951,8 +978,36 @@ std::optional<std::size_t> snapshot_reader::find_table(std::string_view name) co
 
 row_cursor snapshot_reader::rows(std::size_t i) const {
     const auto& st = stats_.at(i);
+    if (file_ != nullptr)
+        return row_cursor(detail::row_stream_ptr(new detail::row_stream(file_, window_)), st.rows_offset,
+                          st.rows_offset + st.rows_size, &name_, &schema_.tables[i].name);
     const auto* b = image_.data() + st.rows_offset;
     return row_cursor(b, b + st.rows_size, st.rows_offset, &name_, &schema_.tables[i].name);
+}
+
+detail::held_rows snapshot_reader::hold_rows(std::size_t i) const {
+    const auto& st = stats_.at(i);
+    detail::held_rows out;
+    out.size_ = static_cast<std::size_t>(st.rows_size);
+    out.offset_ = st.rows_offset;
+    out.path_ = &name_;
+    out.table_ = &schema_.tables[i].name;
+    if (file_ == nullptr) {
+        out.data_ = image_.data() + st.rows_offset;
+        return out;
+    }
+    out.own_ = detail::image_bytes::uninitialized(out.size_);
+    out.own_.populate(0, out.size_);
+    file_->read_at(out.own_.data(), out.size_, st.rows_offset);
+    out.data_ = out.own_.data();
+    return out;
+}
+
+void snapshot_reader::check_unchanged() const {
+    if (file_ != nullptr && file_->examine() != file_->identity)
+        detail::snapshot_fail(errc::io, name_, std::nullopt,
+                              "the file changed while it was loaded (its size or modification time is not what "
+                              "it was when its checksum was verified); nothing was loaded");
 }
 
 void snapshot_reader::check_rows() const {

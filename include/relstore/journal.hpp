@@ -475,7 +475,7 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
     const std::string jname = journal.string();
     std::optional<snapshot_reader> reader;
     if (std::filesystem::exists(snap)) {
-        reader.emplace(snapshot_reader::open(snap));
+        reader.emplace(snapshot_reader::open_streamed(snap));  // as relstore::load reads it
         o.snapshot = {true, reader->stored_checksum(), reader->size()};
     }
     auto& bytes = o.bytes;
@@ -516,6 +516,7 @@ opened_journal<Store> open_journal(const std::filesystem::path& snap, const std:
     }
     if (reader) {
         o.state = decode_store<Store>(*reader, load, &o.report.snapshot);
+        reader->check_unchanged();
         o.report.snapshot_loaded = true;
     } else {
         o.state = std::make_unique<Store>();

@@ -904,11 +904,19 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
         out.grouped = true;
         try {
             const row_decoder<Row> decoder(have, plan);
-            const auto base = r.rows(fi);
+            // Rows out of file order are read in memory: a streamed reader's
+            // table is read whole for them (an older file's, see below).
+            std::optional<held_rows> held;
+            std::optional<row_cursor> base;
+            const std::byte* rows = nullptr;
+            if (!check) {
+                held.emplace(r.hold_rows(fi));
+                base.emplace(held->rows());
+                rows = held->data();
+            }
             auto in_file_order = r.rows(fi);
             bool any_value = false;  // the check's state: a non-null value met, the last one
             K last{};
-            const std::byte* rows = r.bytes().data() + stats.rows_offset;
             index_growth<T> growth(order.size(), stats.rows_size);
             // The nodes in one slab, so that each parent's children lie side by
             // side; at most twice the table's bytes in the file.
@@ -944,7 +952,7 @@ bool decode_grouped(const snapshot_reader& r, const load_plan::table& plan, tabl
                     __builtin_prefetch(rows + order[j + ahead] + 64);
                 }
 #endif
-                auto cur = base.at(stats.rows_offset + order[j]);
+                auto cur = base->at(stats.rows_offset + order[j]);
                 decoder.read(cur, row);
             };
             const auto insert = [&](std::size_t i, Row& row) {
@@ -1327,6 +1335,10 @@ template <class Store>
 load_report load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
     load_report report;
     auto fresh = decode_store<Store>(r, opt, &report);
+    // The rows a streamed reader decoded came from the file after its
+    // checksum pass: they are those the checksum covered only if the file
+    // did not change in between.
+    r.check_unchanged();
     db.swap_contents(*fresh);
     // The old contents are destroyed here, after the store's lock is released.
     return report;
@@ -1406,14 +1418,19 @@ void save(const Store& db, std::ostream& out) {
     write_snapshot_stream(out, w.finish());
 }
 
-/// Replaces the store's contents with a snapshot file's. The whole file is
-/// read, its checksum verified, its schema matched to the program's (see
+/// Replaces the store's contents with a snapshot file's. The file's checksum
+/// is verified first, its schema matched to the program's (see
 /// load_options), rows decoded into a fresh store and checked (no NaN in an
 /// indexed column, keys and unique columns unique, next keys above every
 /// key, every foreign key resolving, no cycle through an acyclic
 /// self-reference) before the contents are swapped in under the store's
-/// write lock; on any error the store is unchanged. Memory: the file, the
-/// new contents, and the old ones until the swap. Threads: a file of 4 MiB
+/// write lock; on any error the store is unchanged. The file is read twice
+/// through small buffers (snapshot_reader::open_streamed), never held whole:
+/// once for the checksum, then table by table as the rows are decoded; a
+/// file changed in place between the two is refused (a file renamed over
+/// it, as save does, is not a change). Memory: the new contents, and the old
+/// ones until the swap (and a table's rows in the file, for a snapshot
+/// written before relstore saved rows grouped by their foreign key). Threads: a file of 4 MiB
 /// or more is decoded a table per core, the largest first, and a table of
 /// 16,384 rows or more has its inserts done on a core the others leave free,
 /// behind its decode; the result and any error are those of one thread.
@@ -1427,7 +1444,7 @@ void save(const Store& db, std::ostream& out) {
 /// transactions, would lose the new contents when reopened).
 template <class Store>
 load_report load(Store& db, const std::filesystem::path& path, const load_options& options = {}) {
-    return detail::load_from(db, snapshot_reader::open(path), options);
+    return detail::load_from(db, snapshot_reader::open_streamed(path), options);
 }
 
 /// As load from a file, reading the stream to its end.

@@ -360,12 +360,28 @@ private:
 };
 
 class snapshot_reader;
+class row_cursor;
+
+namespace detail {
+/// Where a streamed reader's cursor gets the bytes after those it holds: its
+/// table's rows, read from the file through a window of its own.
+class row_stream;
+struct row_stream_deleter {
+    void operator()(row_stream* s) const noexcept;
+};
+using row_stream_ptr = std::unique_ptr<row_stream, row_stream_deleter>;
+}  // namespace detail
 
 /// Decodes the rows of one table of a validated snapshot, cell by cell, in
 /// column order. Every read checks the bytes left; a malformed cell throws
-/// relstore::snapshot_error naming the byte offset.
+/// relstore::snapshot_error naming the byte offset. A cursor of a streamed
+/// reader (snapshot_reader::open_streamed) holds a window of its table's
+/// rows and reads the next one from the file when a cell needs more bytes;
+/// a view a cell read returned then no longer points at its bytes, so a
+/// caller copies each before reading the next cell (as every decoder does).
 class row_cursor {
 public:
+
     /// Reads a bool cell (the byte must be 0 or 1).
     bool get_bool() {
         const auto b = get_u8();
@@ -390,7 +406,7 @@ public:
     /// Reads a string cell; the view points into the reader's buffer.
     std::string_view get_string() {
         const auto n = get_raw<std::uint64_t>();
-        if (n > static_cast<std::uint64_t>(end_ - cur_)) bad_length(n);
+        if (n > static_cast<std::uint64_t>(end_ - cur_)) more_for_string(n);
         const std::string_view s(reinterpret_cast<const char*>(cur_), static_cast<std::size_t>(n));
         cur_ += n;
         return s;
@@ -422,9 +438,10 @@ public:
     [[noreturn]] void fail_at(std::uint64_t at, const std::string& msg) const;
     /// A cursor over the same table's rows from file offset `offset`, which
     /// must be one that offset() returned at the start of a row (a load
-    /// decodes rows out of file order, grouped by a foreign key).
+    /// decodes rows out of file order, grouped by a foreign key). Only for a
+    /// cursor over rows held in memory (snapshot_reader::held_rows).
     [[nodiscard]] row_cursor at(std::uint64_t offset) const noexcept {
-        row_cursor c = *this;
+        row_cursor c(begin_, end_, base_offset_, path_, table_);
         c.cur_ = begin_ + static_cast<std::size_t>(offset - base_offset_);
         return c;
     }
@@ -440,9 +457,19 @@ public:
 
 private:
     friend class snapshot_reader;
+    friend class detail::row_stream;
     row_cursor(const std::byte* begin, const std::byte* end, std::uint64_t base_offset, const std::string* path,
                const std::string* table)
-        : begin_(begin), cur_(begin), end_(end), base_offset_(base_offset), path_(path), table_(table) {}
+        : begin_(begin),
+          cur_(begin),
+          end_(end),
+          base_offset_(base_offset),
+          end_offset_(base_offset + static_cast<std::uint64_t>(end - begin)),
+          path_(path),
+          table_(table) {}
+    /// A cursor that reads its bytes through stream, from base_offset.
+    row_cursor(detail::row_stream_ptr stream, std::uint64_t base_offset, std::uint64_t end_offset,
+               const std::string* path, const std::string* table);
 
     template <class T>
     T get_raw() {
@@ -452,19 +479,27 @@ private:
         cur_ += sizeof v;
         return detail::to_le(v);
     }
-    void need(std::size_t n) const {
-        if (static_cast<std::size_t>(end_ - cur_) < n) truncated(n);
+    void need(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - cur_) < n) more(n);
     }
+    /// The table's bytes after the cursor (beyond its window, for a stream).
+    [[nodiscard]] std::uint64_t left() const noexcept { return end_offset_ - offset(); }
+    /// Makes n bytes readable at cur_ (reading the file for a stream), or
+    /// fails the load: the table has fewer left.
+    void more(std::size_t n);
+    void more_for_string(std::uint64_t n);
     [[noreturn]] void truncated(std::size_t n) const;
     [[noreturn]] void bad_byte(std::size_t back, const char* expected, unsigned got) const;
     [[noreturn]] void bad_length(std::uint64_t n) const;
 
-    const std::byte* begin_;
-    const std::byte* cur_;
-    const std::byte* end_;
-    std::uint64_t base_offset_;
-    const std::string* path_;
-    const std::string* table_;
+    const std::byte* begin_ = nullptr;
+    const std::byte* cur_ = nullptr;
+    const std::byte* end_ = nullptr;
+    std::uint64_t base_offset_ = 0;  // the file offset of begin_
+    std::uint64_t end_offset_ = 0;   // the file offset just past the table's rows
+    const std::string* path_ = nullptr;
+    const std::string* table_ = nullptr;
+    detail::row_stream_ptr stream_;
 };
 
 /// What a reader does when the stored checksum does not match the bytes.
@@ -520,6 +555,33 @@ private:
     std::size_t map_size_ = 0;
     std::size_t size_ = 0;
 };
+
+/// The open file a streamed reader's cursors read their rows from (with
+/// pread(), so cursors on several threads share it), and what it was when
+/// its checksum was verified.
+struct snapshot_file;
+
+/// A table's rows held in memory, for a decode that reads them out of file
+/// order: a view into a reader's image, or, for a streamed reader, a copy
+/// read from the file.
+class held_rows {
+public:
+    /// The table's first row byte.
+    [[nodiscard]] const std::byte* data() const noexcept { return data_; }
+    /// A cursor over the rows (at() works on it).
+    [[nodiscard]] row_cursor rows() const noexcept {
+        return row_cursor::over(data_, data_ + size_, offset_, path_, table_);
+    }
+
+private:
+    friend class relstore::snapshot_reader;
+    image_bytes own_;
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::uint64_t offset_ = 0;
+    const std::string* path_ = nullptr;
+    const std::string* table_ = nullptr;
+};
 }  // namespace detail
 
 /// A snapshot image held in memory and validated: size, magic, version,
@@ -540,6 +602,33 @@ public:
     /// @throws relstore::snapshot_error (io when the stream fails, else as the constructor).
     [[nodiscard]] static snapshot_reader from_stream(std::istream& in,
                                                      checksum_policy policy = checksum_policy::verify);
+    /// The window of a streamed reader's cursors, in bytes.
+    static constexpr std::size_t default_stream_window = std::size_t{256} << 10;
+    /// Validates a snapshot file as open() does, checksum first, but holds
+    /// only its header, schema and directory: the checksum is computed
+    /// through a small buffer, and each cursor (rows()) reads its table's
+    /// rows from the file through a window of `window` bytes (at least 1) as
+    /// they are decoded. A large file is then never whole in memory, and its
+    /// pages never faulted in (relstore::load reads files this way). The file
+    /// stays open as long as the reader; check_unchanged() tells whether it
+    /// changed in place meanwhile.
+    /// @throws relstore::snapshot_error as open().
+    [[nodiscard]] static snapshot_reader open_streamed(const std::filesystem::path& path,
+                                                       std::size_t window = default_stream_window,
+                                                       checksum_policy policy = checksum_policy::verify);
+    /// True for a reader made by open_streamed.
+    [[nodiscard]] bool streamed() const noexcept { return file_ != nullptr; }
+    /// For a streamed reader: checks that its file is the same as when its
+    /// checksum was verified (its size and modification time), so that
+    /// the rows decoded are those the checksum covered. A file replaced by a
+    /// rename (as save does) is not a change: the reader holds the one it
+    /// opened. Nothing for a reader holding its image.
+    /// @throws relstore::snapshot_error (io) when the file changed, or cannot be examined.
+    void check_unchanged() const;
+    /// Table i's rows held in memory: a view into the image, or, for a
+    /// streamed reader, read from the file.
+    /// @throws relstore::snapshot_error (io) when the read fails.
+    [[nodiscard]] detail::held_rows hold_rows(std::size_t i) const;
 
     /// What errors call the image: its path or "<stream>".
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -548,7 +637,7 @@ public:
     /// The writer's word size in bytes.
     [[nodiscard]] unsigned word_size() const noexcept { return word_size_; }
     /// The image size in bytes.
-    [[nodiscard]] std::uint64_t size() const noexcept { return image_.size(); }
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
     /// The checksum stored in the image.
     [[nodiscard]] std::uint64_t stored_checksum() const noexcept { return stored_checksum_; }
     /// The checksum computed over the image's bytes.
@@ -577,17 +666,28 @@ public:
     /// unique value, a few dozen bytes per row and constraint.
     /// @throws relstore::snapshot_error (bad_snapshot) at the first problem.
     void check_integrity() const;
-    /// The raw image.
+    /// The raw image; for a streamed reader only its bytes before the first
+    /// row (header, schema and directory).
     [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return image_; }
 
 private:
+    /// What open_streamed knows of the file besides its head.
+    struct streamed_file {
+        std::shared_ptr<detail::snapshot_file> file;
+        std::uint64_t size = 0;             // the bytes the checksum pass read
+        std::uint64_t stored_checksum = 0;  // the file's last 8 bytes
+    };
     /// As the public constructor; body_checksum, when given, is the checksum
     /// of the image's bytes before the stored checksum, computed while they
-    /// were read.
+    /// were read. With `streamed`, image holds only the file's first bytes,
+    /// up to the first row, or fewer where the file is shorter.
     snapshot_reader(detail::image_bytes image, std::string name, checksum_policy policy,
-                    std::optional<std::uint64_t> body_checksum);
+                    std::optional<std::uint64_t> body_checksum, streamed_file streamed);
 
     detail::image_bytes image_;
+    std::shared_ptr<detail::snapshot_file> file_;
+    std::uint64_t size_ = 0;
+    std::size_t window_ = default_stream_window;
     std::string name_;
     std::uint32_t version_ = 0;
     unsigned word_size_ = 0;
