@@ -8,10 +8,46 @@
 #include <relstore/snapshot.hpp>
 #include <relstore/snapshot_format.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
+
+namespace {
+
+/// What loading into the fuzz store gives: "loaded" or the error's message.
+std::string load_outcome(const std::function<relstore::snapshot_reader()>& open, const relstore::load_options& opt) {
+    try {
+        const auto r = open();
+        (void)relstore::detail::decode_store<fuzz_schema::store>(r, opt);
+        r.check_unchanged();
+    } catch (const relstore::snapshot_error& e) {
+        return e.what();
+    }
+    return "loaded";
+}
+
+/// The input as a file, in memory (memfd), for the streamed reader that
+/// relstore::load uses; empty when the system has no memfd.
+std::string as_file(const std::vector<std::byte>& image) {
+    static const int fd = ::memfd_create("snapshot", MFD_CLOEXEC);
+    if (fd < 0 || ::ftruncate(fd, 0) != 0) return {};
+    for (std::size_t done = 0; done < image.size();) {
+        const auto n = ::pwrite(fd, image.data() + done, image.size() - done, static_cast<off_t>(done));
+        if (n <= 0) return {};
+        done += static_cast<std::size_t>(n);
+    }
+    return "/proc/self/fd/" + std::to_string(fd);
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::vector<std::byte> image(size);
@@ -21,6 +57,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size >= relstore::snapshot_header_size && (data[0] & 1) == 0) {
         const std::uint64_t n = size;
         std::memcpy(image.data() + 16, &n, sizeof n);
+    }
+    // A load streamed through a window of 1 to 64 bytes refuses or gives
+    // what a load of the whole image does, with the same message.
+    const relstore::load_options drop{
+        .drop_unknown_columns = (size & 2) != 0, .drop_unknown_tables = true, .empty_missing_tables = true};
+    if (const auto path = as_file(image); !path.empty()) {
+        const std::size_t window = 1 + (size > 1 ? data[1] % 64 : 0);
+        const auto whole = load_outcome([&] { return relstore::snapshot_reader(image, path); }, drop);
+        const auto streamed =
+            load_outcome([&] { return relstore::snapshot_reader::open_streamed(path, window); }, drop);
+        if (whole != streamed) {
+            std::fprintf(stderr, "whole image: %s\nstreamed (window %zu): %s\n", whole.c_str(), window,
+                         streamed.c_str());
+            std::abort();
+        }
     }
     try {
         const relstore::snapshot_reader r(std::move(image), "fuzz");
@@ -40,8 +91,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } catch (const relstore::snapshot_error&) {
         }
         // And into a store, through schema matching and the integrity checks.
-        const relstore::load_options drop{
-            .drop_unknown_columns = (size & 2) != 0, .drop_unknown_tables = true, .empty_missing_tables = true};
         (void)relstore::detail::decode_store<fuzz_schema::store>(r, drop);
     } catch (const relstore::snapshot_error&) {
         // Rejection is the expected outcome for most inputs; anything else escaping is a bug.
