@@ -74,9 +74,9 @@ TEST_CASE("a crafted file declaring millions of tiny rows costs about its size w
     }
     const std::size_t extra = relstore_test::peak_bytes() - before;
     INFO("file " << file_size << " bytes, load's peak " << extra << " bytes above the start");
-    // The file itself is read whole; beyond it, the decoder may reserve what
-    // half of the file's bytes would take in hash buckets (the one reserve of
-    // a file with rows of a realistic size), and no more.
+    // The file is not held (it is read through small buffers); the decoder
+    // may reserve what half of the file's bytes would take in hash buckets
+    // (the one reserve of a file with rows of a realistic size), and no more.
     CHECK(extra <= 2 * file_size);
 }
 
