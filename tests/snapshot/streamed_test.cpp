@@ -198,52 +198,57 @@ TEST_CASE("a streamed load refuses a damaged file with the error a load of the w
     CHECK(loaded > 5);
 }
 
+/// A saved store, and another of a few rows that a refused load must leave as they are.
+struct saved_file {
+    temp_dir dir;
+    fs::path p = dir.path / "s.snap";
+    store src, db;
+    relstore_test::store_image before;
+    saved_file() {
+        fill(src, 30, 200);
+        rs::save(src, p);
+        fill(db, 3, 3, 9);
+        before = capture_store(db);
+    }
+    /// Loads r into db: "loaded", or the message of the io error it must refuse with.
+    std::string io_refusal(const rs::snapshot_reader& r) {
+        try {
+            rs::detail::load_from(db, r, {});
+        } catch (const rs::snapshot_error& e) {
+            CHECK(e.code() == rs::errc::io);
+            return e.what();
+        }
+        return "loaded";
+    }
+};
+
 TEST_CASE("a streamed load refuses a file changed in place after its checksum was read; a rename is no change",
           "[snapshot][load][streamed][errors]") {
-    temp_dir dir;
-    const auto p = dir.path / "s.snap";
-    store src;
-    fill(src, 30, 200);
-    rs::save(src, p);
-    store db;
-    fill(db, 3, 3, 9);
-    const auto before = capture_store(db);
-    auto r = rs::snapshot_reader::open_streamed(p, 64);
+    saved_file f;
+    auto r = rs::snapshot_reader::open_streamed(f.p, 64);
     SECTION("rewritten in place") {
         {
-            std::fstream f(p, std::ios::binary | std::ios::in | std::ios::out);
-            f.seekp(100);
-            f.put('x');
+            std::fstream out(f.p, std::ios::binary | std::ios::in | std::ios::out);
+            out.seekp(100);
+            out.put('x');
         }
         // A clock that does not tick between the two writes cannot hide it.
-        fs::last_write_time(p, fs::last_write_time(p) + std::chrono::hours(1));
-        try {
-            rs::detail::load_from(db, r, {});
-            FAIL("loaded a file changed after its checksum was verified");
-        } catch (const rs::snapshot_error& e) {
-            CHECK(e.code() == rs::errc::io);
-            CHECK_THAT(e.what(), Contains("the file changed while it was loaded"));
-        }
-        CHECK(diff(before, capture_store(db)) == "");
+        fs::last_write_time(f.p, fs::last_write_time(f.p) + std::chrono::hours(1));
+        CHECK_THAT(f.io_refusal(r), Contains("the file changed while it was loaded"));
+        CHECK(diff(f.before, capture_store(f.db)) == "");
     }
     SECTION("cut short") {
-        fs::resize_file(p, fs::file_size(p) / 2);
-        try {
-            rs::detail::load_from(db, r, {});
-            FAIL("loaded a file cut short after its checksum was verified");
-        } catch (const rs::snapshot_error& e) {
-            CHECK(e.code() == rs::errc::io);
-            CHECK_THAT(e.what(), Contains("the file ends here") && Contains("it changed while it was loaded"));
-        }
-        CHECK(diff(before, capture_store(db)) == "");
+        fs::resize_file(f.p, fs::file_size(f.p) / 2);
+        CHECK_THAT(f.io_refusal(r), Contains("the file ends here") && Contains("it changed while it was loaded"));
+        CHECK(diff(f.before, capture_store(f.db)) == "");
     }
     SECTION("another file renamed over it: the reader holds the one it opened") {
         store other;
         fill(other, 5, 5, 11);
-        rs::save(other, dir.path / "other.snap");
-        fs::rename(dir.path / "other.snap", p);
-        rs::detail::load_from(db, r, {});
-        CHECK(diff(capture_store(src), capture_store(db), false) == "");
+        rs::save(other, f.dir.path / "other.snap");
+        fs::rename(f.dir.path / "other.snap", f.p);
+        CHECK(f.io_refusal(r) == "loaded");
+        CHECK(diff(capture_store(f.src), capture_store(f.db), false) == "");
     }
 }
 
@@ -262,33 +267,25 @@ struct failing_pread {
 
 TEST_CASE("a failed read of a streamed load names its byte and leaves the store as it was",
           "[snapshot][load][streamed][errors]") {
-    temp_dir dir;
-    const auto p = dir.path / "s.snap";
-    store src;
-    fill(src, 30, 200);
-    rs::save(src, p);
-    store db;
-    fill(db, 3, 3, 9);
-    const auto before = capture_store(db);
+    saved_file f;
     auto ops = rs::detail::system_file_ops();
     ops.pread = &failing_pread::pread;
     failing_pread::armed = false;
     const rs::detail::scoped_file_ops inject(ops);
     SECTION("while the rows are decoded") {
-        auto r = rs::snapshot_reader::open_streamed(p);
+        auto r = rs::snapshot_reader::open_streamed(f.p);
         failing_pread::from = r.table(1).rows_offset;
         failing_pread::armed = true;
-        CHECK_THROWS_WITH(rs::detail::load_from(db, r, {}),
-                          Contains("read failed at byte " + std::to_string(failing_pread::from)) &&
-                              Contains("Input/output error"));
+        CHECK_THAT(f.io_refusal(r), Contains("read failed at byte " + std::to_string(failing_pread::from)) &&
+                                        Contains("Input/output error"));
     }
     SECTION("while the checksum is computed") {
         failing_pread::from = 0;
         failing_pread::armed = true;
-        CHECK_THROWS_WITH(rs::load(db, p), Contains("read failed at byte 0") && Contains("Input/output error"));
+        CHECK_THROWS_WITH(rs::load(f.db, f.p), Contains("read failed at byte 0") && Contains("Input/output error"));
     }
     failing_pread::armed = false;
-    CHECK(diff(before, capture_store(db)) == "");
+    CHECK(diff(f.before, capture_store(f.db)) == "");
 }
 
 TEST_CASE("a streamed reader needs a window of a byte at least", "[snapshot][load][streamed][errors]") {
