@@ -955,10 +955,14 @@ snapshot_reader snapshot_reader::open_streamed(const std::filesystem::path& path
     }
     std::vector<std::byte> first(head);
     file->read_at(first.data(), head, 0);
-    const auto checksum = got == size ? std::optional<std::uint64_t>(XXH3_64bits_digest(hash.get())) : std::nullopt;
+    // For a file that shrank during the pass no checksum of its bytes is
+    // known: 0 has the constructor refuse it (by its header's size, or else
+    // by the checksum, and check_unchanged() by its size) without hashing
+    // the head as if it were the whole file, which the image path does.
+    const std::uint64_t checksum = got == size ? XXH3_64bits_digest(hash.get()) : 0;
     std::string name = file->name;
-    snapshot_reader r(detail::image_bytes(std::move(first)), std::move(name), policy,
-                      checksum ? checksum : std::optional<std::uint64_t>(0), {std::move(file), got, stored});
+    snapshot_reader r(detail::image_bytes(std::move(first)), std::move(name), policy, checksum,
+                      {std::move(file), got, stored});
     r.window_ = window;
     return r;
 }
