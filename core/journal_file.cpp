@@ -813,7 +813,7 @@ journal_lock::held_file lock_file(const std::filesystem::path& guarded, bool is_
     for (int attempt = 0; attempt < 100; ++attempt) {
         std::lock_guard l(held_mu);
         struct stat st {};
-        if (::stat(name.c_str(), &st) == 0 && held.count({st.st_dev, st.st_ino}) != 0) refuse();
+        if (ops.stat(name.c_str(), &st) == 0 && held.count({st.st_dev, st.st_ino}) != 0) refuse();
         journal_lock::held_file f;
         f.name = name;
         f.fd = open_retrying(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -823,7 +823,7 @@ journal_lock::held_file lock_file(const std::filesystem::path& guarded, bool is_
             if (f.fd < 0 && errno == ENOENT) continue;  // removed in between: make it
         }
         if (f.fd < 0) fail("cannot open the lock file " + quoted_name(name), errno);
-        if (::fstat(f.fd, &st) != 0) {
+        if (ops.fstat(f.fd, &st) != 0) {
             const int err = errno;
             (void)ops.close(f.fd);
             if (f.made) (void)ops.unlink(name.c_str());  // nobody has locked a file just made
@@ -846,7 +846,18 @@ journal_lock::held_file lock_file(const std::filesystem::path& guarded, bool is_
             fail("cannot lock " + quoted_name(name), err);
         }
         struct stat now {};
-        if (::stat(name.c_str(), &now) != 0 || !same(now, st)) {
+        const int looked = ops.stat(name.c_str(), &now);
+        if (looked != 0 && errno != ENOENT) {
+            // Not "removed": a path that cannot be examined (EACCES, EIO)
+            // would fail the same way on every attempt. A file made here is
+            // removed while locked, as a refused open does: while it is
+            // locked here, no other process removes it or puts another there.
+            const int err = errno;
+            if (f.made) (void)ops.unlink(name.c_str());
+            (void)ops.close(f.fd);
+            fail("cannot stat the lock file " + quoted_name(name) + " after locking it", err);
+        }
+        if (looked != 0 || !same(now, st)) {
             (void)ops.close(f.fd);  // a lock on a file no path names any more: try again
             continue;
         }
@@ -864,7 +875,7 @@ void unlock_file(journal_lock::held_file& f, bool remove) noexcept {
     struct stat now {};
     // Removed while still locked (see lock_file), and only when the path
     // still names it.
-    if (remove && ::stat(f.name.c_str(), &now) == 0 && file_id{now.st_dev, now.st_ino} == f.id)
+    if (remove && ops.stat(f.name.c_str(), &now) == 0 && file_id{now.st_dev, now.st_ino} == f.id)
         (void)ops.unlink(f.name.c_str());
     (void)ops.close(std::exchange(f.fd, -1));  // releases the record lock
     const auto [first, last] = parked.equal_range(f.id);

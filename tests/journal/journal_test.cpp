@@ -206,6 +206,60 @@ TEST_CASE("a second writer's error shows the lock file's name escaped", "[journa
     }
 }
 
+/// stat() of a lock file fails with `err` for the next `times` calls (all,
+/// when negative); other paths are looked at as the system does.
+struct lock_stat_failure {
+    static inline int err = 0;
+    static inline int times = 0;
+    static int stat(const char* path, struct stat* st) {
+        if (std::string_view(path).ends_with(".lock") && times != 0) {
+            if (times > 0) --times;
+            errno = err;
+            return -1;
+        }
+        return relstore::detail::system_file_ops().stat(path, st);
+    }
+};
+
+TEST_CASE("a lock file that cannot be examined once locked fails the open with its error; one removed is made again",
+          "[journal][errors][fault]") {
+    temp_dir dir;
+    bank db;
+    auto ops = relstore::detail::system_file_ops();
+    ops.stat = &lock_stat_failure::stat;
+    SECTION("EIO: the error at once, not a lock file 'removed or replaced' a hundred times") {
+        lock_stat_failure::err = EIO;
+        lock_stat_failure::times = -1;
+        {
+            scoped_file_ops inject(ops);
+            try {
+                rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", no_auto());
+                FAIL("opened with a lock file it could not examine");
+            } catch (const rs::snapshot_error& e) {
+                CHECK(e.code() == rs::errc::io);
+                CHECK_THAT(e.what(), Catch::Contains("cannot stat the lock file '" +
+                                                     (dir / "db.journal.lock").string() + "' after locking it") &&
+                                         Catch::Contains("Input/output error"));
+            }
+        }
+        CHECK_FALSE(fs::exists(dir / "db.journal"));
+        CHECK_FALSE(fs::exists(dir / "db.journal.lock"));  // made by this open, so removed by it
+    }
+    SECTION("ENOENT twice (removed by another process after the lock): locked again, and opened") {
+        lock_stat_failure::err = ENOENT;
+        lock_stat_failure::times = 3;  // the first attempt's two looks, the second attempt's first
+        scoped_file_ops inject(ops);
+        rs::durable<bank> d(db, dir / "db.snap", dir / "db.journal", no_auto());
+        CHECK(lock_stat_failure::times == 0);
+        CHECK(fs::exists(dir / "db.journal"));
+    }
+    // Opens as usual afterwards; a lock file left behind is taken again.
+    lock_stat_failure::times = 0;
+    bank again;
+    rs::durable<bank> d(again, dir / "db.snap", dir / "db.journal", no_auto());
+    CHECK(fs::exists(dir / "db.journal.lock"));
+}
+
 TEST_CASE("a store with rows and no files becomes the first snapshot", "[journal]") {
     temp_dir dir;
     bank db;
