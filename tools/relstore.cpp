@@ -151,10 +151,13 @@ void report_error(const std::string& file, const snapshot_error& e) {
     if (e.offset()) std::cerr << "  offset: " << *e.offset() << '\n';
 }
 
-// "-" is standard input, so that a snapshot can come through a pipe.
+// "-" is standard input, so that a snapshot can come through a pipe. A file
+// is read as relstore::load reads it, never whole (a large one would take
+// its size in memory); a command that reports on its rows calls
+// check_unchanged() before it says they are sound.
 snapshot_reader open_snapshot(const std::string& file, checksum_policy policy = checksum_policy::verify) {
     if (file == "-") return snapshot_reader::from_stream(std::cin, policy);
-    return snapshot_reader::open(file, policy);
+    return snapshot_reader::open_streamed(file, snapshot_reader::default_stream_window, policy);
 }
 
 int cmd_info(const std::string& file) {
@@ -187,6 +190,7 @@ int cmd_verify(const std::string& file) {
     try {
         const auto r = open_snapshot(file);
         r.check_integrity();  // what a load checks, so "ok" means a program with this schema can load it
+        r.check_unchanged();  // the rows checked are those the checksum covered
         std::uint64_t rows = 0;
         for (std::size_t i = 0; i < r.schema().tables.size(); ++i) rows += r.table(i).row_count;
         std::cout << "ok: " << file << ": format " << r.format_version() << ", " << r.schema().tables.size()
@@ -472,6 +476,7 @@ int cmd_dump(const std::string& file, const std::string& table, const std::strin
         for (const auto i : tables) sel.push_back(select(r.schema().tables[i], o));
         if (!out_dir.empty()) {
             dump_to_directory(r, tables, sel, o, out_dir);
+            r.check_unchanged();
             return exit_ok;
         }
         out_buffer out;
@@ -495,6 +500,7 @@ int cmd_dump(const std::string& file, const std::string& table, const std::strin
                 dump_table(out, r, i, sel[i], json, o.limit, "");
             }
         }
+        r.check_unchanged();
         return exit_ok;
     } catch (const tool::usage_failure& e) {
         std::cerr << "relstore: " << e.what() << '\n';

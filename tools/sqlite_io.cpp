@@ -254,6 +254,7 @@ void export_sqlite(const snapshot_reader& r, const fs::path& out) {
     // cost is memory of about the database's size.
     const auto db = open_db(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
     fill_database(db.get(), file, r);
+    r.check_unchanged();  // the rows exported are those the checksum covered
     sqlite3_int64 size = 0;
     const std::unique_ptr<unsigned char, decltype(&sqlite3_free)> image(sqlite3_serialize(db.get(), "main", &size, 0),
                                                                         &sqlite3_free);
