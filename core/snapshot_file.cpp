@@ -864,19 +864,24 @@ file_identity snapshot_file::examine() const {
     return {static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
 }
 
-void snapshot_file::read_at(std::byte* data, std::size_t n, std::uint64_t offset) const {
+std::size_t snapshot_file::read_up_to(std::byte* data, std::size_t n, std::uint64_t offset) const {
     const auto& ops = current_file_ops();
     std::size_t got = 0;
     while (got < n) {
         const ssize_t r = ops.pread(fd, data + got, n - got, static_cast<off_t>(offset + got));
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) snapshot_io_fail(name, "read failed at byte " + std::to_string(offset + got), errno);
-        if (r == 0)
-            snapshot_fail(errc::io, name, offset + got,
-                          "the file ends here, before the bytes its checksum covered: it changed while it was "
-                          "loaded");
+        if (r == 0) break;
         got += static_cast<std::size_t>(r);
     }
+    return got;
+}
+
+void snapshot_file::read_at(std::byte* data, std::size_t n, std::uint64_t offset) const {
+    const std::size_t got = read_up_to(data, n, offset);
+    if (got < n)
+        snapshot_fail(errc::io, name, offset + got,
+                      "the file ends here, before the bytes its checksum covered: it changed while it was loaded");
 }
 
 void row_stream::refill(row_cursor& c, std::size_t n) {
@@ -922,17 +927,14 @@ snapshot_reader snapshot_reader::open_streamed(const std::filesystem::path& path
     XXH3_64bits_reset(hash.get());
     constexpr std::size_t chunk = std::size_t{1} << 20;
     std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(size, chunk)));
-    const auto& ops = current_file_ops();
     std::uint64_t got = 0;
     while (got < size) {
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - got));
-        const ssize_t r = ops.pread(file->fd, buf.data(), want, static_cast<off_t>(got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) snapshot_io_fail(file->name, "read failed at byte " + std::to_string(got), errno);
-        if (r == 0) break;  // the file shrank: the constructor reports the truncation
+        const std::size_t r = file->read_up_to(buf.data(), want, got);
         if (got < body)
             XXH3_64bits_update(hash.get(), buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(r, body - got)));
-        got += static_cast<std::uint64_t>(r);
+        got += r;
+        if (r < want) break;  // the file shrank: the constructor reports the truncation
     }
 
     // The head: header, schema and directory, as far as the file goes.

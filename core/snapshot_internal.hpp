@@ -52,8 +52,11 @@ struct snapshot_file {
     /// The file as fstat() sees it now.
     /// @throws relstore::snapshot_error (io) when fstat fails.
     [[nodiscard]] file_identity examine() const;
-    /// Reads exactly n bytes at offset (pread, retried on EINTR and short
-    /// reads).
+    /// Reads n bytes at offset, fewer only where the file ends (pread,
+    /// retried on EINTR and short reads); returns how many.
+    /// @throws relstore::snapshot_error (io) naming the byte offset when a read fails.
+    std::size_t read_up_to(std::byte* data, std::size_t n, std::uint64_t offset) const;
+    /// Reads exactly n bytes at offset.
     /// @throws relstore::snapshot_error (io) naming the byte offset when a
     /// read fails or the file ends early (it shrank since it was checked).
     void read_at(std::byte* data, std::size_t n, std::uint64_t offset) const;
