@@ -381,7 +381,6 @@ using row_stream_ptr = std::unique_ptr<row_stream, row_stream_deleter>;
 /// caller copies each before reading the next cell (as every decoder does).
 class row_cursor {
 public:
-
     /// Reads a bool cell (the byte must be 0 or 1).
     bool get_bool() {
         const auto b = get_u8();
@@ -403,7 +402,8 @@ public:
     float get_f32() { return std::bit_cast<float>(get_raw<std::uint32_t>()); }
     /// Reads a float64 cell.
     double get_f64() { return std::bit_cast<double>(get_raw<std::uint64_t>()); }
-    /// Reads a string cell; the view points into the reader's buffer.
+    /// Reads a string cell; the view points into the reader's image, or the
+    /// cursor's window (valid until the next read).
     std::string_view get_string() {
         const auto n = get_raw<std::uint64_t>();
         if (n > static_cast<std::uint64_t>(end_ - cur_)) more_for_string(n);
@@ -411,7 +411,7 @@ public:
         cur_ += n;
         return s;
     }
-    /// Reads a blob cell; the span points into the reader's buffer.
+    /// Reads a blob cell; the span points as get_string's view does.
     std::span<const std::byte> get_blob() {
         const auto s = get_string();
         return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
@@ -439,7 +439,7 @@ public:
     /// A cursor over the same table's rows from file offset `offset`, which
     /// must be one that offset() returned at the start of a row (a load
     /// decodes rows out of file order, grouped by a foreign key). Only for a
-    /// cursor over rows held in memory (snapshot_reader::held_rows).
+    /// cursor over rows held in memory (snapshot_reader::hold_rows).
     [[nodiscard]] row_cursor at(std::uint64_t offset) const noexcept {
         row_cursor c(begin_, end_, base_offset_, path_, table_);
         c.cur_ = begin_ + static_cast<std::size_t>(offset - base_offset_);
