@@ -1295,7 +1295,8 @@ struct decoded_tables<std::tuple<Tables...>> {
 /// Decodes a validated snapshot into a fresh store and checks it; report,
 /// when given, receives the schema evolution applied. Tables are decoded in
 /// parallel on the available cores (each table by one thread, the largest
-/// first) when the snapshot is large enough to pay for the threads.
+/// first) when the snapshot is large enough to pay for the threads. For a
+/// streamed reader, ends with its check_unchanged().
 template <class Store>
 std::unique_ptr<Store> decode_store(const snapshot_reader& r, const load_options& opt,
                                     load_report* report = nullptr) {
@@ -1327,6 +1328,10 @@ std::unique_ptr<Store> decode_store(const snapshot_reader& r, const load_options
         },
         spare_cores_for_tests >= 0 ? nullptr : &spare);
     check_references(*fresh, r, plan, decoded);
+    // The rows a streamed reader decoded came from the file after its
+    // checksum pass: they are those the checksum covered only if the file
+    // did not change in between.
+    r.check_unchanged();
     if (report != nullptr) *report = std::move(plan.report);
     return fresh;
 }
@@ -1335,10 +1340,6 @@ template <class Store>
 load_report load_from(Store& db, const snapshot_reader& r, const load_options& opt) {
     load_report report;
     auto fresh = decode_store<Store>(r, opt, &report);
-    // The rows a streamed reader decoded came from the file after its
-    // checksum pass: they are those the checksum covered only if the file
-    // did not change in between.
-    r.check_unchanged();
     db.swap_contents(*fresh);
     // The old contents are destroyed here, after the store's lock is released.
     return report;
