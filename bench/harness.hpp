@@ -56,7 +56,8 @@ inline void expect_state(std::string_view workload, std::string_view peer, const
 std::size_t heap_in_use();
 /// The process's resident set in bytes (/proc/self/statm).
 std::size_t resident_bytes();
-/// Gives the allocator's free memory back to the system (malloc_trim).
+/// Gives the allocator's free memory back to the system (malloc_trim),
+/// relstore's kept slabs first (relstore::release_cached_memory).
 void release_free_memory();
 
 /// The loaded instance of Peer that read workloads and W8 share (W8 restores

@@ -73,6 +73,19 @@ inline void use_huge_pages(bool on) noexcept { detail::huge_pages_enabled.store(
     return detail::huge_pages_enabled.load(std::memory_order_relaxed);
 }
 
+/// The memory of destroyed or emptied tables' rows is kept for the tables
+/// that grow or load next (a reload then reuses the old contents' pages
+/// instead of faulting in fresh ones), up to as many bytes as the live
+/// tables' rows take, so never more than a reload's peak; destroying the
+/// last store gives it all back. This gives it back now (to operator
+/// delete), for a process that wants its memory or measures it. Returns
+/// the bytes given back. Thread-safe.
+inline std::size_t release_cached_memory() noexcept { return detail::slab_cache::instance().release(); }
+/// The bytes release_cached_memory() would give back now.
+[[nodiscard]] inline std::size_t cached_memory_bytes() noexcept {
+    return detail::slab_cache::instance().kept_bytes();
+}
+
 /// A store: one table of each type listed. Not copyable; reach its data
 /// through read() and write().
 template <class... Tables>

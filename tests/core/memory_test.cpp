@@ -1,7 +1,8 @@
 // Where rows live: each table's nodes come from a pool of its own, which
 // takes erased rows' nodes back, puts rolled-back rows where they were,
 // travels with the rows when stores swap contents, gives an emptied table's
-// memory back, and can be sized ahead (reserve, insert_many).
+// memory back, and can be sized ahead (reserve, insert_many); slabs of
+// destroyed tables are kept for reuse, within a bound.
 #include "checks.hpp"
 #include "shop.hpp"
 
@@ -231,6 +232,81 @@ TEST_CASE_METHOD(filled, "insert_many of a sized range reserves for it", "[core]
     }
     CHECK(rows_in_own_pool<tags>(tx));
     tx.commit();
+}
+
+namespace {
+std::vector<Tag> tags_batch(int n) {
+    std::vector<Tag> out;
+    for (int i = 0; i < n; ++i) out.push_back(tag(i));
+    return out;
+}
+void fill_tags(shop::store& db, const std::vector<Tag>& batch) {
+    auto tx = db.write();
+    tx.insert_many(batch);  // one slab for all of them (it reserves)
+    tx.commit();
+}
+std::size_t live_slab_bytes() { return relstore::detail::slab_cache::instance().live_bytes(); }
+}  // namespace
+
+TEST_CASE("a destroyed table's slabs are kept for the next table of that size, up to the live tables' bytes",
+          "[core][memory][pool][cache]") {
+    relstore::release_cached_memory();
+    const auto batch = tags_batch(20000);
+    shop::store alive;  // what the bound lets the cache keep
+    fill_tags(alive, batch);
+    std::uintptr_t old_first = 0;  // an address only, never read through
+    std::size_t old_bytes = 0;
+    {
+        shop::store old;
+        fill_tags(old, batch);
+        old_first = reinterpret_cast<std::uintptr_t>(&*old.read().all<tags>().begin());
+        old_bytes = pool_of<tags>(old).slab_bytes();
+        REQUIRE(old_bytes > (std::size_t{1} << 20));
+    }
+    CHECK(relstore::cached_memory_bytes() >= old_bytes);
+    CHECK(relstore::cached_memory_bytes() <= live_slab_bytes());
+    const std::size_t cached = relstore::cached_memory_bytes();
+    shop::store fresh;
+    fill_tags(fresh, batch);
+    // The new rows went where the old ones were, and the cache gave that up.
+    CHECK(relstore::cached_memory_bytes() <= cached - old_bytes);
+    CHECK(pool_of<tags>(fresh).owns(reinterpret_cast<const void*>(old_first)));
+    auto q = fresh.read();
+    CHECK(q.count<tags>() == 20000);
+    CHECK(rows_in_own_pool<tags>(q));
+    CHECK(check_consistent(capture(q)) == "");
+}
+
+TEST_CASE("the slab cache keeps no more than the live tables' slabs: the last store destroyed leaves it as empty "
+          "as before", "[core][memory][pool][cache]") {
+    relstore::release_cached_memory();
+    const std::size_t live_before = live_slab_bytes();
+    {
+        shop::store a;
+        fill_tags(a, tags_batch(20000));
+        shop::store b;
+        fill_tags(b, tags_batch(5000));
+        CHECK(relstore::cached_memory_bytes() == 0);
+    }
+    // Both gone: only what the live tables of other stores (none, or a few
+    // small ones of this test binary) hold could be kept.
+    CHECK(relstore::cached_memory_bytes() <= live_before);
+    CHECK(live_slab_bytes() == live_before);
+}
+
+TEST_CASE("release_cached_memory gives the kept slabs back and says how many bytes", "[core][memory][pool][cache]") {
+    relstore::release_cached_memory();
+    CHECK(relstore::release_cached_memory() == 0);
+    shop::store alive;
+    fill_tags(alive, tags_batch(20000));
+    { shop::store gone; fill_tags(gone, tags_batch(20000)); }
+    const std::size_t kept = relstore::cached_memory_bytes();
+    CHECK(kept > (std::size_t{1} << 20));
+    CHECK(relstore::release_cached_memory() == kept);
+    CHECK(relstore::cached_memory_bytes() == 0);
+    // The store that lives is untouched.
+    CHECK(alive.read().count<tags>() == 20000);
+    CHECK(rows_in_own_pool<tags>(alive.read()));
 }
 
 TEST_CASE_METHOD(filled, "swap_contents exchanges the pools with the rows", "[core][memory][pool]") {

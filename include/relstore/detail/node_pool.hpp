@@ -29,8 +29,27 @@
 #include <new>
 #include <type_traits>
 
+#include <mutex>
+#include <vector>
+
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define RELSTORE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define RELSTORE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define RELSTORE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define RELSTORE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#endif
+#endif
+#ifndef RELSTORE_POISON
+#define RELSTORE_POISON(p, n) ((void)(p), (void)(n))
+#define RELSTORE_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 namespace relstore::detail {
@@ -38,6 +57,112 @@ namespace relstore::detail {
 /// Whether slabs of 2 MiB and more come from huge-page mappings (see
 /// relstore::use_huge_pages); read when a slab is taken.
 inline std::atomic<bool> huge_pages_enabled{false};
+
+/// The slabs that destroyed or emptied tables gave back, kept for the next
+/// table that needs one. A reload builds the new contents while the old
+/// ones live, then destroys the old: without this, every load of a large
+/// table took its slabs from fresh pages (a 112 MB slab for a million rows
+/// is always an mmap() for glibc), a page fault and a zeroed page per
+/// 4 KiB, and whether the heap had a free chunk to reuse instead depended
+/// on its history (docs/bench.md, "W9 load: the checksum beside the
+/// decode, tried"). Bounded: it keeps at most as many bytes as the live
+/// tables' slabs hold, so that a reload's memory never exceeds its peak
+/// (old and new contents side by side), and a process that destroys its
+/// last store keeps nothing. Slabs from operator new only (not huge-page
+/// mappings, nor over-aligned rows'). Thread-safe: tables are decoded on
+/// several threads; its lock is taken once per slab, never per row.
+class slab_cache {
+public:
+    /// The one cache of the process; never destroyed, so that a store
+    /// destroyed during static destruction can still give its slabs back.
+    static slab_cache& instance() {
+        static slab_cache* c = new slab_cache;
+        return *c;
+    }
+
+    /// A kept slab of at least `bytes` and at most a quarter more (a reload
+    /// of slightly changed contents still finds its slabs), the smallest
+    /// such; nullptr when there is none. Counts it as live. *got receives
+    /// its size.
+    void* take(std::size_t bytes, std::size_t* got) noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        std::size_t best = kept_.size();
+        for (std::size_t i = 0; i < kept_.size(); ++i)
+            if (kept_[i].bytes >= bytes && kept_[i].bytes - bytes <= bytes / 4 &&
+                (best == kept_.size() || kept_[i].bytes < kept_[best].bytes))
+                best = i;
+        if (best == kept_.size()) return nullptr;
+        const kept k = kept_[best];
+        kept_[best] = kept_.back();
+        kept_.pop_back();
+        kept_bytes_ -= k.bytes;
+        live_bytes_ += k.bytes;
+        RELSTORE_UNPOISON(k.p, k.bytes);
+        *got = k.bytes;
+        return k.p;
+    }
+    /// A slab of `bytes` from operator new is now live.
+    void now_live(std::size_t bytes) noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        live_bytes_ += bytes;
+    }
+    /// A live slab of `bytes` (from take or now_live) is given back: kept
+    /// when the bound allows, else deleted. Kept slabs beyond the bound
+    /// (live slabs have gone since they were kept) are deleted too.
+    void give_back(void* p, std::size_t bytes) noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        live_bytes_ -= bytes;
+        if (kept_bytes_ + bytes <= live_bytes_ && note(p, bytes))
+            RELSTORE_POISON(p, bytes);  // a read through a destroyed table's row is still caught
+        else
+            ::operator delete(p);
+        while (kept_bytes_ > live_bytes_) drop_last();
+    }
+    /// Deletes every kept slab; returns their bytes.
+    std::size_t release() noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        const std::size_t bytes = kept_bytes_;
+        while (!kept_.empty()) drop_last();
+        return bytes;
+    }
+    /// Bytes of the slabs kept.
+    [[nodiscard]] std::size_t kept_bytes() const noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return kept_bytes_;
+    }
+    /// Bytes of the live slabs the bound counts.
+    [[nodiscard]] std::size_t live_bytes() const noexcept {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        return live_bytes_;
+    }
+
+private:
+    slab_cache() = default;
+    struct kept {
+        void* p;
+        std::size_t bytes;
+    };
+    bool note(void* p, std::size_t bytes) noexcept {
+        try {
+            kept_.push_back({p, bytes});
+        } catch (...) {  // no memory to note it in: not kept
+            return false;
+        }
+        kept_bytes_ += bytes;
+        return true;
+    }
+    void drop_last() noexcept {
+        const kept k = kept_.back();
+        kept_.pop_back();
+        kept_bytes_ -= k.bytes;
+        RELSTORE_UNPOISON(k.p, k.bytes);
+        ::operator delete(k.p);
+    }
+    mutable std::mutex mutex_;
+    std::vector<kept> kept_;
+    std::size_t kept_bytes_ = 0;
+    std::size_t live_bytes_ = 0;
+};
 
 /// Blocks of one size and alignment, carved from slabs. Not thread-safe: a
 /// pool belongs to one table, used under that table's store lock (or by the
@@ -197,9 +322,19 @@ private:
                 bytes = header_ + blocks * block_;
             }
         }
-        if (mem == nullptr)
-            mem = align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new(bytes, std::align_val_t(align_))
-                                                             : ::operator new(bytes);
+        if (mem == nullptr && align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+            mem = ::operator new(bytes, std::align_val_t(align_));
+        } else if (mem == nullptr) {
+            std::size_t got = 0;
+            mem = slab_cache::instance().take(bytes, &got);
+            if (mem != nullptr) {
+                bytes = got;
+                blocks = (bytes - header_) / block_;
+            } else {
+                mem = ::operator new(bytes);
+                slab_cache::instance().now_live(bytes);
+            }
+        }
         auto* s = ::new (mem) slab{slabs_, blocks, bytes, mapped};
         if (mapped) {
             ++huge_slab_count_;
@@ -232,7 +367,7 @@ private:
             if (align_ > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
                 ::operator delete(static_cast<void*>(s), std::align_val_t(align_));
             else
-                ::operator delete(static_cast<void*>(s));
+                slab_cache::instance().give_back(static_cast<void*>(s), s->bytes);
             s = next;
         }
         slabs_ = nullptr;
