@@ -4,9 +4,10 @@
 // size, without the allocator's header and rounding (16 of a post's 128
 // bytes); a table's nodes lie together, away from every other table's and
 // from the rows' strings; a bulk load or a reserve takes one allocation for
-// any number of rows; and a table's memory goes back to the system in a few
-// large blocks when the table is destroyed or emptied, instead of as a
-// million small ones that glibc would consolidate on the spot (W7, W9).
+// any number of rows; and a table's memory is given back in a few large
+// blocks when the table is destroyed or emptied, instead of as a million
+// small ones that glibc would consolidate on the spot (W7, W9): to the
+// next table that needs them (slab_cache, within a bound), or the system.
 //
 // With relstore::use_huge_pages(true), a table past a couple of MiB gets its
 // slabs as 2 MiB-aligned mappings that the kernel may back with transparent
@@ -26,10 +27,9 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <type_traits>
-
-#include <mutex>
 #include <vector>
 
 #if defined(__linux__)
@@ -64,8 +64,8 @@ inline std::atomic<bool> huge_pages_enabled{false};
 /// table took its slabs from fresh pages (a 112 MB slab for a million rows
 /// is always an mmap() for glibc), a page fault and a zeroed page per
 /// 4 KiB, and whether the heap had a free chunk to reuse instead depended
-/// on its history (docs/bench.md, "W9 load: the checksum beside the
-/// decode, tried"). Bounded: it keeps at most as many bytes as the live
+/// on its history (docs/bench.md, "W9 load: the slabs of destroyed
+/// tables kept for the next load"). Bounded: it keeps at most as many bytes as the live
 /// tables' slabs hold, so that a reload's memory never exceeds its peak
 /// (old and new contents side by side), and a process that destroys its
 /// last store keeps nothing. Slabs from operator new only (not huge-page
