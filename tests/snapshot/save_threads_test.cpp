@@ -204,7 +204,7 @@ TEST_CASE("a save in a child process finishes while other threads allocate witho
     CHECK(copy.read().count<blog::posts>() == 200);
 }
 
-#ifdef RELSTORE_DETAIL_ASAN  // from relstore/detail/child_process.hpp
+#ifdef RELSTORE_DETAIL_ASAN  // from relstore/detail/sanitizers.hpp
 // The hang the test above caught once in ~20 runs under load: a thread of
 // the parent held the lock of AddressSanitizer's quarantine at the fork, and
 // the child spun forever on it at its next delete. The child now runs with

@@ -6,22 +6,7 @@
 #include <functional>
 #include <string>
 
-// Which sanitizer this translation unit is built with (GCC says so with
-// __SANITIZE_*__, clang with __has_feature): a save's child acts on it.
-#if defined(__SANITIZE_ADDRESS__)
-#define RELSTORE_DETAIL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RELSTORE_DETAIL_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define RELSTORE_DETAIL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RELSTORE_DETAIL_TSAN 1
-#endif
-#endif
+#include <relstore/detail/sanitizers.hpp>
 
 namespace relstore::detail {
 

@@ -32,24 +32,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <relstore/detail/sanitizers.hpp>
+
 #if defined(__linux__)
 #include <sys/mman.h>
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define RELSTORE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define RELSTORE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#include <sanitizer/asan_interface.h>
-#define RELSTORE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define RELSTORE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#endif
-#endif
-#ifndef RELSTORE_POISON
-#define RELSTORE_POISON(p, n) ((void)(p), (void)(n))
-#define RELSTORE_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 namespace relstore::detail {
@@ -97,7 +83,7 @@ public:
         kept_.pop_back();
         kept_bytes_ -= k.bytes;
         live_bytes_ += k.bytes;
-        RELSTORE_UNPOISON(k.p, k.bytes);
+        RELSTORE_DETAIL_UNPOISON(k.p, k.bytes);
         *got = k.bytes;
         return k.p;
     }
@@ -113,7 +99,7 @@ public:
         const std::lock_guard<std::mutex> lock(mutex_);
         live_bytes_ -= bytes;
         if (kept_bytes_ + bytes <= live_bytes_ && note(p, bytes))
-            RELSTORE_POISON(p, bytes);  // a read through a destroyed table's row is still caught
+            RELSTORE_DETAIL_POISON(p, bytes);  // a read through a destroyed table's row is still caught
         else
             ::operator delete(p);
         while (kept_bytes_ > live_bytes_) drop_last();
@@ -155,7 +141,7 @@ private:
         const kept k = kept_.back();
         kept_.pop_back();
         kept_bytes_ -= k.bytes;
-        RELSTORE_UNPOISON(k.p, k.bytes);
+        RELSTORE_DETAIL_UNPOISON(k.p, k.bytes);
         ::operator delete(k.p);
     }
     mutable std::mutex mutex_;
