@@ -188,14 +188,21 @@ std::string load_error(store& db, const fs::path& p) {
 
 using namespace big;
 
-TEST_CASE("a large load groups children by their parent and gives the very store that was saved",
-          "[snapshot][load][grouped]") {
+/// A store of 20,000 posts and 4,000 users, saved to p.
+struct saved_big {
     temp_dir dir;
     store a;
-    fill(a, 20000, 4000);
-    rs::save(a, dir.path / "a.snap");
+    fs::path p = dir.path / "a.snap";
+    saved_big() {
+        fill(a, 20000, 4000);
+        rs::save(a, p);
+    }
+};
+
+TEST_CASE_METHOD(saved_big, "a large load groups children by their parent and gives the very store that was saved",
+                 "[snapshot][load][grouped]") {
     store b;
-    rs::load(b, dir.path / "a.snap");
+    rs::load(b, p);
     CHECK(diff(capture_store(a), capture_store(b), false) == "");
     CHECK(check_consistent(capture_store(b)) == "");
     // Grouped: each user's posts are consecutive blocks of the posts' pool
@@ -212,6 +219,31 @@ TEST_CASE("a large load groups children by their parent and gives the very store
     CHECK(tx.insert(Post{0, 3, "new"}).id == 20001);
     CHECK(tx.erase<users>(std::int64_t{3}) > 1);
     tx.commit();
+}
+
+TEST_CASE_METHOD(saved_big, "a reload into a live store reuses the slabs of the contents it replaces, and gives the same store",
+                 "[snapshot][load][memory]") {
+    rs::release_cached_memory();
+    store b;
+    rs::load(b, p);
+    const auto first_post = [](const store& db) {  // compared as an address only
+        return reinterpret_cast<std::uintptr_t>(&*db.read().all<posts>().begin());
+    };
+    const std::uintptr_t old_first = first_post(b);
+    CHECK(rs::cached_memory_bytes() < (std::size_t{1} << 16));  // the empty tables' first slabs only
+    // The reload: new contents built beside the old, then the old destroyed.
+    rs::load(b, p);
+    const std::size_t kept = rs::cached_memory_bytes();
+    CHECK(kept > (std::size_t{1} << 20));
+    const std::uintptr_t second_first = first_post(b);
+    CHECK(second_first != old_first);
+    // The next reload takes those slabs: its posts lie where the first
+    // load's did, and the cache gave them up for the ones just replaced.
+    rs::load(b, p);
+    CHECK(first_post(b) == old_first);
+    CHECK(diff(capture_store(a), capture_store(b), false) == "");
+    CHECK(check_consistent(capture_store(b)) == "");
+    CHECK(rs::release_cached_memory() > 0);
 }
 
 namespace {
@@ -254,35 +286,6 @@ bool in_key_order(const rows& rs_) {
 // A save writes a table a load inserts grouped by a foreign key in that very
 // order, so that the load reads the file front to back; the order depends on
 // the rows alone, so equal stores still give equal files.
-TEST_CASE("a reload into a live store reuses the slabs of the contents it replaces, and gives the same store",
-          "[snapshot][load][memory]") {
-    temp_dir dir;
-    store a;
-    fill(a, 20000, 4000);
-    rs::save(a, dir.path / "a.snap");
-    rs::release_cached_memory();
-    store b;
-    rs::load(b, dir.path / "a.snap");
-    const auto first_post = [](const store& db) {  // compared as an address only
-        return reinterpret_cast<std::uintptr_t>(&*db.read().all<posts>().begin());
-    };
-    const std::uintptr_t old_first = first_post(b);
-    CHECK(rs::cached_memory_bytes() < (std::size_t{1} << 16));  // the empty tables' first slabs only
-    // The reload: new contents built beside the old, then the old destroyed.
-    rs::load(b, dir.path / "a.snap");
-    const std::size_t kept = rs::cached_memory_bytes();
-    CHECK(kept > (std::size_t{1} << 20));
-    const std::uintptr_t second_first = first_post(b);
-    CHECK(second_first != old_first);
-    // The next reload takes those slabs: its posts lie where the first
-    // load's did, and the cache gave them up for the ones just replaced.
-    rs::load(b, dir.path / "a.snap");
-    CHECK(first_post(b) == old_first);
-    CHECK(diff(capture_store(a), capture_store(b), false) == "");
-    CHECK(check_consistent(capture_store(b)) == "");
-    CHECK(rs::release_cached_memory() > 0);
-}
-
 TEST_CASE("a large save writes children grouped by their parent, as a load inserts them",
           "[snapshot][load][grouped]") {
     temp_dir dir;
