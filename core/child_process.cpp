@@ -1,5 +1,6 @@
 #include <relstore/detail/child_process.hpp>
 #include <relstore/error.hpp>
+#include <relstore/detail/unforked.hpp>
 #include <relstore/snapshot_format.hpp>
 
 #include <fcntl.h>
@@ -216,6 +217,12 @@ void reap_later(pid_t pid) noexcept {
 
 void run_in_child(const std::string& path, int nice, const std::function<void()>& work,
                   const std::function<void()>& forked) {
+    if (on_unforked_stack()) {
+        forked();
+        throw usage_error("save " + quoted_name(path) +
+                          ": called on a relstore::reader_thread, whose stack a fork does not copy (the save's child "
+                          "would have none); save from another thread, or with save_options{.in_child_process = false}");
+    }
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         const int err = errno;

@@ -680,6 +680,7 @@ public:
 protected:
     friend Store;
     explicit reader(const Store* db) : db_(db) {
+        db->check_marks_here();
         if (db->writer_.load(std::memory_order_relaxed) == std::this_thread::get_id())
             detail::throw_usage(
                 "relstore: this thread holds the store's write transaction; read through the transaction instead of "
@@ -700,7 +701,7 @@ protected:
         // Wait behind a writer that is waiting, unless this thread already
         // reads this store: that writer waits for this thread, so waiting
         // for it would deadlock.
-        const bool nested = std::find(held.begin(), held.end(), &db->lock_) != held.end();
+        const bool nested = held.contains(&db->lock_);
         if (!db->lock_.lock_shared(nested, detail::wait_cancel)) [[unlikely]]
             Store::throw_wait_cancelled();
         shared_ = &db->lock_;

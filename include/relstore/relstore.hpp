@@ -12,6 +12,7 @@
 #include <relstore/schema.hpp>
 #include <relstore/schema_dot.hpp>
 #include <relstore/schema_info.hpp>
+#include <relstore/reader_thread.hpp>
 #include <relstore/store.hpp>
 #include <relstore/subscription.hpp>
 #include <relstore/text.hpp>

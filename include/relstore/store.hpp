@@ -16,6 +16,7 @@
 #include <relstore/detail/spec_traits.hpp>
 #include <relstore/detail/store_lock.hpp>
 #include <relstore/detail/table_state.hpp>
+#include <relstore/detail/unforked.hpp>
 #include <relstore/error.hpp>
 #include <relstore/fwd.hpp>
 #include <relstore/schema.hpp>
@@ -53,6 +54,15 @@ struct store_options {
     /// twice the memory of the rows and a replay of each commit's rows; see
     /// docs/concurrency.md.
     bool readers_never_wait = false;
+    /// True: what a read scope writes (the store's lock, or the pins of
+    /// readers_never_wait) lives in a page a fork() leaves out
+    /// (MADV_WIPEONFORK), so a save's fork never makes a scope wait; with a
+    /// relstore::reader_thread, whose stack is left out too, a read never
+    /// waits for a save at all (docs/concurrency.md, "A reader that a fork
+    /// never stops"). The price: a process the application forks (not a
+    /// save's child) cannot use this store: a scope or transaction there is
+    /// a usage_error. False (the default): a forked child may go on using it.
+    bool reads_never_wait_for_fork = false;
 };
 
 /// Process-wide, opt-in: whether a table's rows, past its first 2 MiB, go
@@ -107,8 +117,10 @@ public:
 
     explicit store(store_options options = {})
         : mirror_(options.readers_never_wait ? std::make_unique<tables_type>() : nullptr),
-          writer_side_(options.readers_never_wait ? 1 : 0) {
+          writer_side_(options.readers_never_wait ? 1 : 0),
+          marks_(options.reads_never_wait_for_fork) {
         check_schema();
+        marks_->in_this_process = scope_marks::here;
     }
     store(const store&) = delete;
     store& operator=(const store&) = delete;
@@ -446,6 +458,7 @@ private:
     /// its catch-up would wait for this thread's own pins.
     template <class F>
     void with_writers_out(F&& f) {
+        check_marks_here();
         lock_.lock();
         auto group = finish_pending();
         f();
@@ -472,6 +485,7 @@ private:
     /// Takes the store for a transaction (or a swap): the exclusive lock,
     /// then, when readers never wait, the copy to write brought up to date.
     void lock_exclusive() {
+        check_marks_here();
         if (!lock_.lock(detail::wait_cancel)) [[unlikely]]
             throw_wait_cancelled();
         if (retired_) [[unlikely]]
@@ -832,7 +846,30 @@ private:
     /// scopes pin. Equal without a mirror.
     int writer_side_ = 0;
     std::atomic<int> active_{0};
-    mutable std::array<std::array<pin_count, pin_stripes>, 2> pins_{};
+    /// What a read scope writes: the lock (default mode) or the pins
+    /// (readers_never_wait). With store_options::reads_never_wait_for_fork
+    /// in a page a save's fork() does not copy, so that the fork never makes
+    /// a scope wait (detail/unforked.hpp); else on the heap.
+    struct scope_marks {
+        detail::store_lock lock;
+        std::array<std::array<pin_count, pin_stripes>, 2> pins{};
+        /// `here` in the process that made the store; 0 in a child it forked
+        /// when the marks are left out of forks (zeroed there).
+        std::uint64_t in_this_process = 0;
+        static constexpr std::uint64_t here = 0x72656c73746f7265;  // "relstore"
+    };
+    /// Refuses a scope or transaction in a child process that has only the
+    /// zeroed marks (store_options::reads_never_wait_for_fork).
+    void check_marks_here() const {
+        if (marks_->in_this_process != scope_marks::here) [[unlikely]]
+            detail::throw_usage(
+                "relstore: this store was made with store_options::reads_never_wait_for_fork in the process that "
+                "forked this one: its lock is not copied into a child process, so this process cannot read or write "
+                "it (load a snapshot into a store of its own)");
+    }
+    detail::unforked<scope_marks> marks_;
+    std::array<std::array<pin_count, pin_stripes>, 2>& pins_ = marks_->pins;
+    detail::store_lock& lock_ = marks_->lock;
     /// Keys touched by commits published since the copy to write was last
     /// brought up to date (under the exclusive lock).
     std::vector<touched_type> replays_;
@@ -860,7 +897,6 @@ private:
     void bump_changes() noexcept {
         changes_.store(changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
-    mutable detail::store_lock lock_;
     std::atomic<std::thread::id> writer_{};
     /// What a savepoint of the write transaction shares with other threads:
     /// one may be ended or moved on a thread other than the transaction's
