@@ -158,4 +158,15 @@ const dataset& data() {
     return *g_data;
 }
 
+void drop_rows() {
+    if (!g_data) return;
+    // Swapped with empties, not cleared: clear() keeps the capacity.
+    std::vector<user_row>().swap(g_data->users);
+    std::vector<post_row>().swap(g_data->posts);
+    std::vector<author_row>().swap(g_data->authors);
+    std::vector<book_row>().swap(g_data->books);
+    std::vector<link_row>().swap(g_data->links);
+    std::vector<post_change>().swap(g_data->changes);
+}
+
 }  // namespace bench

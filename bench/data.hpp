@@ -84,6 +84,12 @@ const dataset& data();
 /// Sets the scale; must be called before the first data().
 void set_scale(double scale);
 
+/// Frees the data set's rows (users, posts, authors, books, links, changes),
+/// keeping its query streams and counts: a program that has loaded them into
+/// its store holds only the store afterwards, as an application would.
+/// data() keeps returning the data set, with those vectors empty.
+void drop_rows();
+
 /// How many queries one benchmark iteration runs for lookup workloads.
 inline constexpr std::size_t batch = 1024;
 

@@ -29,7 +29,16 @@
 // the reader: it separates waits on the store from waits for a core),
 // --child-nice=N (save_options::child_nice of c-fork's saves; default the
 // library's, 19),
-// --mode=default|never_wait and --scenario=ID (one of each, for profiling).
+// --mode=default|never_wait and --scenario=ID (one of each, for profiling),
+// --huge-pages (relstore::use_huge_pages(true) before the load: the tables'
+// nodes on transparent huge pages, one page-table entry per 2 MiB for a
+// save's fork to copy, until writes during a save split them; with
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1 malloc's memory too), --drop-input (frees the generated rows once they are in the
+// store, so that the process holds what an application's would: the store;
+// needs --mode, since the second mode loads them again), --reader-thread
+// (the reader runs on a relstore::reader_thread, its histogram on its stack,
+// and the store has store_options::reads_never_wait_for_fork: a save's fork
+// never makes it wait).
 //
 // Beside the percentiles, each scenario reports the reader thread's context
 // switches (getrusage RUSAGE_THREAD): voluntary ones are times it blocked
@@ -49,6 +58,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -58,6 +68,7 @@
 #include <ctime>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -118,7 +129,9 @@ private:
         const std::uint64_t shift = i / sub - 1, top = i - shift * sub;
         return ((top + 1) << shift) - 1;
     }
-    std::vector<std::uint64_t> counts_ = std::vector<std::uint64_t>((64 - sub_bits + 1) * sub, 0);
+    // In the object, not on the heap: a reader on a relstore::reader_thread
+    // keeps its histogram on its stack, which a save's fork leaves out.
+    std::array<std::uint64_t, (64 - sub_bits + 1) * sub> counts_{};
     std::uint64_t n_ = 0, max_ = 0;
 };
 
@@ -172,6 +185,9 @@ struct config {
     std::string only_mode, only_scenario;  ///< empty: all
     int nice = 0;  ///< added to the writer's and saver's nice value (and a save's child's)
     int child_nice = rs::save_options{}.child_nice;  ///< save_options::child_nice of c-fork's saves
+    bool huge_pages = false;  ///< relstore::use_huge_pages(true) before the load
+    bool drop_input = false;  ///< bench::drop_rows() after the load
+    bool reader_thread = false;  ///< the reader runs on a relstore::reader_thread
 };
 
 /// Lowers this thread's scheduling priority by n (Linux: nice is per thread).
@@ -191,7 +207,7 @@ result run(db_t& db, const bench::dataset& d, const scenario& s, const config& c
     r.mode = mode;
     r.id = s.id;
     r.what = s.what;
-    const std::size_t P = d.posts.size();
+    const std::size_t P = d.full.posts;
     r.rows_per_commit = s.writer == writer_kind::bulk
                             ? std::clamp<std::size_t>(static_cast<std::size_t>(std::llround(100'000 * cfg.scale)), 1, P)
                             : (s.writer == writer_kind::one_row ? 1 : 0);
@@ -246,38 +262,58 @@ result run(db_t& db, const bench::dataset& d, const scenario& s, const config& c
             });
         });
 
-    // The reader: this thread. A scenario with saves reads at least until the
-    // first save is done, so that every save scenario measures one.
+    // The reader: this thread, or a relstore::reader_thread (--reader-thread),
+    // whose every write during the loop lands on its own stack. A scenario
+    // with saves reads at least until the first save is done, so that every
+    // save scenario measures one.
     const auto& keys = d.post_keys;
-    std::size_t k = 0;
-    std::uint64_t sink = 0;
-    const rusage usage0 = thread_usage();
-    const auto start = clock_type::now();
-    const auto deadline = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(cfg.seconds));
-    for (;;) {
-        const auto t0 = clock_type::now();
-        {
-            auto q = db.read();
-            if (const Post* p = q.find<posts>(keys[k]))
-                sink += p->title.size();
-            else
-                ++r.misses;
+    auto read_loop = [&](histogram& reads, std::uint64_t& misses, long& waits, long& preempted) {
+        std::size_t k = 0;
+        std::uint64_t sink = 0;
+        const rusage usage0 = thread_usage();
+        const auto start = clock_type::now();
+        const auto deadline = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(cfg.seconds));
+        for (;;) {
+            const auto t0 = clock_type::now();
+            {
+                auto q = db.read();
+                if (const Post* p = q.find<posts>(keys[k]))
+                    sink += p->title.size();
+                else
+                    ++misses;
+            }
+            const auto t1 = clock_type::now();
+            reads.add(ns_between(t0, t1));
+            if (++k == keys.size()) k = 0;
+            if (t1 >= deadline && (!s.save_in_child || saves_done.load(std::memory_order_acquire) > 0)) break;
+            if (stop.load(std::memory_order_relaxed)) break;  // a writer or saver failed
         }
-        const auto t1 = clock_type::now();
-        r.reads.add(ns_between(t0, t1));
-        if (++k == keys.size()) k = 0;
-        if (t1 >= deadline && (!s.save_in_child || saves_done.load(std::memory_order_acquire) > 0)) break;
-        if (stop.load(std::memory_order_relaxed)) break;  // a writer or saver failed
+        const rusage usage1 = thread_usage();
+        waits = usage1.ru_nvcsw - usage0.ru_nvcsw;
+        preempted = usage1.ru_nivcsw - usage0.ru_nivcsw;
+        benchmark::DoNotOptimize(sink);
+        return std::chrono::duration<double>(clock_type::now() - start).count();
+    };
+    if (cfg.reader_thread) {
+        rs::reader_thread reader([&] {
+            histogram reads;  // on this thread's stack
+            std::uint64_t misses = 0;
+            long waits = 0, preempted = 0;
+            const double seconds = read_loop(reads, misses, waits, preempted);
+            r.reads = reads;
+            r.misses = misses;
+            r.waits = waits;
+            r.preempted = preempted;
+            r.seconds = seconds;
+        });
+        reader.join();
+    } else {
+        r.seconds = read_loop(r.reads, r.misses, r.waits, r.preempted);
     }
-    r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    const rusage usage1 = thread_usage();
-    r.waits = usage1.ru_nvcsw - usage0.ru_nvcsw;
-    r.preempted = usage1.ru_nivcsw - usage0.ru_nivcsw;
     stop = true;
     if (writer.joinable()) writer.join();
     if (saver.joinable()) saver.join();
     if (failed) std::rethrow_exception(failed);
-    benchmark::DoNotOptimize(sink);
     settle(db);
     return r;
 }
@@ -401,8 +437,14 @@ bool parse(int argc, char** argv, config& cfg) {
             cfg.only_mode = v6;
         else if (const char* v7 = value("--scenario="))
             cfg.only_scenario = v7;
+        else if (a == "--huge-pages")
+            cfg.huge_pages = true;
+        else if (a == "--drop-input")
+            cfg.drop_input = true;
+        else if (a == "--reader-thread")
+            cfg.reader_thread = true;
         else {
-            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N --child-nice=N --mode=default|never_wait --scenario=ID)\n",
+            std::fprintf(stderr, "relstore_latency: unknown flag %s\n(flags: --scale=F --seconds=S --json=PATH --dir=PATH --nice=N --child-nice=N --mode=default|never_wait --scenario=ID --huge-pages --drop-input --reader-thread)\n",
                          argv[i]);
             return false;
         }
@@ -411,12 +453,30 @@ bool parse(int argc, char** argv, config& cfg) {
         std::fprintf(stderr, "relstore_latency: --scale and --seconds must be > 0\n");
         return false;
     }
+    if (cfg.drop_input && cfg.only_mode.empty()) {
+        std::fprintf(stderr, "relstore_latency: --drop-input needs --mode=default or --mode=never_wait (each mode loads the rows)\n");
+        return false;
+    }
     if (cfg.dir.empty()) {
         cfg.own_dir = true;
         cfg.dir = fs::temp_directory_path() / ("relstore-latency-" + std::to_string(::getpid()));
     }
     fs::create_directories(cfg.dir);
     return true;
+}
+
+/// Bytes of this process's memory on transparent huge pages (AnonHugePages
+/// of /proc/self/smaps_rollup): what a save's fork copies as one entry per
+/// 2 MiB instead of 512.
+std::size_t huge_page_bytes() {
+    std::ifstream f("/proc/self/smaps_rollup");
+    std::string key;
+    std::size_t kb = 0;
+    while (f >> key) {
+        if (key == "AnonHugePages:" && f >> kb) return kb << 10;
+        f.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    return 0;
 }
 
 std::string load_average() {
@@ -433,6 +493,7 @@ int main(int argc, char** argv) {
     if (!parse(argc, argv, cfg)) return 2;
     bench::set_scale(cfg.scale);
     const bench::dataset& d = bench::data();
+    if (cfg.huge_pages) rs::use_huge_pages(true);
 
     char date[32];
     const std::time_t now = std::time(nullptr);
@@ -440,8 +501,10 @@ int main(int argc, char** argv) {
     const unsigned cores = std::thread::hardware_concurrency();
     const std::string load_at_start = load_average();
     std::printf("relstore_latency: %s, %u cores, load average %s, scale %g (%zu rows), %g s per scenario, "
-                "writer/saver nice +%d, save child nice +%d\n",
-                date, cores, load_at_start.c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice, cfg.child_nice);
+                "writer/saver nice +%d, save child nice +%d%s%s%s\n",
+                date, cores, load_at_start.c_str(), cfg.scale, d.full.total(), cfg.seconds, cfg.nice, cfg.child_nice,
+                cfg.huge_pages ? ", huge pages" : "", cfg.drop_input ? ", input rows dropped after the load" : "",
+                cfg.reader_thread ? ", reader on a relstore::reader_thread" : ", reader on the main thread");
     std::printf("reader: one read scope per lookup of a post by primary key, open to close; writer: one transaction, "
                 "write() to commit()\n");
     std::printf("targets: in b, c-fork and c-thread, reader max <= 1 ms and p99.99 <= 50 us; a 1-row commit's p99 and "
@@ -459,13 +522,20 @@ int main(int argc, char** argv) {
         bench::release_free_memory();
         const std::size_t before = bench::resident_bytes();
         try {
-            db_t db(rs::store_options{.readers_never_wait = never_wait});
+            db_t db(rs::store_options{.readers_never_wait = never_wait, .reads_never_wait_for_fork = cfg.reader_thread});
             bench::rsx::load_dataset(db, d);
             settle(db);  // with readers_never_wait, builds the second copy
             const std::size_t after = bench::resident_bytes();
             rss.emplace_back(mode, after - std::min(after, before));
-            std::printf("%s: resident %s after load (%s for the store; before the load %s)\n", mode.c_str(),
-                        mb(after).c_str(), mb(after - std::min(after, before)).c_str(), mb(before).c_str());
+            std::printf("%s: resident %s after load (%s for the store; before the load %s); %s on huge pages\n",
+                        mode.c_str(), mb(after).c_str(), mb(after - std::min(after, before)).c_str(), mb(before).c_str(),
+                        mb(huge_page_bytes()).c_str());
+            if (cfg.drop_input) {
+                bench::drop_rows();
+                bench::release_free_memory();
+                std::printf("%s: input rows dropped: resident %s, %s on huge pages\n", mode.c_str(),
+                            mb(bench::resident_bytes()).c_str(), mb(huge_page_bytes()).c_str());
+            }
             std::fflush(stdout);
             for (const auto& s : scenarios) {
                 if (!cfg.only_scenario.empty() && cfg.only_scenario != s.id) continue;
@@ -476,6 +546,7 @@ int main(int argc, char** argv) {
                             us(r.reads.percentile(0.9999)).c_str(), us(r.reads.max()).c_str(),
                             static_cast<unsigned long long>(r.commits.count()), r.save_seconds.size(), r.waits,
                             r.preempted);
+                std::printf("  after: %s on huge pages\n", mb(huge_page_bytes()).c_str());
                 std::fflush(stdout);
                 if (r.misses != 0) {
                     std::fprintf(stderr, "relstore_latency: %s/%s: %llu lookups found no row\n", mode.c_str(), s.id,
@@ -500,7 +571,11 @@ int main(int argc, char** argv) {
                                     ", \"rows\": " + std::to_string(d.full.total()) +
                                     ", \"seconds_per_scenario\": " + std::to_string(cfg.seconds) +
                                     ", \"nice\": " + std::to_string(cfg.nice) +
-                                    ", \"child_nice\": " + std::to_string(cfg.child_nice) + ", \"load_average\": \"" +
+                                    ", \"child_nice\": " + std::to_string(cfg.child_nice) +
+                                    ", \"huge_pages\": " + (cfg.huge_pages ? "true" : "false") +
+                                    ", \"drop_input\": " + (cfg.drop_input ? "true" : "false") +
+                                    ", \"reader_thread\": " + (cfg.reader_thread ? "true" : "false") +
+ ", \"load_average\": \"" +
                                     load_at_start + "\"";
         write_json(cfg.json, results, rss, context);
     }

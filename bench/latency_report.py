@@ -29,7 +29,11 @@ def main(paths):
     print(f"- machine: {ctx['cores']} cores (std::thread::hardware_concurrency), shared; load averages at start: "
           + "; ".join(r["context"]["load_average"] for r in runs))
     print(f"- scale {ctx['scale']:g} ({ctx['rows']:,} rows), {ctx['seconds_per_scenario']:g} s per scenario, "
-          f"writer/saver nice +{ctx.get('nice', 0)}, save child nice +{ctx.get('child_nice', 0)}")
+          f"writer/saver nice +{ctx.get('nice', 0)}, save child nice +{ctx.get('child_nice', 0)}"
+          + (", reader on a relstore::reader_thread (store_options::reads_never_wait_for_fork)"
+             if ctx.get("reader_thread") else ", reader on the main thread")
+          + (", input rows dropped after the load" if ctx.get("drop_input") else "")
+          + (", huge pages" if ctx.get("huge_pages") else ""))
     rss = {m: med([r["resident_bytes_after_load"][m] for r in runs]) for m in runs[0]["resident_bytes_after_load"]}
     print("- resident memory of the loaded store (RSS after load minus before): "
           + ", ".join(f"{m} {b / 2**20:,.0f} MB" for m, b in rss.items()))
