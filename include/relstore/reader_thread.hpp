@@ -28,7 +28,9 @@
 
 namespace relstore {
 
-/// The size of a reader_thread's stack.
+/// The size of a reader_thread's stack: what its function gets at least.
+/// relstore maps more beside it, for glibc's control block of the thread and
+/// its static thread-local storage (address space only until touched).
 struct stack_size {
     std::size_t bytes;
 };

@@ -9,6 +9,7 @@
 #include <relstore/relstore.hpp>
 #include <relstore/snapshot.hpp>
 
+#include "blog.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/mman.h>
@@ -29,13 +30,9 @@ namespace reader_thread_test {
 
 namespace rs = relstore;
 
-struct Item {
-    std::int64_t id{};
-    std::string name;
-};
-RELSTORE_FIELDS(Item, id, name)
-using items = rs::table<"items", Item, rs::auto_key<&Item::id>, rs::unique<&Item::name>>;
-using store = rs::store<items>;
+using blog::store;
+using items = blog::users;
+using Item = blog::User;
 
 /// The VmFlags of the mapping that holds p ("" when none does).
 std::string vm_flags(const void* p) {
@@ -184,7 +181,7 @@ TEST_CASE("with reads_never_wait_for_fork a store's lock and pins lie in a page 
         CHECK(unforked_bytes() >= before + static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
         {
             auto tx = db.write();
-            tx.insert(Item{0, "a"});
+            tx.insert(Item{0, "a", ""});
             tx.commit();
         }
         CHECK(db.read().find<&Item::name>("a") != nullptr);
@@ -215,7 +212,7 @@ TEST_CASE("with reads_never_wait_for_fork a store's lock and pins lie in a page 
     CHECK(unforked_bytes() == before);
     const int child = in_child([&] {
         auto tx = plain.write();
-        tx.insert(Item{0, "in the child"});
+        tx.insert(Item{0, "in the child", ""});
         tx.commit();
         return plain.read().count<items>() == 1 ? 0 : 1;
     });
@@ -241,7 +238,7 @@ TEST_CASE("a save in a child process from a reader_thread is a usage_error namin
     store db;
     {
         auto tx = db.write();
-        tx.insert(Item{0, "a"});
+        tx.insert(Item{0, "a", ""});
         tx.commit();
     }
     std::string message;
@@ -273,7 +270,7 @@ TEST_CASE("read scopes on a reader_thread see every commit while other threads c
     store db(rs::store_options{.readers_never_wait = never_wait, .reads_never_wait_for_fork = true});
     {
         auto tx = db.write();
-        tx.insert(Item{0, "n0"});
+        tx.insert(Item{0, "n0", ""});
         tx.commit();
     }
     std::atomic<bool> stop{false};
@@ -298,7 +295,7 @@ TEST_CASE("read scopes on a reader_thread see every commit while other threads c
         for (int i = 1; i <= 200; ++i) {
             auto tx = db.write();
             tx.erase(*tx.all<items>().begin());
-            tx.insert(Item{0, "n" + std::to_string(i)});
+            tx.insert(Item{0, "n" + std::to_string(i), ""});
             tx.commit();
         }
     });
@@ -325,7 +322,7 @@ TEST_CASE("a thread holding more read scopes than its list keeps inline still ha
     }
     scopes.back().reset();
     auto tx = db.write();
-    tx.insert(Item{0, "after"});
+    tx.insert(Item{0, "after", ""});
     tx.commit();
     CHECK(db.read().all<items>().count() == 1);
 }
