@@ -5,6 +5,7 @@
 // destroyed tables are kept for reuse, within a bound.
 #include "checks.hpp"
 #include "shop.hpp"
+#include "vm_flags.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -61,22 +62,7 @@ std::vector<std::size_t> bucket_counts(const Store& db) {
 
 Tag tag(int i) { return Tag{0, "tag " + std::to_string(i)}; }
 
-/// The VmFlags line of the mapping that holds p, from /proc/self/smaps
-/// ("" when there is no such file or no mapping holds p).
-std::string vm_flags_of(const void* p) {
-    std::ifstream smaps("/proc/self/smaps");
-    const auto addr = reinterpret_cast<std::uintptr_t>(p);
-    bool inside = false;
-    for (std::string line; std::getline(smaps, line);) {
-        unsigned long long lo = 0, hi = 0;
-        if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
-            inside = addr >= lo && addr < hi;
-        } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-            return line;
-        }
-    }
-    return "";
-}
+using relstore_test::vm_flags_of;
 
 bool linux_with_huge_pages() { return std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled"); }
 

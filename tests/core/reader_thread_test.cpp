@@ -11,6 +11,7 @@
 
 #include "blog.hpp"
 #include "temp_dir.hpp"
+#include "vm_flags.hpp"
 
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -34,28 +35,11 @@ using blog::store;
 using items = blog::users;
 using Item = blog::User;
 
-/// The VmFlags of the mapping that holds p ("" when none does).
-std::string vm_flags(const void* p) {
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    std::ifstream smaps("/proc/self/smaps");
-    std::string line;
-    bool inside = false;
-    while (std::getline(smaps, line)) {
-        unsigned long lo = 0, hi = 0;
-        if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(' ') > line.find('-')) {
-            inside = lo <= a && a < hi;
-            continue;
-        }
-        if (inside && line.rfind("VmFlags:", 0) == 0) return line.substr(8) + " ";
-    }
-    return "";
-}
-
 /// True when a fork does not copy the page that holds p into the child
 /// (dc: MADV_DONTFORK; wf: MADV_WIPEONFORK, the child gets zeroes).
 bool left_out_of_forks(const void* p) {
-    const std::string f = vm_flags(p);
-    return f.find(" dc ") != std::string::npos || f.find(" wf ") != std::string::npos;
+    const std::string f = relstore_test::vm_flags_of(p);
+    return relstore_test::has_vm_flag(f, "dc") || relstore_test::has_vm_flag(f, "wf");
 }
 
 /// Bytes of this process's mappings that forks leave out.
@@ -67,8 +51,8 @@ std::size_t unforked_bytes() {
         unsigned long lo = 0, hi = 0;
         if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(' ') > line.find('-'))
             size = hi - lo;
-        else if (line.rfind("VmFlags:", 0) == 0 && ((line + " ").find(" dc ") != std::string::npos ||
-                                                     (line + " ").find(" wf ") != std::string::npos))
+        else if (line.rfind("VmFlags:", 0) == 0 &&
+                 (relstore_test::has_vm_flag(line, "dc") || relstore_test::has_vm_flag(line, "wf")))
             total += size;
     }
     return total;
