@@ -33,9 +33,11 @@
 // --huge-pages (relstore::use_huge_pages(true) before the load: the tables'
 // nodes on transparent huge pages, one page-table entry per 2 MiB for a
 // save's fork to copy, until writes during a save split them; with
-// GLIBC_TUNABLES=glibc.malloc.hugetlb=1 malloc's memory too), --drop-input (frees the generated rows once they are in the
-// store, so that the process holds what an application's would: the store;
-// needs --mode, since the second mode loads them again), --reader-thread
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1 malloc's memory too; how much is on
+// huge pages after each scenario is printed), --drop-input (frees the
+// generated rows once they are in the store, so that the process holds what
+// an application's would: the store; needs --mode, since the second mode
+// loads them again), --reader-thread
 // (the reader runs on a relstore::reader_thread, its histogram on its stack,
 // and the store has store_options::reads_never_wait_for_fork: a save's fork
 // never makes it wait).
@@ -546,7 +548,7 @@ int main(int argc, char** argv) {
                             us(r.reads.percentile(0.9999)).c_str(), us(r.reads.max()).c_str(),
                             static_cast<unsigned long long>(r.commits.count()), r.save_seconds.size(), r.waits,
                             r.preempted);
-                std::printf("  after: %s on huge pages\n", mb(huge_page_bytes()).c_str());
+                if (cfg.huge_pages) std::printf("  after: %s on huge pages\n", mb(huge_page_bytes()).c_str());
                 std::fflush(stdout);
                 if (r.misses != 0) {
                     std::fprintf(stderr, "relstore_latency: %s/%s: %llu lookups found no row\n", mode.c_str(), s.id,
