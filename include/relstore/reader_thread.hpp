@@ -6,16 +6,19 @@
 // resident memory on 4 KiB pages) and, meanwhile, any thread of the process
 // that writes to memory it had before the fork waits for the fork to end: its
 // stack, its thread-local variables, a lock word. A read scope opened on a
-// reader_thread writes only memory a fork leaves out: the thread's stack and
-// thread-local storage (this class maps them MADV_DONTFORK) and the store's
-// lock and pins (always so placed, see detail/unforked.hpp). Its lookups
-// therefore never wait for a save's fork; docs/concurrency.md, "A reader that
-// a fork never stops", has the measurements.
+// reader_thread writes only memory a fork leaves out: the thread's stack
+// (this class maps it MADV_DONTFORK below its first frame, and keeps the
+// thread's list of open scopes there) and the store's lock and pins when
+// the store has store_options::reads_never_wait_for_fork (see
+// detail/unforked.hpp). Its lookups therefore never wait for a save's fork;
+// docs/concurrency.md, "A reader that a fork never stops", has the
+// measurements.
 //
 // What the function run on it must not do, to keep that promise: allocate
 // while a save forks (glibc's fork holds malloc's locks), or write to memory
-// on the heap (a fault): each is a wait, not an error. Keep what it writes in
-// its local variables. What it must not do at all: fork, or save in a
+// on the heap or to thread-local variables (a fault; glibc needs the
+// thread's control block, which lies beside them, in every child): each is a
+// wait, not an error. Keep what it writes in its local variables. What it must not do at all: fork, or save in a
 // child process (the child would run on a stack it does not have): save()
 // says so with a usage_error; use save_options{.in_child_process = false}
 // or another thread.

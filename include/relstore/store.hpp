@@ -849,13 +849,14 @@ private:
     /// What a read scope writes: the lock (default mode) or the pins
     /// (readers_never_wait). With store_options::reads_never_wait_for_fork
     /// in a page a save's fork() does not copy, so that the fork never makes
-    /// a scope wait (detail/unforked.hpp); else on the heap.
+    /// a scope wait (detail/unforked.hpp); else in the store, as before.
     struct scope_marks {
+        /// `here` in the process that made the store; 0 in a child it forked
+        /// when the marks are left out of forks (zeroed there). First: each
+        /// scope reads it, and here it shares the lock's cache line.
+        std::uint64_t in_this_process = 0;
         detail::store_lock lock;
         std::array<std::array<pin_count, pin_stripes>, 2> pins{};
-        /// `here` in the process that made the store; 0 in a child it forked
-        /// when the marks are left out of forks (zeroed there).
-        std::uint64_t in_this_process = 0;
         static constexpr std::uint64_t here = 0x72656c73746f7265;  // "relstore"
     };
     /// Refuses a scope or transaction in a child process that has only the

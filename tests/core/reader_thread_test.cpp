@@ -209,9 +209,9 @@ TEST_CASE("with reads_never_wait_for_fork a store's lock and pins lie in a page 
     CHECK(*value == 7);
     CHECK(left_out_of_forks(&*value));
     CHECK(in_child([&] { return static_cast<int>(*value); }) == 0);
-    const rs::detail::unforked<std::int64_t> on_heap(false, 7);
-    CHECK_FALSE(on_heap.left_out_of_forks());
-    CHECK(in_child([&] { return static_cast<int>(*on_heap); }) == 7);
+    const rs::detail::unforked<std::int64_t> in_place(false, 7);
+    CHECK_FALSE(in_place.left_out_of_forks());
+    CHECK(in_child([&] { return static_cast<int>(*in_place); }) == 7);
 }
 
 TEST_CASE("a save in a child process from a reader_thread is a usage_error naming the file; in the process it saves",

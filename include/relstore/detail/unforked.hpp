@@ -24,8 +24,9 @@ namespace relstore::detail {
 /// One T, with leave_out: in pages of its own, advised MADV_WIPEONFORK (a
 /// child forked later finds them zero). Without, or where no mapping can be
 /// had (the process's limit of mappings, no memory) or the platform has no
-/// such advice: on the heap, the same object, only a fork may then make its
-/// writers wait.
+/// such advice: inside this object, as a plain member would be (no
+/// allocation, no pointer to follow to another cache line), only a fork may
+/// then make its writers wait.
 template <class T>
 class unforked {
 public:
@@ -33,24 +34,24 @@ public:
     explicit unforked(bool leave_out, Args&&... args) {
         void* mem = leave_out ? map() : nullptr;
         mapped_ = mem != nullptr;
-        if (!mapped_) mem = ::operator new(sizeof(T), std::align_val_t{alignof(T)});
+        if (!mapped_) mem = in_place_;
         try {
             p_ = ::new (mem) T(std::forward<Args>(args)...);
         } catch (...) {
-            release(mem);
+            if (mapped_) ::munmap(mem, bytes());
             throw;
         }
     }
     ~unforked() {
         p_->~T();
-        release(p_);
+        if (mapped_) ::munmap(p_, bytes());
     }
     unforked(const unforked&) = delete;
     unforked& operator=(const unforked&) = delete;
 
     [[nodiscard]] T& operator*() const noexcept { return *p_; }
     [[nodiscard]] T* operator->() const noexcept { return p_; }
-    /// False when the object is on the heap (see the class comment).
+    /// False when the object lies inside this one (see the class comment).
     [[nodiscard]] bool left_out_of_forks() const noexcept { return mapped_; }
 
 private:
@@ -72,24 +73,14 @@ private:
         return nullptr;
 #endif
     }
-    void release(void* mem) noexcept {
-        if (mapped_)
-            ::munmap(mem, bytes());
-        else
-            ::operator delete(mem, std::align_val_t{alignof(T)});
-    }
-
     T* p_ = nullptr;
     bool mapped_ = false;
+    alignas(T) unsigned char in_place_[sizeof(T)];
 };
 
-}  // namespace relstore::detail
-
-namespace relstore::detail {
-
-/// True on a relstore::reader_thread: its stack and thread-local storage are
-/// left out of forks, so this thread must not fork (the child would run on a
-/// stack it does not have).
+/// True on a relstore::reader_thread: its stack is left out of forks, so
+/// this thread must not fork (the child would run on a stack it does not
+/// have).
 inline bool& on_unforked_stack() noexcept {
     thread_local bool unforked_stack = false;
     return unforked_stack;
